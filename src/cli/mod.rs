@@ -1,0 +1,94 @@
+//! Command-line interface: clap argument structs and one function per subcommand.
+//!
+//! Every subcommand returns `Result<(), CliError>`. [`CliError::Input`] (bad YAML, bad flags, bad data or
+//! config files) exits with code 2; [`CliError::Runtime`] (a broken environment, an I/O failure while
+//! writing results) exits with code 1.
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub mod accel;
+pub mod bench;
+pub mod bench_accel;
+pub mod bench_sim;
+pub mod simulate;
+pub mod validate;
+
+/// recpipe-dse: design-space exploration for multi-stage recommendation pipelines and their hardware.
+#[derive(Debug, Parser)]
+#[command(name = "recpipe-dse", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check design-space files and summarise their knobs and point counts.
+    Validate(validate::ValidateArgs),
+    /// Accelerator cost model (RecPipeAccel): evaluate one stage on one accelerator configuration.
+    #[command(subcommand)]
+    Accel(accel::AccelCommand),
+    /// Simulate serving a multi-stage pipeline at scale (virtual-time discrete-event simulation).
+    Simulate(simulate::SimulateArgs),
+    /// Benchmarks of the tool's own engines.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Print the compute devices libtorch can use.
+    Devices,
+}
+
+/// Why a subcommand failed; decides the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// The user's input (files, flags) is invalid: exit code 2.
+    Input(anyhow::Error),
+    /// Something else went wrong: exit code 1.
+    Runtime(anyhow::Error),
+}
+
+impl CliError {
+    /// Wrap any error as bad input (exit code 2).
+    pub fn input(err: impl Into<anyhow::Error>) -> Self {
+        CliError::Input(err.into())
+    }
+    /// Wrap any error as a runtime failure (exit code 1).
+    pub fn runtime(err: impl Into<anyhow::Error>) -> Self {
+        CliError::Runtime(err.into())
+    }
+}
+
+/// Parse the process arguments, run the subcommand and return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout with success, usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Accel(cmd) => accel::run(&cmd),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Bench(cmd) => bench::run(&cmd),
+        Command::Devices => {
+            println!("cuda backend: {:?}", crate::device::load_cuda_backend());
+            println!("best device: {:?}", crate::device::best_device());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Input(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Runtime(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! recpipe-dse: co-design of multi-stage recommendation pipelines and the hardware that serves them.
+//!
+//! Module map: [`spec`] (design-space YAML → validated [`spec::Space`]), [`accel`] (RecPipeAccel cost,
+//! area, power and energy model), [`sim`] (virtual-time serving simulator), [`device`] (libtorch devices),
+//! [`cli`] (the command line; the only place that does terminal I/O).
+#![warn(missing_docs)]
+#![deny(clippy::float_cmp)]
+
+pub mod accel;
+pub mod cli;
+pub mod device;
+pub mod sim;
+pub mod spec;

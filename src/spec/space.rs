@@ -1,0 +1,515 @@
+//! The typed design space and its points.
+//!
+//! A space is a union of *templates*: one per (pipeline entry, backend tuple) of the spec. Each template has
+//! an ordered list of knobs ([`Param`]), each with a finite domain; only knobs that matter for the template
+//! exist (a CPU-only pipeline has no accelerator knobs), so no two ids decode to the same design. A point is a
+//! global [`PointId`]: the template's offset plus the mixed-radix number formed by the knob digits, first
+//! knob least significant (the Timeloop convention). [`Space::decode`] and [`Space::encode`] are inverse.
+
+use super::metric::{Direction, Metric};
+use super::model::ZooModel;
+use serde::Serialize;
+use std::fmt;
+
+/// Where a stage runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// CPU inference engines (processes with `threads_per_engine` threads each).
+    Cpu,
+    /// GPU inference, one engine per GPU.
+    Gpu,
+    /// RecPipeAccel sub-accelerators.
+    Accel,
+}
+
+impl Backend {
+    /// Parse `cpu`, `gpu` or `accel`.
+    pub fn parse(text: &str) -> Option<Backend> {
+        match text {
+            "cpu" => Some(Backend::Cpu),
+            "gpu" => Some(Backend::Gpu),
+            "accel" => Some(Backend::Accel),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+            Backend::Accel => "accel",
+        })
+    }
+}
+
+/// Data-set kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// MovieLens (100K, 1M or 20M file formats), implicit feedback.
+    Movielens,
+    /// Criteo Kaggle display-advertising (`train.txt`), or its synthetic stand-in.
+    CriteoKaggle,
+}
+
+/// MovieLens evaluation protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Protocol {
+    /// Leave-one-out, ranking the test item against every item the user has not interacted with.
+    LooFull,
+    /// Leave-one-out against `negatives` uniformly sampled non-interacted items.
+    LooSampled {
+        /// Sampled negatives per user.
+        negatives: u32,
+    },
+    /// Criteo-style: a query is a window of `candidates_per_query` impressions.
+    Window,
+}
+
+/// The data set a space is evaluated on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetSpec {
+    /// Kind of data.
+    pub kind: DatasetKind,
+    /// Path to the real files (a directory for MovieLens, `train.txt` for Criteo), relative paths as written.
+    pub path: Option<String>,
+    /// Whether the real files were found at validation time.
+    pub path_exists: bool,
+    /// Criteo only: use the synthetic Criteo-shaped generator when the files are absent.
+    pub synthetic_fallback: bool,
+    /// Number of evaluation queries.
+    pub eval_queries: u32,
+    /// Candidates per query (Criteo windows and sampled MovieLens protocols); `None` for `loo-full`.
+    pub candidates_per_query: Option<u32>,
+    /// Evaluation protocol.
+    pub protocol: Protocol,
+    /// Criteo: cap on rows per embedding table (DLRM's `max_ind_range`).
+    pub max_ind_range: Option<u64>,
+    /// Seed for data generation, sampling and splits.
+    pub seed: u64,
+}
+
+impl DatasetSpec {
+    /// True when quality will be measured on synthetic data.
+    pub fn is_synthetic(&self) -> bool {
+        self.kind == DatasetKind::CriteoKaggle && !self.path_exists
+    }
+}
+
+/// CPU knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CpuKnobs {
+    /// Total CPU engine budget choices, split evenly over a design's CPU stages.
+    pub engines: Vec<u32>,
+    /// Threads per engine choices.
+    pub threads_per_engine: Vec<u32>,
+}
+
+/// GPU knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GpuKnobs {
+    /// GPUs per GPU stage choices (one engine per GPU).
+    pub count: Vec<u32>,
+    /// Most GPUs a design may use over all its stages.
+    pub max_total: u32,
+}
+
+/// Accelerator cost-model mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccelMode {
+    /// Physically consistent refined model (default).
+    Rpaccel,
+    /// The original RecPipe model, formula for formula.
+    Recpipe2021,
+}
+
+/// Overrides applied to a base accelerator description by a sweep.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccelOverrides {
+    /// PEs per array side.
+    pub array_size: Option<u32>,
+    /// Weight SRAM, KiB.
+    pub weight_sram_kib: Option<u64>,
+    /// Activation SRAM, KiB.
+    pub activation_sram_kib: Option<u64>,
+    /// On-chip embedding cache, KiB.
+    pub embedding_cache_kib: Option<u64>,
+    /// DRAM bandwidth, GiB/s.
+    pub dram_bandwidth_gib_s: Option<f64>,
+    /// Clock, MHz.
+    pub clock_mhz: Option<f64>,
+}
+
+/// One sub-accelerator configuration a stage can use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccelChoice {
+    /// Label used in reports (preset file stem, plus the overrides of a sweep point).
+    pub label: String,
+    /// The accelerator description file it starts from, as written in the spec.
+    pub base: String,
+    /// Values replaced by a sweep.
+    pub overrides: AccelOverrides,
+}
+
+/// Accelerator knobs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccelKnobs {
+    /// Cost-model mode.
+    pub mode: AccelMode,
+    /// Sub-accelerator configurations (presets, then sweep points).
+    pub choices: Vec<AccelChoice>,
+    /// Sub-accelerators per stage choices.
+    pub count_per_stage: Vec<u32>,
+    /// Total silicon area a design may use, mm².
+    pub area_budget_mm2: Option<f64>,
+}
+
+/// Arrival process of the load generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArrivalKind {
+    /// Exponential inter-arrival gaps (a true Poisson process).
+    Poisson,
+    /// RecPipe's integer-millisecond Poisson-distributed gaps with mean 1000/QPS ms.
+    LegacyMs,
+}
+
+/// Load settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadSpec {
+    /// Arrival process.
+    pub arrival: ArrivalKind,
+    /// Offered loads, queries/s.
+    pub qps: Vec<f64>,
+    /// Simulated queries per (design, load).
+    pub queries: u64,
+    /// Leading queries excluded from statistics.
+    pub warmup_queries: u64,
+}
+
+/// Service-level agreement: the `percentile` of end-to-end latency must be ≤ `target_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sla {
+    /// Percentile in (0, 100).
+    pub percentile: f64,
+    /// Target, ms.
+    pub target_ms: f64,
+}
+
+/// An optimisation objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Objective {
+    /// Metric.
+    pub metric: Metric,
+    /// Direction.
+    pub direction: Direction,
+}
+
+/// A feasibility constraint on a metric (inclusive bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Constraint {
+    /// Metric.
+    pub metric: Metric,
+    /// Lower bound.
+    pub min: Option<f64>,
+    /// Upper bound.
+    pub max: Option<f64>,
+}
+
+/// Search strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Every point (parallel over mixed-radix ranges).
+    Exhaustive,
+    /// Simulated annealing over neighbouring points, restarted with different objective weights.
+    Annealing,
+    /// NSGA-II multi-objective evolutionary search.
+    Nsga2,
+}
+
+/// Search settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SearchSpec {
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Most design points evaluated.
+    pub budget: u64,
+    /// Seed of the search's random choices.
+    pub seed: u64,
+    /// NSGA-II population size.
+    pub population: u32,
+    /// Annealing restarts (each with different objective weights).
+    pub restarts: u32,
+}
+
+/// One pipeline entry of the spec: a depth with its model, item and backend choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PipelineSpec {
+    /// Number of stages.
+    pub stages: usize,
+    /// Per stage position, the zoo indices allowed there.
+    pub models: Vec<Vec<usize>>,
+    /// Allowed item tuples (items scored per stage, strictly decreasing).
+    pub items: Vec<Vec<u32>>,
+    /// Allowed backend tuples.
+    pub backends: Vec<Vec<Backend>>,
+}
+
+/// What a knob selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "stage")]
+pub enum ParamKind {
+    /// Model of a stage.
+    StageModel(usize),
+    /// The item tuple.
+    Items,
+    /// Total CPU engines.
+    CpuEngines,
+    /// Threads per CPU engine.
+    CpuThreads,
+    /// GPUs per GPU stage.
+    GpuCount,
+    /// Accelerator configuration of a stage.
+    AccelConfig(usize),
+    /// Sub-accelerator count of a stage.
+    AccelCount(usize),
+}
+
+/// One knob of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Param {
+    /// What it selects.
+    pub kind: ParamKind,
+    /// Domain size.
+    pub radix: u64,
+}
+
+/// A (pipeline entry, backend tuple) block of the space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Template {
+    /// Index into [`Space::pipelines`].
+    pub pipeline: usize,
+    /// Backend per stage.
+    pub backends: Vec<Backend>,
+    /// Knobs, least significant first.
+    pub params: Vec<Param>,
+    /// Number of points (product of radices).
+    pub size: u64,
+    /// Id of the template's first point.
+    pub offset: u64,
+}
+
+/// Global id of a design point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PointId(pub u64);
+
+/// The hardware of one stage of a design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "backend")]
+pub enum StageHardware {
+    /// CPU engines of this stage.
+    Cpu {
+        /// Engines serving this stage (the total split evenly over CPU stages, rounded down).
+        engines: u32,
+        /// Threads per engine.
+        threads_per_engine: u32,
+    },
+    /// GPUs of this stage.
+    Gpu {
+        /// GPUs (engines).
+        gpus: u32,
+    },
+    /// Sub-accelerators of this stage.
+    Accel {
+        /// Index into [`AccelKnobs::choices`].
+        choice: usize,
+        /// Number of sub-accelerators.
+        count: u32,
+    },
+}
+
+/// One stage of a design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StageDesign {
+    /// Index into [`Space::zoo`].
+    pub model: usize,
+    /// Items scored.
+    pub items: u32,
+    /// Hardware.
+    pub hardware: StageHardware,
+}
+
+/// A typed design point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Design {
+    /// Its id.
+    pub id: PointId,
+    /// Index into [`Space::templates`].
+    pub template: usize,
+    /// Stages in pipeline order.
+    pub stages: Vec<StageDesign>,
+    /// Total CPU engine budget when a stage runs on CPU.
+    pub cpu_engines_total: Option<u32>,
+}
+
+/// A validated design space.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Space {
+    /// File it was read from, as named by the user.
+    pub source: String,
+    /// Space name (used in report folder names).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Master seed; component seeds default to values derived from it.
+    pub seed: u64,
+    /// Data set.
+    pub dataset: DatasetSpec,
+    /// Model zoo.
+    pub zoo: Vec<ZooModel>,
+    /// Final top-k returned by the pipeline (quality metrics' largest cut-off).
+    pub top_k: u32,
+    /// Pipeline entries.
+    pub pipelines: Vec<PipelineSpec>,
+    /// Templates, in id order.
+    pub templates: Vec<Template>,
+    /// CPU knobs, when a pipeline uses the CPU.
+    pub cpu: Option<CpuKnobs>,
+    /// GPU knobs, when a pipeline uses a GPU.
+    pub gpu: Option<GpuKnobs>,
+    /// Accelerator knobs, when a pipeline uses the accelerator.
+    pub accel: Option<AccelKnobs>,
+    /// Load.
+    pub load: LoadSpec,
+    /// SLA.
+    pub sla: Sla,
+    /// Objectives.
+    pub objectives: Vec<Objective>,
+    /// Constraints.
+    pub constraints: Vec<Constraint>,
+    /// Search settings.
+    pub search: SearchSpec,
+    /// Output directory for reports.
+    pub output_dir: String,
+}
+
+impl Space {
+    /// Number of design points (before constraints).
+    pub fn point_count(&self) -> u64 {
+        self.templates.iter().map(|t| t.size).sum()
+    }
+
+    /// Split an id into its template and knob digits (least significant first); `None` if out of range.
+    pub fn decode(&self, id: PointId) -> Option<(usize, Vec<u64>)> {
+        let t = self.templates.partition_point(|t| t.offset + t.size <= id.0);
+        let template = self.templates.get(t)?;
+        let mut rest = id.0 - template.offset;
+        let digits = template
+            .params
+            .iter()
+            .map(|p| {
+                let d = rest % p.radix;
+                rest /= p.radix;
+                d
+            })
+            .collect();
+        Some((t, digits))
+    }
+
+    /// Inverse of [`Space::decode`]; `None` if the template or a digit is out of range.
+    pub fn encode(&self, template: usize, digits: &[u64]) -> Option<PointId> {
+        let t = self.templates.get(template)?;
+        if digits.len() != t.params.len() {
+            return None;
+        }
+        let mut local = 0u64;
+        for (p, &d) in t.params.iter().zip(digits).rev() {
+            if d >= p.radix {
+                return None;
+            }
+            local = local * p.radix + d;
+        }
+        Some(PointId(t.offset + local))
+    }
+
+    /// The typed design of an id.
+    pub fn design(&self, id: PointId) -> Option<Design> {
+        let (t, digits) = self.decode(id)?;
+        let template = &self.templates[t];
+        let pipe = &self.pipelines[template.pipeline];
+        let digit = |kind: ParamKind| -> usize {
+            let i = template.params.iter().position(|p| p.kind == kind).expect("template has the knob");
+            digits[i] as usize
+        };
+        let items = &pipe.items[digit(ParamKind::Items)];
+        let cpu_stages = template.backends.iter().filter(|b| **b == Backend::Cpu).count() as u32;
+        let cpu = (cpu_stages > 0).then(|| {
+            let knobs = self.cpu.as_ref().expect("validated: cpu knobs exist");
+            (knobs.engines[digit(ParamKind::CpuEngines)], knobs.threads_per_engine[digit(ParamKind::CpuThreads)])
+        });
+        let stages = (0..pipe.stages)
+            .map(|s| {
+                let hardware = match template.backends[s] {
+                    Backend::Cpu => {
+                        let (total, threads) = cpu.expect("cpu stage has cpu knobs");
+                        StageHardware::Cpu { engines: total / cpu_stages, threads_per_engine: threads }
+                    }
+                    Backend::Gpu => {
+                        let knobs = self.gpu.as_ref().expect("validated: gpu knobs exist");
+                        StageHardware::Gpu { gpus: knobs.count[digit(ParamKind::GpuCount)] }
+                    }
+                    Backend::Accel => {
+                        let knobs = self.accel.as_ref().expect("validated: accel knobs exist");
+                        StageHardware::Accel {
+                            choice: digit(ParamKind::AccelConfig(s)),
+                            count: knobs.count_per_stage[digit(ParamKind::AccelCount(s))],
+                        }
+                    }
+                };
+                StageDesign { model: pipe.models[s][digit(ParamKind::StageModel(s))], items: items[s], hardware }
+            })
+            .collect();
+        Some(Design { id, template: t, stages, cpu_engines_total: cpu.map(|c| c.0) })
+    }
+
+    /// Why a design violates a structural rule of the space (CPU engines too few for its CPU stages, more
+    /// GPUs than allowed), or `None`. Metric constraints are checked after evaluation, not here.
+    pub fn structural_violation(&self, design: &Design) -> Option<String> {
+        let cpu_stages = design.stages.iter().filter(|s| matches!(s.hardware, StageHardware::Cpu { .. })).count();
+        if let Some(total) = design.cpu_engines_total {
+            if (total as usize) < cpu_stages {
+                return Some(format!("{total} CPU engines cannot serve {cpu_stages} CPU stages"));
+            }
+        }
+        let gpus: u32 = design
+            .stages
+            .iter()
+            .map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 })
+            .sum();
+        if let Some(gpu) = &self.gpu {
+            if gpus > gpu.max_total {
+                return Some(format!("{gpus} GPUs exceed hardware.gpu.max_total = {}", gpu.max_total));
+            }
+        }
+        None
+    }
+
+    /// Human-readable name of a knob.
+    pub fn param_name(kind: ParamKind) -> String {
+        match kind {
+            ParamKind::StageModel(s) => format!("stage[{s}].model"),
+            ParamKind::Items => "items".to_string(),
+            ParamKind::CpuEngines => "cpu.engines".to_string(),
+            ParamKind::CpuThreads => "cpu.threads_per_engine".to_string(),
+            ParamKind::GpuCount => "gpu.count".to_string(),
+            ParamKind::AccelConfig(s) => format!("stage[{s}].accel"),
+            ParamKind::AccelCount(s) => format!("stage[{s}].accel_count"),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests: one binary, one module per capability.
+mod accel;
+mod sim;
+mod spec;
