@@ -69,6 +69,8 @@ pub fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // Load libtorch's CUDA backend before any tch call so that GPUs are visible where they exist.
+    crate::device::load_cuda_backend();
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Accel(cmd) => accel::run(&cmd),

@@ -62,12 +62,7 @@ impl Issues {
 
     /// Record a problem at `path`, with an optional source position.
     pub(crate) fn push(&mut self, position: Option<(u64, u64)>, path: impl Into<String>, message: impl Into<String>) {
-        self.list.push(SpecIssue {
-            file: self.file.clone(),
-            position,
-            path: path.into(),
-            message: message.into(),
-        });
+        self.list.push(SpecIssue { file: self.file.clone(), position, path: path.into(), message: message.into() });
     }
 
     pub(crate) fn is_empty(&self) -> bool {

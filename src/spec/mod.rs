@@ -18,7 +18,7 @@ use std::path::Path;
 
 /// Parse and validate a design space from YAML text.
 pub fn parse_space(text: &str, file: &str, base_dir: &Path) -> Result<Space, SpecErrors> {
-    let raw: raw::RawSpace = serde_saphyr::from_str(text).map_err(|e| yaml_error(&e, file))?;
+    let raw: raw::RawSpace = parse_yaml(text, file)?;
     validate::validate(raw, file, base_dir)
 }
 
@@ -26,19 +26,53 @@ pub fn parse_space(text: &str, file: &str, base_dir: &Path) -> Result<Space, Spe
 pub fn load_space(path: &Path) -> Result<Space, SpecErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
-        issues: vec![SpecIssue { file: file.clone(), position: None, path: String::new(), message: format!("cannot read file: {e}") }],
+        issues: vec![SpecIssue {
+            file: file.clone(),
+            position: None,
+            path: String::new(),
+            message: format!("cannot read file: {e}"),
+        }],
     })?;
     parse_space(&text, &file, Path::new("."))
 }
 
-/// Convert a YAML/serde error into one issue with the parser's position.
-fn yaml_error(err: &serde_saphyr::Error, file: &str) -> SpecErrors {
-    let position = err.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-    let mut message = err.to_string();
-    // The parser's rendering may add a source snippet after the first line; keep the first line only and
-    // strip a trailing position that we print ourselves.
-    if let Some(first) = message.lines().next() {
-        message = first.trim().to_string();
+/// Deserialize YAML into `T`, turning a syntax or type error into one issue with the parser's position and
+/// the field path where it happened.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, SpecErrors> {
+    let field_path = std::cell::RefCell::new(String::new());
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            *field_path.borrow_mut() = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    result.map_err(|err| {
+        let position = err.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
+        let path = field_path.into_inner();
+        SpecErrors {
+            issues: vec![SpecIssue {
+                file: file.to_string(),
+                position,
+                path: if path == "." { String::new() } else { path.replace(".value", "") },
+                message: parser_message(&err.to_string()),
+            }],
+        }
+    })
+}
+
+/// The parser's message without its source snippet and without the position we print ourselves.
+fn parser_message(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or("").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line 12 column 1: unknown field ..." → "unknown field ..."
+    let message = match first.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((coords, rest)) if coords.contains("column") => rest,
+        _ => first,
+    };
+    match message {
+        "invalid i64" | "invalid u64" => "expected an integer".to_string(),
+        "invalid f64" => "expected a number".to_string(),
+        "invalid bool" | "invalid boolean" => "expected true or false".to_string(),
+        other => other.to_string(),
     }
-    SpecErrors { issues: vec![SpecIssue { file: file.to_string(), position, path: String::new(), message }] }
 }

@@ -487,11 +487,8 @@ impl Space {
                 return Some(format!("{total} CPU engines cannot serve {cpu_stages} CPU stages"));
             }
         }
-        let gpus: u32 = design
-            .stages
-            .iter()
-            .map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 })
-            .sum();
+        let gpus: u32 =
+            design.stages.iter().map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 }).sum();
         if let Some(gpu) = &self.gpu {
             if gpus > gpu.max_total {
                 return Some(format!("{gpus} GPUs exceed hardware.gpu.max_total = {}", gpu.max_total));
@@ -511,5 +508,33 @@ impl Space {
             ParamKind::AccelConfig(s) => format!("stage[{s}].accel"),
             ParamKind::AccelCount(s) => format!("stage[{s}].accel_count"),
         }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatasetKind::Movielens => "movielens",
+            DatasetKind::CriteoKaggle => "criteo-kaggle",
+        })
+    }
+}
+
+impl fmt::Display for ArrivalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ArrivalKind::Poisson => "poisson",
+            ArrivalKind::LegacyMs => "legacy-ms",
+        })
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Strategy::Exhaustive => "exhaustive",
+            Strategy::Annealing => "annealing",
+            Strategy::Nsga2 => "nsga2",
+        })
     }
 }

@@ -198,7 +198,10 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
                 cx.issues.push(
                     None,
                     format!("objectives[{i}].metric"),
-                    format!("'{}' is defined only for accelerator stages, but no pipeline uses backend accel", o.metric),
+                    format!(
+                        "'{}' is defined only for accelerator stages, but no pipeline uses backend accel",
+                        o.metric
+                    ),
                 );
             }
         }
@@ -251,7 +254,11 @@ fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec
             "movielens" => Some(DatasetKind::Movielens),
             "criteo-kaggle" => Some(DatasetKind::CriteoKaggle),
             other => {
-                cx.err(k, "dataset.kind", format!("unknown data-set kind '{other}' (expected movielens|criteo-kaggle)"));
+                cx.err(
+                    k,
+                    "dataset.kind",
+                    format!("unknown data-set kind '{other}' (expected movielens|criteo-kaggle)"),
+                );
                 None
             }
         },
@@ -273,7 +280,11 @@ fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec
         (DatasetKind::CriteoKaggle, None) => Some(Protocol::Window),
         (DatasetKind::CriteoKaggle, Some(p)) if p.value == "window" => Some(Protocol::Window),
         (DatasetKind::CriteoKaggle, Some(p)) => {
-            cx.err(p, "dataset.protocol", format!("unknown protocol '{}' for criteo-kaggle (expected window)", p.value));
+            cx.err(
+                p,
+                "dataset.protocol",
+                format!("unknown protocol '{}' for criteo-kaggle (expected window)", p.value),
+            );
             None
         }
         (DatasetKind::Movielens, None) => Some(Protocol::LooFull),
@@ -302,27 +313,40 @@ fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec
         },
         (DatasetKind::Movielens, Some(Protocol::LooSampled { negatives })) => {
             if let Some(c) = &d.candidates_per_query {
-                cx.err(c, "dataset.candidates_per_query", "not allowed for MovieLens: loo-sampled has sampled_negatives + 1 candidates".into());
+                cx.err(
+                    c,
+                    "dataset.candidates_per_query",
+                    "not allowed for MovieLens: loo-sampled has sampled_negatives + 1 candidates".into(),
+                );
             }
             Some(Some(negatives + 1))
         }
         (DatasetKind::Movielens, _) => {
             if let Some(c) = &d.candidates_per_query {
-                cx.err(c, "dataset.candidates_per_query", format!("not allowed with protocol loo-full (every non-interacted item is a candidate), got {}", c.value));
+                cx.err(
+                    c,
+                    "dataset.candidates_per_query",
+                    format!(
+                        "not allowed with protocol loo-full (every non-interacted item is a candidate), got {}",
+                        c.value
+                    ),
+                );
             }
             Some(None)
         }
     };
     match (kind, &d.path) {
-        (DatasetKind::Movielens, None) => cx.missing("dataset.path", "directory holding the MovieLens files, e.g. data/ml-100k"),
-        (DatasetKind::Movielens, Some(p)) if !path_exists => {
-            cx.err(p, "dataset.path", format!("MovieLens data not found at '{}' (run ./setup.sh to fetch MovieLens-100K)", p.value))
+        (DatasetKind::Movielens, None) => {
+            cx.missing("dataset.path", "directory holding the MovieLens files, e.g. data/ml-100k")
         }
-        (DatasetKind::CriteoKaggle, Some(p)) if !path_exists && !synthetic_fallback => cx.err(
+        (DatasetKind::Movielens, Some(p)) if !path_exists => cx.err(
             p,
             "dataset.path",
-            format!("Criteo file '{}' not found and synthetic_fallback is false", p.value),
+            format!("MovieLens data not found at '{}' (run ./setup.sh to fetch MovieLens-100K)", p.value),
         ),
+        (DatasetKind::CriteoKaggle, Some(p)) if !path_exists && !synthetic_fallback => {
+            cx.err(p, "dataset.path", format!("Criteo file '{}' not found and synthetic_fallback is false", p.value))
+        }
         (DatasetKind::CriteoKaggle, None) if !synthetic_fallback => {
             cx.missing("dataset.path", "Criteo train.txt, or set synthetic_fallback: true")
         }
@@ -365,13 +389,21 @@ fn zoo(cx: &mut Ctx, models: &[RawModel], dataset: Option<&DatasetSpec>) -> Opti
         let name = match &m.name {
             Some(n) if is_identifier(&n.value) => {
                 if let Some(first) = seen.insert(n.value.clone(), i) {
-                    cx.err(n, &format!("{path}.name"), format!("duplicate model name '{}' (also models[{first}])", n.value));
+                    cx.err(
+                        n,
+                        &format!("{path}.name"),
+                        format!("duplicate model name '{}' (also models[{first}])", n.value),
+                    );
                     ok = false;
                 }
                 Some(n.value.clone())
             }
             Some(n) => {
-                cx.err(n, &format!("{path}.name"), format!("must be a non-empty name of letters, digits, '-', '_' or '.', got '{}'", n.value));
+                cx.err(
+                    n,
+                    &format!("{path}.name"),
+                    format!("must be a non-empty name of letters, digits, '-', '_' or '.', got '{}'", n.value),
+                );
                 None
             }
             None => {
@@ -387,7 +419,11 @@ fn zoo(cx: &mut Ctx, models: &[RawModel], dataset: Option<&DatasetSpec>) -> Opti
             match model::preset(&p.value) {
                 Some(a) => Some(a),
                 None => {
-                    cx.err(p, &format!("{path}.preset"), format!("unknown preset '{}' (expected one of {})", p.value, model::PRESET_NAMES.join("|")));
+                    cx.err(
+                        p,
+                        &format!("{path}.preset"),
+                        format!("unknown preset '{}' (expected one of {})", p.value, model::PRESET_NAMES.join("|")),
+                    );
                     None
                 }
             }
@@ -407,16 +443,21 @@ fn zoo(cx: &mut Ctx, models: &[RawModel], dataset: Option<&DatasetSpec>) -> Opti
             );
             if !fits {
                 let kind = if ds.kind == DatasetKind::Movielens { "movielens" } else { "criteo-kaggle" };
-                cx.issues.push(None, &path, format!("a {} model cannot score {kind} data (DLRM needs criteo-kaggle, NeuMF needs movielens)", arch.family()));
+                cx.issues.push(
+                    None,
+                    &path,
+                    format!(
+                        "a {} model cannot score {kind} data (DLRM needs criteo-kaggle, NeuMF needs movielens)",
+                        arch.family()
+                    ),
+                );
                 ok = false;
             }
         }
         match (name, arch) {
-            (Some(name), Some(arch)) => out.push(ZooModel {
-                name,
-                preset: m.preset.as_ref().map(|p| p.value.clone()),
-                arch,
-            }),
+            (Some(name), Some(arch)) => {
+                out.push(ZooModel { name, preset: m.preset.as_ref().map(|p| p.value.clone()), arch })
+            }
             _ => ok = false,
         }
     }
@@ -453,14 +494,21 @@ fn dlrm(cx: &mut Ctx, d: &RawDlrm, path: &str) -> Option<ModelArch> {
     let (dim, (bottom, bsp), (top, tsp), interaction) = (dim?, bottom?, top?, interaction?);
     let mut ok = true;
     if bottom.len() < 2 || bottom[0] != CRITEO_DENSE_FEATURES || *bottom.last().unwrap_or(&0) as u64 != dim {
-        cx.err(bsp, &format!("{path}.bottom_mlp"), format!("must start at {CRITEO_DENSE_FEATURES} (dense features) and end at embedding_dim {dim}, got {:?}", bottom));
+        cx.err(
+            bsp,
+            &format!("{path}.bottom_mlp"),
+            format!(
+                "must start at {CRITEO_DENSE_FEATURES} (dense features) and end at embedding_dim {dim}, got {:?}",
+                bottom
+            ),
+        );
         ok = false;
     }
     if top.last() != Some(&1) {
         cx.err(tsp, &format!("{path}.top_mlp"), format!("must end with the single output unit 1, got {:?}", top));
         ok = false;
     }
-    ok.then(|| ModelArch::Dlrm(DlrmArch { embedding_dim: dim as u32, bottom_mlp: bottom, top_mlp: top, interaction }))
+    ok.then_some(ModelArch::Dlrm(DlrmArch { embedding_dim: dim as u32, bottom_mlp: bottom, top_mlp: top, interaction }))
 }
 
 fn neumf(cx: &mut Ctx, n: &RawNeuMf, path: &str) -> Option<ModelArch> {
@@ -475,7 +523,11 @@ fn neumf(cx: &mut Ctx, n: &RawNeuMf, path: &str) -> Option<ModelArch> {
     };
     let (mf, emb, (layers, lsp)) = (mf?, emb?, layers?);
     if layers[0] as u64 != 2 * emb {
-        cx.err(lsp, &format!("{path}.mlp_layers"), format!("first width must be 2·mlp_embedding_dim = {}, got {}", 2 * emb, layers[0]));
+        cx.err(
+            lsp,
+            &format!("{path}.mlp_layers"),
+            format!("first width must be 2·mlp_embedding_dim = {}, got {}", 2 * emb, layers[0]),
+        );
         return None;
     }
     Some(ModelArch::NeuMf(NeuMfArch { mf_dim: mf as u32, mlp_embedding_dim: emb as u32, mlp_layers: layers }))
@@ -505,7 +557,11 @@ fn pipelines(
             continue;
         }
         if let Some(first) = depths.insert(stages as u64, i) {
-            cx.err(stages_sp, &format!("{path}.stages"), format!("duplicate pipeline depth {stages} (also pipelines[{first}]); merge the entries"));
+            cx.err(
+                stages_sp,
+                &format!("{path}.stages"),
+                format!("duplicate pipeline depth {stages} (also pipelines[{first}]); merge the entries"),
+            );
             ok = false;
         }
         let k = stages as usize;
@@ -516,7 +572,11 @@ fn pipelines(
                 None
             }
             Some(m) if m.len() != k => {
-                cx.issues.push(None, format!("{path}.models"), format!("must have one list per stage ({k}), got {}", m.len()));
+                cx.issues.push(
+                    None,
+                    format!("{path}.models"),
+                    format!("must have one list per stage ({k}), got {}", m.len()),
+                );
                 None
             }
             Some(m) => {
@@ -531,13 +591,21 @@ fn pipelines(
                     for (c, name) in choices.iter().enumerate() {
                         match zoo.iter().position(|z| z.name == name.value) {
                             Some(id) if ids.contains(&id) => {
-                                cx.err(name, &format!("{path}.models[{s}][{c}]"), format!("model '{}' listed twice", name.value));
+                                cx.err(
+                                    name,
+                                    &format!("{path}.models[{s}][{c}]"),
+                                    format!("model '{}' listed twice", name.value),
+                                );
                                 good = false;
                             }
                             Some(id) => ids.push(id),
                             None => {
                                 let known: Vec<&str> = zoo.iter().map(|z| z.name.as_str()).collect();
-                                cx.err(name, &format!("{path}.models[{s}][{c}]"), format!("unknown model '{}' (the zoo has {})", name.value, known.join("|")));
+                                cx.err(
+                                    name,
+                                    &format!("{path}.models[{s}][{c}]"),
+                                    format!("unknown model '{}' (the zoo has {})", name.value, known.join("|")),
+                                );
                                 good = false;
                             }
                         }
@@ -581,13 +649,24 @@ fn pipelines(
                     let v: Vec<u32> = v.iter().map(|n| *n as u32).collect();
                     if let Some(Some(cands)) = dataset.map(|d| d.candidates_per_query) {
                         if v[0] > cands {
-                            cx.err(tuple, &tp, format!("first stage scores {} items but dataset.candidates_per_query is {cands}", v[0]));
+                            cx.err(
+                                tuple,
+                                &tp,
+                                format!(
+                                    "first stage scores {} items but dataset.candidates_per_query is {cands}",
+                                    v[0]
+                                ),
+                            );
                             good = false;
                         }
                     }
                     if let Some(k_final) = top_k {
                         if v[k - 1] < k_final {
-                            cx.err(tuple, &tp, format!("last stage keeps {} items, fewer than quality.top_k = {k_final}", v[k - 1]));
+                            cx.err(
+                                tuple,
+                                &tp,
+                                format!("last stage keeps {} items, fewer than quality.top_k = {k_final}", v[k - 1]),
+                            );
                             good = false;
                         }
                     }
@@ -614,7 +693,11 @@ fn pipelines(
                 let mut good = true;
                 for (t, tuple) in list.iter().enumerate() {
                     if tuple.len() != k {
-                        cx.issues.push(None, format!("{path}.backends[{t}]"), format!("must give {k} backends (one per stage), got {}", tuple.len()));
+                        cx.issues.push(
+                            None,
+                            format!("{path}.backends[{t}]"),
+                            format!("must give {k} backends (one per stage), got {}", tuple.len()),
+                        );
                         good = false;
                         continue;
                     }
@@ -623,7 +706,11 @@ fn pipelines(
                         match Backend::parse(&b.value) {
                             Some(x) => parsed.push(x),
                             None => {
-                                cx.err(b, &format!("{path}.backends[{t}][{s}]"), format!("unknown backend '{}' (expected cpu|gpu|accel)", b.value));
+                                cx.err(
+                                    b,
+                                    &format!("{path}.backends[{t}][{s}]"),
+                                    format!("unknown backend '{}' (expected cpu|gpu|accel)", b.value),
+                                );
                                 good = false;
                             }
                         }
@@ -640,7 +727,9 @@ fn pipelines(
             }
         };
         match (models, items, backends) {
-            (Some(models), Some(items), Some(backends)) => out.push(PipelineSpec { stages: k, models, items, backends }),
+            (Some(models), Some(items), Some(backends)) => {
+                out.push(PipelineSpec { stages: k, models, items, backends })
+            }
             _ => ok = false,
         }
     }
@@ -699,11 +788,19 @@ fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<Ac
     let mut ok = true;
     for (i, p) in raw.presets.iter().flatten().enumerate() {
         if !cx.file_exists(&p.value) {
-            cx.err(p, &format!("hardware.accel.presets[{i}]"), format!("accelerator description '{}' not found", p.value));
+            cx.err(
+                p,
+                &format!("hardware.accel.presets[{i}]"),
+                format!("accelerator description '{}' not found", p.value),
+            );
             ok = false;
             continue;
         }
-        choices.push(AccelChoice { label: file_stem(&p.value), base: p.value.clone(), overrides: AccelOverrides::default() });
+        choices.push(AccelChoice {
+            label: file_stem(&p.value),
+            base: p.value.clone(),
+            overrides: AccelOverrides::default(),
+        });
     }
     if let Some(sweep) = &raw.sweep {
         match sweep_choices(cx, sweep) {
@@ -769,7 +866,11 @@ fn sweep_choices(cx: &mut Ctx, s: &RawAccelSweep) -> Option<Vec<AccelChoice>> {
     if let Some(list) = &s.array_size {
         for (i, a) in list.iter().enumerate() {
             if a.value >= 1 && (a.value as u64).count_ones() != 1 {
-                cx.err(a, &format!("hardware.accel.sweep.array_size[{i}]"), format!("must be a power of two, got {}", a.value));
+                cx.err(
+                    a,
+                    &format!("hardware.accel.sweep.array_size[{i}]"),
+                    format!("must be a power of two, got {}", a.value),
+                );
             }
         }
     }
@@ -854,7 +955,8 @@ fn load(cx: &mut Ctx, raw: Option<&RawLoad>) -> Option<LoadSpec> {
             None
         }
         Some(l) => {
-            let v: Vec<Option<f64>> = l.iter().enumerate().map(|(i, q)| cx.positive_f64(q, &format!("load.qps[{i}]"))).collect();
+            let v: Vec<Option<f64>> =
+                l.iter().enumerate().map(|(i, q)| cx.positive_f64(q, &format!("load.qps[{i}]"))).collect();
             v.iter().all(Option::is_some).then(|| v.into_iter().flatten().collect())
         }
     };
@@ -928,7 +1030,11 @@ fn objectives(cx: &mut Ctx, raw: Option<&[RawObjective]>, top_k: Option<u32>) ->
                 "maximize" => Some(Direction::Maximize),
                 "minimize" => Some(Direction::Minimize),
                 other => {
-                    cx.err(d, &format!("objectives[{i}].direction"), format!("unknown direction '{other}' (expected maximize|minimize)"));
+                    cx.err(
+                        d,
+                        &format!("objectives[{i}].direction"),
+                        format!("unknown direction '{other}' (expected maximize|minimize)"),
+                    );
                     None
                 }
             },
@@ -987,7 +1093,11 @@ fn search(cx: &mut Ctx, raw: Option<&RawSearch>, master_seed: u64) -> Option<Sea
             "annealing" => Some(Strategy::Annealing),
             "nsga2" => Some(Strategy::Nsga2),
             other => {
-                cx.err(s, "search.strategy", format!("unknown strategy '{other}' (expected exhaustive|annealing|nsga2)"));
+                cx.err(
+                    s,
+                    "search.strategy",
+                    format!("unknown strategy '{other}' (expected exhaustive|annealing|nsga2)"),
+                );
                 None
             }
         },

@@ -1,1 +1,438 @@
-//! Integration tests of the spec capability.
+//! Integration tests of the design-space spec: malformed specs get specific messages (file, position, field
+//! path, value), every shipped space validates, and mixed-radix point ids round-trip.
+use recpipe_dse::spec::{self, PointId, SpecErrors};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A small valid space with no file dependencies (synthetic Criteo data, CPU and GPU stages).
+const BASE: &str = "\
+name: base
+seed: 5
+dataset:
+  kind: criteo-kaggle
+  synthetic_fallback: true
+  eval_queries: 8
+  candidates_per_query: 1024
+models:
+  - { name: small, preset: rm-small }
+  - { name: large, preset: rm-large }
+  - name: custom
+    dlrm: { embedding_dim: 8, bottom_mlp: [13, 32, 8], top_mlp: [16, 1] }
+quality:
+  top_k: 64
+pipelines:
+  - stages: 1
+    models: [[small, large]]
+    items: [[1024], [512]]
+    backends: [[cpu], [gpu]]
+  - stages: 2
+    models: [[small, custom], [large]]
+    items: [[1024, 128], [512, 64]]
+    backends: [[cpu, cpu], [cpu, gpu]]
+hardware:
+  cpu:
+    engines: [2, 4]
+    threads_per_engine: [1]
+  gpu:
+    count: [1]
+    max_total: 1
+load:
+  arrival: poisson
+  qps: [100, 400]
+  queries: 2000
+sla:
+  percentile: 95
+  target_ms: 25
+objectives:
+  - { metric: ndcg@64, direction: maximize }
+  - { metric: p95_ms, direction: minimize }
+search:
+  strategy: exhaustive
+  budget: 100
+";
+
+fn parse(text: &str) -> Result<spec::Space, SpecErrors> {
+    spec::parse_space(text, "t.yaml", &repo_root())
+}
+
+/// Apply `from → to` replacements to BASE (each must match) and return the validation errors as text.
+fn errors_of(edits: &[(&str, &str)]) -> String {
+    let mut text = BASE.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "test edit target not found: {from}");
+        text = text.replacen(from, to, 1);
+    }
+    match parse(&text) {
+        Ok(_) => panic!("expected validation errors for edits {edits:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_has(errors: &str, expected: &str) {
+    assert!(errors.contains(expected), "expected `{expected}` in:\n{errors}");
+}
+
+#[test]
+fn base_space_is_valid_and_counts_points() {
+    let space = parse(BASE).expect("base is valid");
+    // 1-stage: cpu 2 models × 2 items × 2 engines × 1 thread = 8; gpu 2 × 2 × 1 = 4
+    // 2-stage: cpu,cpu 2 × 1 × 2 × 2 × 1 = 8; cpu,gpu 2 × 1 × 2 × 2 × 1 × 1 = 8
+    assert_eq!(space.point_count(), 28);
+    assert!(space.dataset.is_synthetic());
+    assert_eq!(space.templates.len(), 4);
+}
+
+#[test]
+fn unknown_top_level_key_names_field_and_line() {
+    let e = errors_of(&[("seed: 5\n", "seed: 5\nbogus: 1\n")]);
+    assert_has(&e, "t.yaml:3:1: bogus: unknown field `bogus`");
+}
+
+#[test]
+fn unknown_nested_key() {
+    let e = errors_of(&[("    threads_per_engine: [1]\n", "    threads_per_engine: [1]\n    turbo: true\n")]);
+    assert_has(&e, "hardware.cpu.turbo: unknown field `turbo`, expected one of engines, threads_per_engine");
+}
+
+#[test]
+fn wrong_type_reports_path_and_position() {
+    let e = errors_of(&[("eval_queries: 8", "eval_queries: lots")]);
+    assert_has(&e, "t.yaml:6:17: dataset.eval_queries: expected an integer");
+}
+
+#[test]
+fn yaml_syntax_error_reports_its_line() {
+    let e = errors_of(&[("  qps: [100, 400]\n", "  qps: [100, 400\n")]);
+    let first = e.lines().next().unwrap();
+    assert!(first.starts_with("t.yaml:"), "{e}");
+    let line: u64 = first.split(':').nth(1).unwrap().parse().expect("a line number follows the file name");
+    // The unterminated flow sequence opens on line 33; the parser notices on the line after.
+    assert!((33..=34).contains(&line), "syntax error reported at line {line}: {e}");
+}
+
+#[test]
+fn unknown_model_name() {
+    let e = errors_of(&[("models: [[small, large]]", "models: [[small, huge]]")]);
+    assert_has(&e, "pipelines[0].models[0][1]: unknown model 'huge' (the zoo has small|large|custom)");
+}
+
+#[test]
+fn items_must_strictly_decrease() {
+    let e = errors_of(&[("[512, 64]", "[64, 512]")]);
+    assert_has(&e, "pipelines[1].items[1]: items must strictly decrease across stages, got [64, 512]");
+    let e = errors_of(&[("[512, 64]", "[128, 128]")]);
+    assert_has(&e, "items must strictly decrease across stages, got [128, 128]");
+}
+
+#[test]
+fn item_tuple_needs_one_count_per_stage() {
+    let e = errors_of(&[("[1024, 128]", "[1024, 128, 64]")]);
+    assert_has(&e, "pipelines[1].items[0]: must give 2 item counts (one per stage), got [1024, 128, 64]");
+}
+
+#[test]
+fn zero_count_is_rejected() {
+    let e = errors_of(&[("eval_queries: 8", "eval_queries: 0")]);
+    assert_has(&e, "t.yaml:6:17: dataset.eval_queries: must be ≥ 1, got 0");
+}
+
+#[test]
+fn negative_count_is_rejected() {
+    let e = errors_of(&[("engines: [2, 4]", "engines: [2, -4]")]);
+    assert_has(&e, "hardware.cpu.engines[1]: must be ≥ 1, got -4");
+    let e = errors_of(&[("queries: 2000", "queries: -1")]);
+    assert_has(&e, "load.queries: must be ≥ 1, got -1");
+}
+
+#[test]
+fn percentile_must_be_inside_0_100() {
+    for bad in ["0", "100", "150", "-5"] {
+        let e = errors_of(&[("percentile: 95", &format!("percentile: {bad}"))]);
+        assert_has(&e, &format!("sla.percentile: must be in the open interval (0, 100), got {bad}"));
+    }
+}
+
+#[test]
+fn unknown_backend() {
+    let e = errors_of(&[("backends: [[cpu], [gpu]]", "backends: [[cpu], [tpu]]")]);
+    assert_has(&e, "pipelines[0].backends[1][0]: unknown backend 'tpu' (expected cpu|gpu|accel)");
+}
+
+#[test]
+fn duplicate_model_names() {
+    let e = errors_of(&[("name: custom", "name: small")]);
+    assert_has(&e, "models[2].name: duplicate model name 'small' (also models[0])");
+}
+
+#[test]
+fn missing_sla_target() {
+    let e = errors_of(&[("  target_ms: 25\n", "")]);
+    assert_has(&e, "sla.target_ms: missing required field");
+}
+
+#[test]
+fn missing_sla_section() {
+    let e = errors_of(&[("sla:\n  percentile: 95\n  target_ms: 25\n", "")]);
+    assert_has(&e, "t.yaml: sla: missing required field");
+}
+
+#[test]
+fn non_positive_sla_target() {
+    let e = errors_of(&[("target_ms: 25", "target_ms: 0")]);
+    assert_has(&e, "sla.target_ms: must be a positive number, got 0");
+}
+
+#[test]
+fn unknown_dataset_kind() {
+    let e = errors_of(&[("kind: criteo-kaggle", "kind: netflix")]);
+    assert_has(&e, "dataset.kind: unknown data-set kind 'netflix' (expected movielens|criteo-kaggle)");
+}
+
+#[test]
+fn unknown_metric_and_direction() {
+    let e = errors_of(&[("metric: p95_ms, direction: minimize", "metric: p97_ms, direction: smaller")]);
+    assert_has(&e, "objectives[1].metric: unknown metric 'p97_ms'");
+    assert_has(&e, "objectives[1].direction: unknown direction 'smaller' (expected maximize|minimize)");
+}
+
+#[test]
+fn metric_cutoff_beyond_top_k() {
+    let e = errors_of(&[("metric: ndcg@64", "metric: ndcg@128")]);
+    assert_has(&e, "objectives[0].metric: cut-off 128 exceeds quality.top_k = 64");
+}
+
+#[test]
+fn last_stage_must_keep_top_k_items() {
+    let e = errors_of(&[("top_k: 64", "top_k: 100")]);
+    assert_has(&e, "pipelines[1].items[1]: last stage keeps 64 items, fewer than quality.top_k = 100");
+}
+
+#[test]
+fn first_stage_cannot_exceed_candidates() {
+    let e = errors_of(&[("items: [[1024], [512]]", "items: [[4096], [512]]")]);
+    assert_has(&e, "pipelines[0].items[0]: first stage scores 4096 items but dataset.candidates_per_query is 1024");
+}
+
+#[test]
+fn model_family_must_match_dataset() {
+    let e = errors_of(&[("preset: rm-large", "preset: neumf-small")]);
+    assert_has(&e, "models[1]: a neumf model cannot score criteo-kaggle data");
+}
+
+#[test]
+fn unknown_preset() {
+    let e = errors_of(&[("preset: rm-large", "preset: rm-xxl")]);
+    assert_has(&e, "models[1].preset: unknown preset 'rm-xxl' (expected one of rm-small|rm-med|rm-large");
+}
+
+#[test]
+fn dlrm_shape_rules() {
+    let e = errors_of(&[("bottom_mlp: [13, 32, 8]", "bottom_mlp: [13, 32, 16]")]);
+    assert_has(&e, "models[2].dlrm.bottom_mlp: must start at 13 (dense features) and end at embedding_dim 8");
+    let e = errors_of(&[("top_mlp: [16, 1]", "top_mlp: [16, 2]")]);
+    assert_has(&e, "models[2].dlrm.top_mlp: must end with the single output unit 1, got [16, 2]");
+}
+
+#[test]
+fn gpu_stages_limited_by_max_total() {
+    let e = errors_of(&[("backends: [[cpu, cpu], [cpu, gpu]]", "backends: [[cpu, cpu], [gpu, gpu]]")]);
+    assert_has(&e, "pipelines[1].backends[1]: 2 GPU stages need at least 2 GPUs but hardware.gpu.max_total is 1");
+}
+
+#[test]
+fn used_backend_needs_hardware_section() {
+    let e = errors_of(&[("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]")]);
+    assert_has(&e, "hardware.accel: missing required field (a pipeline uses backend accel)");
+}
+
+#[test]
+fn missing_accelerator_file() {
+    let e = errors_of(&[
+        ("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]"),
+        ("  gpu:\n", "  accel:\n    presets: [accel/does-not-exist.yaml]\n  gpu:\n"),
+    ]);
+    assert_has(&e, "hardware.accel.presets[0]: accelerator description 'accel/does-not-exist.yaml' not found");
+}
+
+#[test]
+fn stage_count_out_of_range() {
+    let e = errors_of(&[("stages: 1", "stages: 0")]);
+    assert_has(&e, "pipelines[0].stages: must be between 1 and 8, got 0");
+}
+
+#[test]
+fn duplicate_pipeline_depth() {
+    let e = errors_of(&[("stages: 2", "stages: 1")]);
+    assert_has(&e, "pipelines[1].stages: duplicate pipeline depth 1 (also pipelines[0])");
+}
+
+#[test]
+fn models_need_one_list_per_stage() {
+    let e = errors_of(&[("models: [[small, custom], [large]]", "models: [[small, custom]]")]);
+    assert_has(&e, "pipelines[1].models: must have one list per stage (2), got 1");
+}
+
+#[test]
+fn constraint_needs_a_bound() {
+    let e = errors_of(&[("search:\n", "constraints:\n  - { metric: p99_ms }\nsearch:\n")]);
+    assert_has(&e, "constraints[0]: needs min and/or max");
+}
+
+#[test]
+fn unknown_search_strategy() {
+    let e = errors_of(&[("strategy: exhaustive", "strategy: random-walk")]);
+    assert_has(&e, "search.strategy: unknown strategy 'random-walk' (expected exhaustive|annealing|nsga2)");
+}
+
+#[test]
+fn offered_load_must_be_positive() {
+    let e = errors_of(&[("qps: [100, 400]", "qps: [100, -400]")]);
+    assert_has(&e, "load.qps[1]: must be a positive number, got -400");
+}
+
+#[test]
+fn movielens_requires_existing_data_path() {
+    let e = errors_of(&[
+        ("kind: criteo-kaggle\n  synthetic_fallback: true\n", "kind: movielens\n  path: data/nowhere\n"),
+        ("  candidates_per_query: 1024\n", ""),
+    ]);
+    assert_has(&e, "dataset.path: MovieLens data not found at 'data/nowhere'");
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let e = errors_of(&[
+        ("eval_queries: 8", "eval_queries: 0"),
+        ("backends: [[cpu], [gpu]]", "backends: [[cpu], [tpu]]"),
+        ("percentile: 95", "percentile: 101"),
+        ("metric: p95_ms", "metric: latency"),
+    ]);
+    assert_has(&e, "4 problems found");
+    assert_eq!(e.lines().filter(|l| l.starts_with("t.yaml:")).count(), 4, "{e}");
+}
+
+/// Every shipped space validates.
+#[test]
+fn every_shipped_space_validates() {
+    let dir = repo_root().join("spaces");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("spaces/ exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            if let Err(e) = spec::parse_space(&text, &path.display().to_string(), &repo_root()) {
+                panic!("{e}");
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected at least kaggle.yaml and movielens.yaml");
+}
+
+/// Every id of a small space decodes to a distinct design and encodes back to itself.
+#[test]
+fn mixed_radix_ids_round_trip_exhaustively() {
+    let space = parse(BASE).expect("valid");
+    let mut designs = Vec::new();
+    for i in 0..space.point_count() {
+        let (t, digits) = space.decode(PointId(i)).expect("in range");
+        assert_eq!(space.encode(t, &digits), Some(PointId(i)));
+        let design = space.design(PointId(i)).expect("in range");
+        assert!(!designs.contains(&(design.template, design.stages.clone(), design.cpu_engines_total)));
+        designs.push((design.template, design.stages, design.cpu_engines_total));
+    }
+    assert!(space.decode(PointId(space.point_count())).is_none());
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encode_then_decode_is_identity(template_pick in 0usize..64, raw_digits in proptest::collection::vec(0u64..1000, 8)) {
+            let space = parse(BASE).expect("valid");
+            let t = template_pick % space.templates.len();
+            let digits: Vec<u64> = space.templates[t]
+                .params
+                .iter()
+                .zip(&raw_digits)
+                .map(|(p, d)| d % p.radix)
+                .collect();
+            let id = space.encode(t, &digits).expect("digits in range");
+            prop_assert!(id.0 < space.point_count());
+            prop_assert_eq!(space.decode(id), Some((t, digits)));
+        }
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recpipe-dse"))
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("recpipe-dse-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+#[test]
+fn cli_validate_exits_2_with_all_messages() {
+    let bad = BASE.replace("percentile: 95", "percentile: 0").replace("[cpu], [gpu]]", "[cpu], [fpga]]");
+    let path = write_temp("bad.yaml", &bad);
+    let out = bin().arg("validate").arg(&path).current_dir(repo_root()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sla.percentile: must be in the open interval (0, 100), got 0"), "{stderr}");
+    assert!(stderr.contains("unknown backend 'fpga'"), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(out.stdout.is_empty(), "no summary for an invalid file");
+}
+
+#[test]
+fn cli_validate_summarises_a_valid_space() {
+    // One engine cannot serve two CPU stages: 2 models × 2 item tuples of the [cpu, cpu] block drop out.
+    let path = write_temp("good.yaml", &BASE.replace("engines: [2, 4]", "engines: [1, 4]"));
+    let out = bin().arg("validate").arg(&path).current_dir(repo_root()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("design points: 28 before constraints"), "{stdout}");
+    assert!(stdout.contains("design points: 24 after structural constraints"), "{stdout}");
+    assert!(stdout.contains("stage[0].model"), "{stdout}");
+}
+
+#[test]
+fn cli_validate_missing_file_exits_2() {
+    let out = bin().args(["validate", "spaces/no-such-space.yaml"]).current_dir(repo_root()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("spaces/no-such-space.yaml: cannot read file"));
+}
+
+#[test]
+fn cli_rejects_unknown_flag_with_exit_2() {
+    let out = bin().args(["validate", "--colour", "x.yaml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn relative_paths_resolve_against_the_given_directory() {
+    let movielens = BASE
+        .replace("kind: criteo-kaggle\n  synthetic_fallback: true\n", "kind: movielens\n  path: ml\n")
+        .replace("  candidates_per_query: 1024\n", "")
+        .replace("preset: rm-small", "preset: popularity")
+        .replace("preset: rm-large", "preset: neumf-recbole")
+        .replace(
+            "dlrm: { embedding_dim: 8, bottom_mlp: [13, 32, 8], top_mlp: [16, 1] }",
+            "neumf: { mf_dim: 4, mlp_embedding_dim: 4, mlp_layers: [8, 4] }",
+        );
+    let dir = std::env::temp_dir().join(format!("recpipe-dse-rel-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("ml")).expect("temp dir");
+    assert!(spec::parse_space(&movielens, "m.yaml", &dir).is_ok());
+    assert!(spec::parse_space(&movielens, "m.yaml", Path::new("/nonexistent")).is_err());
+}
