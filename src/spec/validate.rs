@@ -103,6 +103,32 @@ impl Ctx<'_> {
         ok.then_some(out)
     }
 
+    /// One of a fixed set of words; `default` applies when the field is absent (else it is required).
+    fn choice<T: Copy>(
+        &mut self,
+        v: &Option<Sp<String>>,
+        path: &str,
+        what: &str,
+        options: &[(&str, T)],
+        default: Option<T>,
+    ) -> Option<T> {
+        let names = options.iter().map(|(n, _)| *n).collect::<Vec<_>>().join("|");
+        match v {
+            None if default.is_some() => default,
+            None => {
+                self.missing(path, &names);
+                None
+            }
+            Some(word) => match options.iter().find(|(n, _)| *n == word.value) {
+                Some((_, value)) => Some(*value),
+                None => {
+                    self.err(word, path, format!("unknown {what} '{}' (expected {names})", word.value));
+                    None
+                }
+            },
+        }
+    }
+
     fn file_exists(&self, rel: &str) -> bool {
         self.base_dir.join(rel).exists()
     }
@@ -249,24 +275,8 @@ fn is_identifier(s: &str) -> bool {
 }
 
 fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec> {
-    let kind = match &d.kind {
-        Some(k) => match k.value.as_str() {
-            "movielens" => Some(DatasetKind::Movielens),
-            "criteo-kaggle" => Some(DatasetKind::CriteoKaggle),
-            other => {
-                cx.err(
-                    k,
-                    "dataset.kind",
-                    format!("unknown data-set kind '{other}' (expected movielens|criteo-kaggle)"),
-                );
-                None
-            }
-        },
-        None => {
-            cx.missing("dataset.kind", "movielens|criteo-kaggle");
-            None
-        }
-    };
+    let kinds = [("movielens", DatasetKind::Movielens), ("criteo-kaggle", DatasetKind::CriteoKaggle)];
+    let kind = cx.choice(&d.kind, "dataset.kind", "data-set kind", &kinds, None);
     let eval_queries = cx.opt_int(&d.eval_queries, "dataset.eval_queries", 1, 1000);
     let seed = cx.opt_int(&d.seed, "dataset.seed", 0, master_seed);
     let synthetic_fallback = d.synthetic_fallback.unwrap_or(true);
@@ -480,17 +490,9 @@ fn dlrm(cx: &mut Ctx, d: &RawDlrm, path: &str) -> Option<ModelArch> {
             None
         }
     };
-    let interaction = match &d.interaction {
-        None => Some(Interaction::Dot),
-        Some(i) => match i.value.as_str() {
-            "dot" => Some(Interaction::Dot),
-            "cat" => Some(Interaction::Cat),
-            other => {
-                cx.err(i, &format!("{path}.interaction"), format!("unknown interaction '{other}' (expected dot|cat)"));
-                None
-            }
-        },
-    };
+    let interactions = [("dot", Interaction::Dot), ("cat", Interaction::Cat)];
+    let interaction =
+        cx.choice(&d.interaction, &format!("{path}.interaction"), "interaction", &interactions, Some(Interaction::Dot));
     let (dim, (bottom, bsp), (top, tsp), interaction) = (dim?, bottom?, top?, interaction?);
     let mut ok = true;
     if bottom.len() < 2 || bottom[0] != CRITEO_DENSE_FEATURES || *bottom.last().unwrap_or(&0) as u64 != dim {
@@ -773,17 +775,8 @@ fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<Ac
         }
         return None;
     };
-    let mode = match &raw.mode {
-        None => Some(AccelMode::Rpaccel),
-        Some(m) => match m.value.as_str() {
-            "rpaccel" => Some(AccelMode::Rpaccel),
-            "recpipe2021" => Some(AccelMode::Recpipe2021),
-            other => {
-                cx.err(m, "hardware.accel.mode", format!("unknown mode '{other}' (expected rpaccel|recpipe2021)"));
-                None
-            }
-        },
-    };
+    let modes = [("rpaccel", AccelMode::Rpaccel), ("recpipe2021", AccelMode::Recpipe2021)];
+    let mode = cx.choice(&raw.mode, "hardware.accel.mode", "mode", &modes, Some(AccelMode::Rpaccel));
     let mut choices = Vec::new();
     let mut ok = true;
     for (i, p) in raw.presets.iter().flatten().enumerate() {
@@ -934,17 +927,8 @@ fn load(cx: &mut Ctx, raw: Option<&RawLoad>) -> Option<LoadSpec> {
         cx.missing("load", "arrival process and offered loads");
         return None;
     };
-    let arrival = match &raw.arrival {
-        None => Some(ArrivalKind::Poisson),
-        Some(a) => match a.value.as_str() {
-            "poisson" => Some(ArrivalKind::Poisson),
-            "legacy-ms" => Some(ArrivalKind::LegacyMs),
-            other => {
-                cx.err(a, "load.arrival", format!("unknown arrival process '{other}' (expected poisson|legacy-ms)"));
-                None
-            }
-        },
-    };
+    let arrivals = [("poisson", ArrivalKind::Poisson), ("legacy-ms", ArrivalKind::LegacyMs)];
+    let arrival = cx.choice(&raw.arrival, "load.arrival", "arrival process", &arrivals, Some(ArrivalKind::Poisson));
     let qps = match &raw.qps {
         None => {
             cx.missing("load.qps", "offered loads in queries per second");
@@ -1021,24 +1005,8 @@ fn objectives(cx: &mut Ctx, raw: Option<&[RawObjective]>, top_k: Option<u32>) ->
     let mut ok = true;
     for (i, o) in raw.iter().enumerate() {
         let m = metric(cx, &o.metric, &format!("objectives[{i}].metric"), top_k);
-        let d = match &o.direction {
-            None => {
-                cx.missing(&format!("objectives[{i}].direction"), "maximize|minimize");
-                None
-            }
-            Some(d) => match d.value.as_str() {
-                "maximize" => Some(Direction::Maximize),
-                "minimize" => Some(Direction::Minimize),
-                other => {
-                    cx.err(
-                        d,
-                        &format!("objectives[{i}].direction"),
-                        format!("unknown direction '{other}' (expected maximize|minimize)"),
-                    );
-                    None
-                }
-            },
-        };
+        let directions = [("maximize", Direction::Maximize), ("minimize", Direction::Minimize)];
+        let d = cx.choice(&o.direction, &format!("objectives[{i}].direction"), "direction", &directions, None);
         match (m, d) {
             (Some(metric), Some(direction)) => {
                 if out.iter().any(|x| x.metric == metric) {
@@ -1086,22 +1054,15 @@ fn constraints(cx: &mut Ctx, raw: Option<&[RawConstraint]>, top_k: Option<u32>) 
 }
 
 fn search(cx: &mut Ctx, raw: Option<&RawSearch>, master_seed: u64) -> Option<SearchSpec> {
-    let strategy = match raw.and_then(|r| r.strategy.as_ref()) {
-        None => Some(Strategy::Exhaustive),
-        Some(s) => match s.value.as_str() {
-            "exhaustive" => Some(Strategy::Exhaustive),
-            "annealing" => Some(Strategy::Annealing),
-            "nsga2" => Some(Strategy::Nsga2),
-            other => {
-                cx.err(
-                    s,
-                    "search.strategy",
-                    format!("unknown strategy '{other}' (expected exhaustive|annealing|nsga2)"),
-                );
-                None
-            }
-        },
-    };
+    let strategies =
+        [("exhaustive", Strategy::Exhaustive), ("annealing", Strategy::Annealing), ("nsga2", Strategy::Nsga2)];
+    let strategy = cx.choice(
+        &raw.and_then(|r| r.strategy.clone()),
+        "search.strategy",
+        "strategy",
+        &strategies,
+        Some(Strategy::Exhaustive),
+    );
     let empty = RawSearch { strategy: None, budget: None, seed: None, population: None, restarts: None };
     let raw = raw.unwrap_or(&empty);
     let budget = cx.opt_int(&raw.budget, "search.budget", 1, 1000);
