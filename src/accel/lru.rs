@@ -1,9 +1,10 @@
 //! Trace-driven embedding-cache simulation: a fixed-capacity cache of embedding vectors with LRU or FIFO
 //! replacement, and seeded synthetic Zipf index streams for benchmarks and tests.
 //!
-//! Data structure: the cached keys live in a slot array with index-linked recency lists (`prev`/`next` as
-//! `u32` slot numbers, no allocation per access) and an open-addressing hash map (linear probing,
-//! multiplicative hashing, backward-shift deletion) from key to slot. One access is a few dependent loads, so
+//! Data structure: the cached keys live in a slot array of 16-byte records (key plus index-linked recency
+//! list: `prev`/`next` as `u32` slot numbers, no allocation per access) and an open-addressing hash map
+//! (linear probing, multiplicative hashing, backward-shift deletion) from key to slot, storing the key
+//! beside the slot so a probe touches one array. One access is a few dependent loads, so
 //! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
 //! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
 //! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
@@ -25,6 +26,13 @@ pub enum Policy {
 }
 
 const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: u64,
+    prev: u32,
+    next: u32,
+}
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// A cache of `capacity` entries.
@@ -33,14 +41,14 @@ pub struct CacheSim {
     capacity: u32,
     policy: Policy,
     len: u32,
-    keys: Vec<u64>,
-    prev: Vec<u32>,
-    next: Vec<u32>,
+    /// Slot array: key and recency links of each cached entry, together in one 16-byte record.
+    nodes: Vec<Node>,
     /// Most recently inserted/used slot.
     head: u32,
     /// Eviction candidate.
     tail: u32,
-    table: Vec<u32>,
+    /// Open-addressing map: (key, slot) pairs; slot `NIL` marks an empty position.
+    table: Vec<(u64, u32)>,
     shift: u32,
     mask: usize,
     hits: u64,
@@ -57,12 +65,10 @@ impl CacheSim {
             capacity,
             policy,
             len: 0,
-            keys: vec![0; capacity as usize],
-            prev: vec![NIL; capacity as usize],
-            next: vec![NIL; capacity as usize],
+            nodes: vec![Node { key: 0, prev: NIL, next: NIL }; capacity as usize],
             head: NIL,
             tail: NIL,
-            table: vec![NIL; table_len],
+            table: vec![(0, NIL); table_len],
             shift: 64 - table_len.trailing_zeros(),
             mask: table_len - 1,
             hits: 0,
@@ -102,30 +108,32 @@ impl CacheSim {
 
     #[inline]
     fn home(&self, key: u64) -> usize {
-        (key.wrapping_mul(GOLDEN) >> self.shift) as usize
+        // Fold the high bits in before the multiplicative (Fibonacci) hash so that keys which are
+        // themselves multiples of a constant do not cluster.
+        ((key ^ (key >> 31)).wrapping_mul(GOLDEN) >> self.shift) as usize
     }
 
     #[inline]
     fn unlink(&mut self, s: u32) {
-        let (p, n) = (self.prev[s as usize], self.next[s as usize]);
+        let Node { prev: p, next: n, .. } = self.nodes[s as usize];
         if p == NIL {
             self.head = n;
         } else {
-            self.next[p as usize] = n;
+            self.nodes[p as usize].next = n;
         }
         if n == NIL {
             self.tail = p;
         } else {
-            self.prev[n as usize] = p;
+            self.nodes[n as usize].prev = p;
         }
     }
 
     #[inline]
     fn push_front(&mut self, s: u32) {
-        self.prev[s as usize] = NIL;
-        self.next[s as usize] = self.head;
+        self.nodes[s as usize].prev = NIL;
+        self.nodes[s as usize].next = self.head;
         if self.head != NIL {
-            self.prev[self.head as usize] = s;
+            self.nodes[self.head as usize].prev = s;
         }
         self.head = s;
         if self.tail == NIL {
@@ -138,16 +146,16 @@ impl CacheSim {
         let mut j = pos;
         loop {
             j = (j + 1) & self.mask;
-            let s = self.table[j];
-            if s == NIL {
-                self.table[pos] = NIL;
+            let entry = self.table[j];
+            if entry.1 == NIL {
+                self.table[pos].1 = NIL;
                 return;
             }
-            let k = self.home(self.keys[s as usize]);
+            let k = self.home(entry.0);
             // Entry at j may move to pos unless its home lies cyclically in (pos, j].
             let stays = if pos <= j { pos < k && k <= j } else { pos < k || k <= j };
             if !stays {
-                self.table[pos] = s;
+                self.table[pos] = entry;
                 pos = j;
             }
         }
@@ -162,11 +170,11 @@ impl CacheSim {
         }
         let mut pos = self.home(key);
         loop {
-            let s = self.table[pos];
+            let (k, s) = self.table[pos];
             if s == NIL {
                 break;
             }
-            if self.keys[s as usize] == key {
+            if k == key {
                 self.hits += 1;
                 if self.policy == Policy::Lru && self.head != s {
                     self.unlink(s);
@@ -181,22 +189,22 @@ impl CacheSim {
             self.len - 1
         } else {
             let victim = self.tail;
-            let vkey = self.keys[victim as usize];
+            let vkey = self.nodes[victim as usize].key;
             let mut p = self.home(vkey);
-            while self.table[p] != victim {
+            while self.table[p].1 != victim {
                 p = (p + 1) & self.mask;
             }
             self.remove_at(p);
             self.unlink(victim);
             // The removal may have shifted entries; find the insertion point again.
             pos = self.home(key);
-            while self.table[pos] != NIL {
+            while self.table[pos].1 != NIL {
                 pos = (pos + 1) & self.mask;
             }
             victim
         };
-        self.keys[slot as usize] = key;
-        self.table[pos] = slot;
+        self.nodes[slot as usize].key = key;
+        self.table[pos] = (key, slot);
         self.push_front(slot);
         false
     }

@@ -7,7 +7,7 @@
 //!    `2·ceil(n/units) + bins` cycles ([`super::topk`]) instead of `n/16` divided by the clock period
 //!    (a unit error, recpipe-reference.md §8 Q4).
 //! 2. **PCIe** ([`super::pcie`]): bytes over a configurable link plus a fixed per-transfer cost, not an item
-//!    count; the output transfer carries the `top_n` survivors (the original always passed 0). A stage pays
+//!    count; the output transfer carries the `min(top_n, n)` survivors (the original always passed 0). A stage pays
 //!    them only where the pipeline enters or leaves the chip ([`StageOptions::input_pcie`],
 //!    [`StageOptions::output_pcie`]); stages sharing a chip pass data on chip (Q5).
 //! 3. **DLRM top-MLP input** is the interaction width (351 + d for 26 tables with the dot interaction) instead
@@ -176,7 +176,7 @@ pub fn stage(
     let emb = embedding::traffic(model, hw, items, hit_rate);
     let topk = topk::filter_cycles(items, hw.topk_units, hw.topk_bins);
     let input = if opts.input_pcie { pcie::transfer_cycles(hw, pcie::input_bytes(dataset, items)) } else { 0.0 };
-    let output = if opts.output_pcie { pcie::transfer_cycles(hw, pcie::output_bytes(hw, top_n)) } else { 0.0 };
+    let output = if opts.output_pcie { pcie::transfer_cycles(hw, pcie::output_bytes(hw, top_n.min(items))) } else { 0.0 };
 
     let cycles = StageCycles {
         input_pcie: input,
