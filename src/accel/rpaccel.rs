@@ -27,7 +27,9 @@
 //!    parallel; the embedding gather overlaps the bottom MLP, which does not depend on it (Q6).
 //! 8. **Element size** is the configured `element_bytes` (2 for the 16-bit datapath of the synthesized RTL)
 //!    instead of fp32 (Q8).
-//! 9. **Energy** ([`super::energy`]) is computed; the original returned 0.
+//! 9. **Baseline chip** (`architecture: baseline`): no filter units, so all `n` scores return to the host
+//!    (always, even inside a pipeline) and the host sorts them ([`super::topk::host_sort_s`]).
+//! 10. **Energy** ([`super::energy`]) is computed; the original returned 0.
 //!
 //! Critical path of one stage: `pcie_in + max(embedding, mlp_bottom) + interaction + mlp_top + topk +
 //! pcie_out`. NeuMF's MLP tower is `mlp_bottom` (it needs the gathered embeddings, so it does not overlap
@@ -35,7 +37,7 @@
 
 use super::embedding;
 use super::energy::Activity;
-use super::hardware::AccelConfig;
+use super::hardware::{AccelConfig, Architecture};
 use super::model_shape::{layers, Dataset, ModelShape};
 use super::pcie;
 use super::systolic::{ws_cycles, Gemm};
@@ -174,9 +176,19 @@ pub fn stage(
 
     let hit_rate = opts.hit_rate.unwrap_or_else(|| embedding::default_hit_rate(model, hw, dataset));
     let emb = embedding::traffic(model, hw, items, hit_rate);
-    let topk = topk::filter_cycles(items, hw.topk_units, hw.topk_bins);
+    let baseline = hw.architecture == Architecture::Baseline;
+    // The baseline has no filter units: every score goes back to the host, which sorts.
+    let (topk, returned) = if baseline {
+        (topk::host_sort_s(items) * hw.clock_hz(), items)
+    } else {
+        (topk::filter_cycles(items, hw.topk_units, hw.topk_bins), top_n.min(items))
+    };
     let input = if opts.input_pcie { pcie::transfer_cycles(hw, pcie::input_bytes(dataset, items)) } else { 0.0 };
-    let output = if opts.output_pcie { pcie::transfer_cycles(hw, pcie::output_bytes(hw, top_n.min(items))) } else { 0.0 };
+    let output = if opts.output_pcie || baseline {
+        pcie::transfer_cycles(hw, pcie::output_bytes(hw, returned))
+    } else {
+        0.0
+    };
 
     let cycles = StageCycles {
         input_pcie: input,
@@ -202,7 +214,7 @@ pub fn stage(
         weights_resident: resident,
         activity: Activity {
             array_busy_s: (bottom.compute_cycles + top.compute_cycles + interaction) * cycle_s,
-            topk_busy_s: topk * cycle_s,
+            topk_busy_s: if baseline { 0.0 } else { topk * cycle_s },
             stage_s: total * cycle_s,
             sram_bytes: emb.sram_bytes + bottom.sram_bytes + top.sram_bytes + score_bytes,
             dram_bytes: emb.dram_bytes + bottom.dram_bytes + top.dram_bytes,
