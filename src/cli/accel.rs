@@ -1,12 +1,197 @@
-//! PLACEHOLDER: replaced by the accelerator work (`recpipe-dse accel eval`).
+//! `recpipe-dse accel eval`: evaluate one ranking stage on one accelerator configuration and print the
+//! per-component cycles, latency (s), area (mm²), power (W) and energy (J) as a table or as JSON.
+//!
+//! `--model` takes a RecPipe model config (`.json`), our model YAML (`.yaml`/`.yml`) or a zoo preset name
+//! (`rm-small`, …); `--hardware` takes a RecPipe `hardconf_*.json` or our accelerator YAML (`accel/*.yaml`).
+//! Bad files and flags exit with code 2 and a message naming file, field and value.
 use super::CliError;
+use crate::accel::{self, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
+use anyhow::anyhow;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
 /// Accelerator subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AccelCommand {
-    /// Evaluate one stage.
-    Eval,
+    /// Evaluate one stage: per-component cycles, latency, area, power and energy.
+    Eval(EvalArgs),
 }
-/// Run.
-pub fn run(_cmd: &AccelCommand) -> Result<(), CliError> {
-    Err(CliError::runtime(anyhow::anyhow!("not built yet")))
+
+/// Data set flag values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetArg {
+    /// Criteo Kaggle (DLRM models).
+    Kaggle,
+    /// MovieLens-1M (NeuMF models).
+    Movielens1m,
+    /// MovieLens-20M (NeuMF models).
+    Movielens20m,
+}
+
+/// Mode flag values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// The refined, physically consistent model (default).
+    Rpaccel,
+    /// The original RecPipe 2021 model, formula for formula.
+    Recpipe2021,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Aligned text table.
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `accel eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Model: RecPipe model JSON, model YAML, or a zoo preset name (rm-small, rm-med, rm-large, neumf-…).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Accelerator: RecPipe hardconf JSON or accelerator YAML.
+    #[arg(long)]
+    pub hardware: PathBuf,
+    /// Data set the stage serves.
+    #[arg(long, value_enum)]
+    pub dataset: DatasetArg,
+    /// Items scored by the stage.
+    #[arg(long)]
+    pub items: u32,
+    /// Items the stage returns.
+    #[arg(long = "top-n")]
+    pub top_n: u32,
+    /// Cost-model mode.
+    #[arg(long, value_enum, default_value = "rpaccel")]
+    pub mode: ModeArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// recpipe2021: integer division in the sort term, as in the Python-2 runs behind the original logs.
+    #[arg(long)]
+    pub python2_division: bool,
+    /// rpaccel: on-chip embedding hit rate in [0, 1] instead of the capacity-derived one.
+    #[arg(long)]
+    pub hit_rate: Option<f64>,
+    /// rpaccel: do not charge the host → accelerator transfer (a later stage on the same chip).
+    #[arg(long)]
+    pub no_input_pcie: bool,
+    /// rpaccel: do not charge the accelerator → host transfer (an earlier stage on the same chip).
+    #[arg(long)]
+    pub no_output_pcie: bool,
+}
+
+/// Run an accelerator subcommand.
+pub fn run(cmd: &AccelCommand) -> Result<(), CliError> {
+    match cmd {
+        AccelCommand::Eval(args) => {
+            let text = eval(args)?;
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn dataset(d: DatasetArg) -> Dataset {
+    match d {
+        DatasetArg::Kaggle => Dataset::Kaggle,
+        DatasetArg::Movielens1m => Dataset::Movielens1m,
+        DatasetArg::Movielens20m => Dataset::Movielens20m,
+    }
+}
+
+/// Evaluate and render the whole output (nothing is printed on error).
+pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
+    let model = ModelShape::load(&args.model).map_err(CliError::input)?;
+    let hw = AccelConfig::load(&args.hardware).map_err(CliError::input)?;
+    let ds = dataset(args.dataset);
+    let model_name = args.model.display().to_string();
+    if !model.fits_dataset(ds) {
+        let wanted = match model {
+            ModelShape::Dlrm(_) => "kaggle",
+            ModelShape::NeuMf(_) => "movielens1m or movielens20m",
+        };
+        return Err(CliError::input(anyhow!(
+            "--dataset {}: model '{model_name}' is a {} model; use --dataset {wanted}",
+            ds.name(),
+            model.family()
+        )));
+    }
+    if args.items == 0 {
+        return Err(CliError::input(anyhow!("--items: must be positive, got 0")));
+    }
+    if let Some(h) = args.hit_rate {
+        if !(0.0..=1.0).contains(&h) {
+            return Err(CliError::input(anyhow!("--hit-rate: must be in [0, 1], got {h}")));
+        }
+    }
+    let mode = match args.mode {
+        ModeArg::Rpaccel => Mode::Rpaccel,
+        ModeArg::Recpipe2021 => Mode::Recpipe2021,
+    };
+    let mut req = StageRequest::new(ds, args.items, args.top_n, mode);
+    if args.python2_division {
+        req.division = Division::Python2;
+    }
+    req.options.hit_rate = args.hit_rate;
+    req.options.input_pcie = !args.no_input_pcie;
+    req.options.output_pcie = !args.no_output_pcie;
+    let r = accel::evaluate_stage(&model, &hw, &req);
+    let hw_name = args.hardware.display().to_string();
+    Ok(match args.format {
+        FormatArg::Json => {
+            let components: serde_json::Map<String, serde_json::Value> =
+                r.components.named().iter().map(|&(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+            let v = serde_json::json!({
+                "model": model_name,
+                "hardware": hw_name,
+                "dataset": ds.name(),
+                "items": args.items,
+                "top_n": args.top_n,
+                "mode": r.mode,
+                "division": req.division,
+                "latency_s": r.latency_s,
+                "cycles": r.cycles,
+                "components": components,
+                "area_mm2": r.area_mm2,
+                "power_w": r.power_w,
+                "energy_j": r.energy_j,
+                "embedding_hit_rate": r.embedding_hit_rate,
+            });
+            let mut s = serde_json::to_string_pretty(&v).map_err(CliError::runtime)?;
+            s.push('\n');
+            s
+        }
+        FormatArg::Table => {
+            let mut s = String::new();
+            let mode_name = match mode {
+                Mode::Rpaccel => "rpaccel",
+                Mode::Recpipe2021 => "recpipe2021",
+            };
+            let _ = writeln!(s, "model     {model_name} ({})", model.family());
+            let _ = writeln!(
+                s,
+                "hardware  {hw_name} ({}x{} array, {} MHz)",
+                hw.array_size, hw.array_size, hw.clock_mhz
+            );
+            let _ = writeln!(s, "mode      {mode_name}");
+            let _ = writeln!(s, "dataset   {}, items {}, top-n {}", ds.name(), args.items, args.top_n);
+            let _ = writeln!(s);
+            let _ = writeln!(s, "{:<20} {:>18}", "component", "cycles");
+            for (name, c) in r.components.named() {
+                let _ = writeln!(s, "{name:<20} {c:>18.3}");
+            }
+            let _ = writeln!(s, "{:<20} {:>18.3}", "total", r.cycles);
+            let _ = writeln!(s);
+            let _ = writeln!(s, "{:<20} {:>18.9e}", "latency_s", r.latency_s);
+            let _ = writeln!(s, "{:<20} {:>18.4}", "area_mm2", r.area_mm2);
+            let _ = writeln!(s, "{:<20} {:>18.4}", "power_w", r.power_w);
+            let _ = writeln!(s, "{:<20} {:>18.6e}", "energy_j", r.energy_j);
+            let _ = writeln!(s, "{:<20} {:>18.4}", "embedding_hit_rate", r.embedding_hit_rate);
+            s
+        }
+    })
 }

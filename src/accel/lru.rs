@@ -1,0 +1,289 @@
+//! Trace-driven embedding-cache simulation: a fixed-capacity cache of embedding vectors with LRU or FIFO
+//! replacement, and seeded synthetic Zipf index streams for benchmarks and tests.
+//!
+//! Data structure: the cached keys live in a slot array of 16-byte records (key plus index-linked recency
+//! list: `prev`/`next` as `u32` slot numbers, no allocation per access) and an open-addressing hash map
+//! (linear probing, multiplicative hashing, backward-shift deletion) from key to slot, storing the key
+//! beside the slot so a probe touches one array. One access is a few dependent loads, so
+//! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
+//! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
+//! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
+//!
+//! Keys are opaque `u64`s; callers combine table id and row (e.g. `table << 40 | row`), which the original
+//! "online" mode forgot to do (§8 Q6). Randomness is seeded (`Xoshiro256PlusPlus::seed_from_u64`).
+
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Zipf};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Replacement policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Evict the least recently used entry; hits refresh recency.
+    Lru,
+    /// Evict the oldest inserted entry; hits do not refresh.
+    Fifo,
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: u64,
+    prev: u32,
+    next: u32,
+}
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// A cache of `capacity` entries.
+#[derive(Debug, Clone)]
+pub struct CacheSim {
+    capacity: u32,
+    policy: Policy,
+    len: u32,
+    /// Slot array: key and recency links of each cached entry, together in one 16-byte record.
+    nodes: Vec<Node>,
+    /// Most recently inserted/used slot.
+    head: u32,
+    /// Eviction candidate.
+    tail: u32,
+    /// Open-addressing map: (key, slot) pairs; slot `NIL` marks an empty position.
+    table: Vec<(u64, u32)>,
+    shift: u32,
+    mask: usize,
+    hits: u64,
+    accesses: u64,
+}
+
+impl CacheSim {
+    /// An empty cache holding at most `capacity` entries (0: every access misses). Capacity is limited to
+    /// 2^30 entries.
+    pub fn new(capacity: u32, policy: Policy) -> Self {
+        let capacity = capacity.min(1 << 30);
+        let table_len = ((capacity as usize) * 2).next_power_of_two().max(8);
+        CacheSim {
+            capacity,
+            policy,
+            len: 0,
+            nodes: vec![Node { key: 0, prev: NIL, next: NIL }; capacity as usize],
+            head: NIL,
+            tail: NIL,
+            table: vec![(0, NIL); table_len],
+            shift: 64 - table_len.trailing_zeros(),
+            mask: table_len - 1,
+            hits: 0,
+            accesses: 0,
+        }
+    }
+
+    /// Entries currently cached.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// (hits, accesses) since creation or the last [`CacheSim::reset_stats`].
+    pub fn stats(&self) -> (u64, u64) {
+        (self.hits, self.accesses)
+    }
+
+    /// Hit rate since the last reset (0 when nothing was accessed).
+    pub fn hit_rate(&self) -> f64 {
+        if self.accesses == 0 {
+            0.0
+        } else {
+            self.hits as f64 / self.accesses as f64
+        }
+    }
+
+    /// Zero the hit/access counters, keeping the contents (end of a warm-up pass).
+    pub fn reset_stats(&mut self) {
+        self.hits = 0;
+        self.accesses = 0;
+    }
+
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        // Fold the high bits in before the multiplicative (Fibonacci) hash so that keys which are
+        // themselves multiples of a constant do not cluster.
+        ((key ^ (key >> 31)).wrapping_mul(GOLDEN) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn unlink(&mut self, s: u32) {
+        let Node { prev: p, next: n, .. } = self.nodes[s as usize];
+        if p == NIL {
+            self.head = n;
+        } else {
+            self.nodes[p as usize].next = n;
+        }
+        if n == NIL {
+            self.tail = p;
+        } else {
+            self.nodes[n as usize].prev = p;
+        }
+    }
+
+    #[inline]
+    fn push_front(&mut self, s: u32) {
+        self.nodes[s as usize].prev = NIL;
+        self.nodes[s as usize].next = self.head;
+        if self.head != NIL {
+            self.nodes[self.head as usize].prev = s;
+        }
+        self.head = s;
+        if self.tail == NIL {
+            self.tail = s;
+        }
+    }
+
+    /// Remove the map entry at table position `pos` (backward-shift deletion).
+    fn remove_at(&mut self, mut pos: usize) {
+        let mut j = pos;
+        loop {
+            j = (j + 1) & self.mask;
+            let entry = self.table[j];
+            if entry.1 == NIL {
+                self.table[pos].1 = NIL;
+                return;
+            }
+            let k = self.home(entry.0);
+            // Entry at j may move to pos unless its home lies cyclically in (pos, j].
+            let stays = if pos <= j { pos < k && k <= j } else { pos < k || k <= j };
+            if !stays {
+                self.table[pos] = entry;
+                pos = j;
+            }
+        }
+    }
+
+    /// Access `key`; returns whether it hit. A miss inserts the key, evicting if full.
+    #[inline]
+    pub fn access(&mut self, key: u64) -> bool {
+        self.accesses += 1;
+        if self.capacity == 0 {
+            return false;
+        }
+        let mut pos = self.home(key);
+        loop {
+            let (k, s) = self.table[pos];
+            if s == NIL {
+                break;
+            }
+            if k == key {
+                self.hits += 1;
+                if self.policy == Policy::Lru && self.head != s {
+                    self.unlink(s);
+                    self.push_front(s);
+                }
+                return true;
+            }
+            pos = (pos + 1) & self.mask;
+        }
+        let slot = if self.len < self.capacity {
+            self.len += 1;
+            self.len - 1
+        } else {
+            let victim = self.tail;
+            let vkey = self.nodes[victim as usize].key;
+            let mut p = self.home(vkey);
+            while self.table[p].1 != victim {
+                p = (p + 1) & self.mask;
+            }
+            self.remove_at(p);
+            self.unlink(victim);
+            // The removal may have shifted entries; find the insertion point again.
+            pos = self.home(key);
+            while self.table[pos].1 != NIL {
+                pos = (pos + 1) & self.mask;
+            }
+            victim
+        };
+        self.nodes[slot as usize].key = key;
+        self.table[pos] = (key, slot);
+        self.push_front(slot);
+        false
+    }
+}
+
+/// Hit rate of a `capacity`-entry cache over `trace`, after warming it with one pass over `warmup`.
+pub fn simulate_hit_rate(trace: &[u64], warmup: &[u64], capacity: u32, policy: Policy) -> f64 {
+    let mut c = CacheSim::new(capacity, policy);
+    for &k in warmup {
+        c.access(k);
+    }
+    c.reset_stats();
+    for &k in trace {
+        c.access(k);
+    }
+    c.hit_rate()
+}
+
+/// A seeded Zipf(`exponent`) index stream of `len` keys over `universe` distinct keys. Ranks are scrambled
+/// by an odd multiplier so that popular keys are not numerically adjacent.
+pub fn zipf_trace(len: usize, universe: u64, exponent: f64, seed: u64) -> Vec<u64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let universe = universe.max(1);
+    match Zipf::new(universe as f64, exponent) {
+        Ok(z) => (0..len).map(|_| (z.sample(&mut rng) as u64 - 1).wrapping_mul(GOLDEN | 1)).collect(),
+        Err(_) => (0..len).map(|_| rng.random_range(0..universe)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_by_hand() {
+        let mut c = CacheSim::new(2, Policy::Lru);
+        // a b a c b: a miss, b miss, a hit (a MRU), c miss evicts b, b miss evicts a.
+        let hits: Vec<bool> = [1, 2, 1, 3, 2].iter().map(|&k| c.access(k)).collect();
+        assert_eq!(hits, vec![false, false, true, false, false]);
+        assert!(c.access(2) && c.access(3) && !c.access(1));
+    }
+
+    #[test]
+    fn fifo_by_hand() {
+        let mut c = CacheSim::new(2, Policy::Fifo);
+        // a b a c: c evicts a (oldest) although a was just used; then a misses, b was evicted by a.
+        let hits: Vec<bool> = [1, 2, 1, 3, 1, 3].iter().map(|&k| c.access(k)).collect();
+        assert_eq!(hits, vec![false, false, true, false, false, true]);
+    }
+
+    #[test]
+    fn matches_naive_lru_on_random_stream() {
+        let trace = zipf_trace(20_000, 5_000, 0.9, 7);
+        for cap in [0u32, 1, 3, 64, 1000] {
+            let mut fast = CacheSim::new(cap, Policy::Lru);
+            let mut naive: Vec<u64> = Vec::new(); // front = MRU
+            for &k in &trace {
+                let hit = fast.access(k);
+                let pos = naive.iter().position(|&x| x == k);
+                assert_eq!(hit, pos.is_some(), "cap {cap}");
+                if let Some(p) = pos {
+                    naive.remove(p);
+                } else if naive.len() == cap as usize && cap > 0 {
+                    naive.pop();
+                }
+                if cap > 0 {
+                    naive.insert(0, k);
+                }
+            }
+            assert_eq!(fast.len() as usize, naive.len());
+        }
+    }
+
+    #[test]
+    fn bigger_cache_hits_more() {
+        let trace = zipf_trace(50_000, 100_000, 1.05, 1);
+        let small = simulate_hit_rate(&trace, &trace, 1_000, Policy::Lru);
+        let large = simulate_hit_rate(&trace, &trace, 20_000, Policy::Lru);
+        assert!(small > 0.05 && large > small + 0.1, "{small} {large}");
+        assert_eq!(zipf_trace(10, 100, 1.0, 3), zipf_trace(10, 100, 1.0, 3));
+    }
+}
