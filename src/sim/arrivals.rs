@@ -89,7 +89,7 @@ impl ArrivalProcess {
                 // Accumulate in f64 ns and round each instant, so rounding errors do not build up.
                 let mut t = 0.0f64;
                 for _ in 0..n {
-                    out.push(t.round() as u64);
+                    out.push((t + 0.5) as u64);
                     let e: f64 = Exp1.sample(rng);
                     t += e * mean_ns;
                 }
@@ -107,7 +107,7 @@ impl ArrivalProcess {
                 let t0 = times_ns.first().copied().unwrap_or(0);
                 for &t in times_ns.iter().take(n) {
                     let rel = (t - t0) as f64 / speedup;
-                    out.push(rel.round() as u64);
+                    out.push((rel + 0.5) as u64);
                 }
             }
         }

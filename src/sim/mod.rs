@@ -283,6 +283,42 @@ impl SimReport {
     }
 }
 
+/// Everything `recpipe-dse simulate` reports for one pipeline file: the run, and the capacity under the SLA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineRun {
+    /// Pipeline name.
+    pub name: String,
+    /// The simulation at the file's offered load.
+    #[serde(flatten)]
+    pub report: SimReport,
+    /// Largest offered load meeting the SLA, queries/s (when an SLA is given).
+    pub max_qps_under_sla: Option<f64>,
+    /// Details of that capacity search.
+    pub capacity: Option<CapacityReport>,
+    /// Capacity for each of the file's curve targets (same percentile as the SLA).
+    pub capacity_curve: Vec<CapacityReport>,
+}
+
+/// Simulate a validated pipeline file and, when it gives an SLA, search its capacity (and curve).
+pub fn run_pipeline(spec: &pipeline_file::PipelineSpec) -> Result<PipelineRun, SimError> {
+    let report = simulate(&spec.model, &spec.settings)?;
+    let opts = CapacityOptions::default();
+    let (capacity, capacity_curve) = match spec.settings.sla {
+        Some(sla) => (
+            Some(max_qps_under_sla(&spec.model, &spec.settings, sla, &opts)?),
+            capacity_curve(&spec.model, &spec.settings, sla.percentile, &spec.curve_targets_ms, &opts)?,
+        ),
+        None => (None, Vec::new()),
+    };
+    Ok(PipelineRun {
+        name: spec.name.clone(),
+        report,
+        max_qps_under_sla: capacity.as_ref().map(|c| c.max_qps),
+        capacity,
+        capacity_curve,
+    })
+}
+
 /// A service centre built from one stage or one group, with the stage range it covers.
 struct CenterPlan {
     center: Center,
@@ -425,6 +461,11 @@ fn validate_settings(model: &PipelineModel, s: &SimSettings) -> Result<(), SimEr
     Ok(())
 }
 
+/// The engine's service centres for `model` (for benchmarks and tools driving [`tandem::run`] directly).
+pub fn engine_centers(model: &PipelineModel) -> Result<Vec<Center>, SimError> {
+    Ok(plan(model)?.into_iter().map(|p| p.center).collect())
+}
+
 /// Offered load per centre: ρ = λ·E[S]/c.
 fn offered_loads(plans: &[CenterPlan], qps: f64) -> Vec<f64> {
     plans.iter().map(|p| qps * p.mean_service_ms / 1000.0 / p.center.servers as f64).collect()
@@ -510,7 +551,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
         let lo = (a << shift).min(out.latencies_ns.len());
         let hi = (b << shift).min(out.latencies_ns.len());
         let mut run: Vec<u64> = out.latencies_ns[lo..hi].iter().copied().filter(|&l| l != u64::MAX).collect();
-        run.sort_unstable();
+        stats::sort_u64(&mut run);
         runs.push(run);
     }
     runs.retain(|r| !r.is_empty());

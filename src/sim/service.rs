@@ -113,11 +113,11 @@ impl ServiceSampler {
             ServiceSampler::Fixed(ns) => *ns,
             ServiceSampler::Exp { mean_ns } => {
                 let e: f64 = Exp1.sample(rng);
-                (e * mean_ns).round() as u64
+                (e * mean_ns + 0.5) as u64
             }
             ServiceSampler::LogNormal { mu, sigma } => {
                 let z: f64 = StandardNormal.sample(rng);
-                (mu + sigma * z).exp().round() as u64
+                ((mu + sigma * z).exp() + 0.5) as u64
             }
             ServiceSampler::Table(t) => t[rng.random_range(0..t.len())],
         }

@@ -52,8 +52,46 @@ pub fn percentile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
 /// numpy-compatible percentile of unsorted `u64` values (sorted internally), returned as `f64`.
 pub fn percentile_u64(values: &[u64], p: f64) -> Option<f64> {
     let mut v = values.to_vec();
-    v.sort_unstable();
+    sort_u64(&mut v);
     percentile_of_runs(&[&v], p)
+}
+
+/// Sort `u64` values in place: LSD radix sort (11-bit digits, only as many passes as the largest value needs)
+/// for long slices, the standard unstable sort for short ones.
+pub fn sort_u64(v: &mut [u64]) {
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    if v.len() < 512 {
+        v.sort_unstable();
+        return;
+    }
+    let max = v.iter().copied().max().unwrap_or(0);
+    let passes = (64 - max.leading_zeros()).div_ceil(BITS);
+    let mut buf = vec![0u64; v.len()];
+    let mut src_is_v = true;
+    for pass in 0..passes {
+        let shift = pass * BITS;
+        let (src, dst): (&[u64], &mut [u64]) = if src_is_v { (&*v, &mut buf) } else { (&buf, &mut *v) };
+        let mut count = [0usize; BUCKETS];
+        for &x in src {
+            count[((x >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        let mut sum = 0;
+        for c in count.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &x in src {
+            let b = ((x >> shift) as usize) & (BUCKETS - 1);
+            dst[count[b]] = x;
+            count[b] += 1;
+        }
+        src_is_v = !src_is_v;
+    }
+    if !src_is_v {
+        v.copy_from_slice(&buf);
+    }
 }
 
 /// The `k`-th smallest (0-based) value across several individually sorted runs.
@@ -215,6 +253,23 @@ mod tests {
             let a = percentile_of_runs(&refs, p).unwrap();
             let b = percentile_sorted(&sorted, p).unwrap();
             assert!((a - b).abs() < 1e-9, "p{p}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut x: u64 = 99;
+        for &(n, bits) in &[(10usize, 64u32), (5000, 64), (5000, 20), (100_000, 40), (3000, 0)] {
+            let mut v: Vec<u64> = (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    if bits == 0 { 0 } else { x >> (64 - bits) }
+                })
+                .collect();
+            let mut w = v.clone();
+            w.sort_unstable();
+            sort_u64(&mut v);
+            assert_eq!(v, w, "n={n} bits={bits}");
         }
     }
 

@@ -123,8 +123,35 @@ pub struct EngineOutput {
 #[derive(Clone, Copy)]
 struct Q {
     t: u64,
-    t0: u64,
     id: u32,
+}
+
+impl Q {
+    #[inline(always)]
+    fn key(&self) -> (u64, u32) {
+        (self.t, self.id)
+    }
+}
+
+/// Sort nearly sorted queries by (time, id): insertion sort while the disorder is small (a multi-server
+/// centre reorders only queries that overlap in service), falling back to a full sort when it is not.
+fn resort(qs: &mut [Q]) {
+    let budget = 32 * qs.len() as u64;
+    let mut moves = 0u64;
+    for i in 1..qs.len() {
+        let cur = qs[i];
+        let mut j = i;
+        while j > 0 && qs[j - 1].key() > cur.key() {
+            qs[j] = qs[j - 1];
+            j -= 1;
+        }
+        qs[j] = cur;
+        moves += (i - j) as u64;
+        if moves > budget {
+            qs.sort_unstable_by_key(Q::key);
+            return;
+        }
+    }
 }
 
 trait Servers {
@@ -244,13 +271,20 @@ fn serve<S: Servers, const FIXED: bool>(
     let cap = cx.cfg.max_queue_len;
     let starts = &mut *cx.starts;
     starts.clear();
-    starts.reserve(qs.len());
+    starts.resize(qs.len(), 0);
     let mut head = 0usize; // first index whose start time is later than the current arrival
-    let mut busy = 0u64;
+    let mut busy: u128 = 0;
     let mut max_q = 0u64;
     let mut last_dep = 0u64;
     let mut member_sums = std::mem::take(&mut out.member_service_sum_ns);
-    for (pos, q) in qs.iter_mut().enumerate() {
+    // Running sums for the current mini-batch, flushed when the mini-batch changes (rare in arrival order).
+    let mut cur_mb = usize::MAX;
+    let mut acc_wait: u128 = 0;
+    let mut acc_n: u64 = 0;
+    let mut measured_fixed: u64 = 0;
+    let mut done = qs.len();
+    for pos in 0..qs.len() {
+        let q = qs[pos];
         let a = q.t;
         while head < pos && starts[head] <= a {
             head += 1;
@@ -259,40 +293,51 @@ fn serve<S: Servers, const FIXED: bool>(
         if waiting > max_q {
             max_q = waiting;
             if waiting > cap {
-                out.member_service_sum_ns = member_sums;
-                out.busy_ns += busy as f64;
-                out.max_queue_len = out.max_queue_len.max(max_q);
-                out.last_departure_ns = out.last_departure_ns.max(last_dep);
-                return pos;
+                done = pos;
+                break;
             }
         }
         let measured = u64::from(q.id) >= warmup;
         let s = if FIXED {
-            if measured {
-                member_sums[0] += fixed_ns as f64;
-            }
+            measured_fixed += u64::from(measured);
             fixed_ns
         } else {
             drawer.draw(&mut member_sums, measured)
         };
         let st = servers.start(a, s);
-        starts.push(st);
+        starts[pos] = st;
         let dep = st + s;
-        busy += s;
+        busy += u128::from(s);
         last_dep = last_dep.max(dep);
         if measured {
             let mb = ((u64::from(q.id) - warmup) >> shift) as usize;
-            out.wait_sum_ns[mb] += (st - a) as f64;
-            out.count[mb] += 1;
+            if mb != cur_mb {
+                if acc_n > 0 {
+                    out.wait_sum_ns[cur_mb] += acc_wait as f64;
+                    out.count[cur_mb] += acc_n;
+                }
+                cur_mb = mb;
+                acc_wait = 0;
+                acc_n = 0;
+            }
+            acc_wait += u128::from(st - a);
+            acc_n += 1;
         }
-        q.t = dep + post_ns;
+        qs[pos].t = dep + post_ns;
+    }
+    if acc_n > 0 {
+        out.wait_sum_ns[cur_mb] += acc_wait as f64;
+        out.count[cur_mb] += acc_n;
+    }
+    if FIXED {
+        member_sums[0] += fixed_ns as f64 * measured_fixed as f64;
     }
     out.member_service_sum_ns = member_sums;
     out.busy_ns += busy as f64;
-    out.served += qs.len() as u64;
+    out.served += done as u64;
     out.max_queue_len = out.max_queue_len.max(max_q);
     out.last_departure_ns = out.last_departure_ns.max(last_dep);
-    qs.len()
+    done
 }
 
 /// Run the tandem on the given arrival instants (non-decreasing, ns). Query ids are arrival indices.
@@ -301,9 +346,9 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     let measured_n = n.saturating_sub(cfg.warmup as usize);
     let minis = measured_n.div_ceil(1usize << cfg.mini_shift).max(1);
     let mut qs: Vec<Q> =
-        arrivals_ns.iter().enumerate().map(|(i, &t)| Q { t, t0: t, id: i as u32 }).collect();
+        arrivals_ns.iter().enumerate().map(|(i, &t)| Q { t, id: i as u32 }).collect();
     if qs.windows(2).any(|w| w[0].t > w[1].t) {
-        qs.sort_by_key(|q| (q.t, q.id));
+        qs.sort_by_key(Q::key);
     }
     let mut starts = Vec::with_capacity(n);
     let mut outs = Vec::with_capacity(centers.len());
@@ -371,8 +416,8 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         }
         outs.push(out);
         // Re-sort by arrival at the next centre if service variability reordered the queries.
-        if qs.windows(2).any(|w| (w[0].t, w[0].id) > (w[1].t, w[1].id)) {
-            qs.sort_unstable_by_key(|q| (q.t, q.id));
+        if qs.windows(2).any(|w| w[0].key() > w[1].key()) {
+            resort(&mut qs);
         }
     }
     let mut latencies_ns = vec![u64::MAX; measured_n];
@@ -380,8 +425,9 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     let mut last = 0u64;
     for q in &qs {
         if u64::from(q.id) >= cfg.warmup {
-            latencies_ns[(u64::from(q.id) - cfg.warmup) as usize] = q.t - q.t0;
-            first = first.min(q.t0);
+            let t0 = arrivals_ns[q.id as usize];
+            latencies_ns[(u64::from(q.id) - cfg.warmup) as usize] = q.t - t0;
+            first = first.min(t0);
             last = last.max(q.t);
         }
     }
