@@ -1,0 +1,156 @@
+//! Arrival processes of the load generator.
+//!
+//! * `Poisson { qps }` — a true Poisson process: independent exponential gaps with mean `1000/qps` ms.
+//! * `LegacyMs { mean_gap_ms }` — RecPipe's generator (recpipe-reference.md §1.4, §8 Q12): gaps are
+//!   Poisson-distributed **integers** of milliseconds with mean λ = `mean_gap_ms` (so the variance is λ ms²,
+//!   and for λ = 0.5 about 61% of gaps are 0). The offered rate is `1000/λ` queries/s. The distribution is the
+//!   reference's; the random stream is this crate's own seeded generator, not numpy's.
+//! * `Trace { times_ns }` — replayed arrival instants (non-decreasing), e.g. from a production log.
+//!
+//! The first query arrives at time 0 for the generated processes (as the reference enqueues its first query
+//! before the first sleep); a trace is replayed relative to its first instant.
+
+use super::time::ns_from_ms;
+use rand_distr::{Distribution, Exp1, Poisson};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// How queries arrive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "process", rename_all = "kebab-case")]
+pub enum ArrivalProcess {
+    /// Exponential inter-arrival gaps at `qps` queries per second.
+    Poisson {
+        /// Offered load, queries/s (> 0).
+        qps: f64,
+    },
+    /// Integer-millisecond Poisson gaps with mean `mean_gap_ms` (RecPipe's `arrival_rate`).
+    LegacyMs {
+        /// Mean gap λ, ms (> 0).
+        mean_gap_ms: f64,
+    },
+    /// Replayed arrival instants, ns, non-decreasing, at least two.
+    Trace {
+        /// Arrival instants, ns.
+        #[serde(skip)]
+        times_ns: Arc<Vec<u64>>,
+        /// Time-compression factor applied on replay (1 = as recorded; 2 = twice the rate).
+        speedup: f64,
+    },
+}
+
+impl ArrivalProcess {
+    /// Offered load in queries per second (for a trace: its mean rate after speed-up).
+    pub fn offered_qps(&self) -> f64 {
+        match self {
+            ArrivalProcess::Poisson { qps } => *qps,
+            ArrivalProcess::LegacyMs { mean_gap_ms } => 1000.0 / mean_gap_ms,
+            ArrivalProcess::Trace { times_ns, speedup } => {
+                let n = times_ns.len();
+                let span_ns = times_ns.last().copied().unwrap_or(0) - times_ns.first().copied().unwrap_or(0);
+                if n < 2 || span_ns == 0 {
+                    f64::INFINITY
+                } else {
+                    (n - 1) as f64 / (span_ns as f64 / 1e9) * speedup
+                }
+            }
+        }
+    }
+
+    /// The same kind of process at offered load `qps` (a trace is replayed faster or slower).
+    pub fn with_qps(&self, qps: f64) -> ArrivalProcess {
+        match self {
+            ArrivalProcess::Poisson { .. } => ArrivalProcess::Poisson { qps },
+            ArrivalProcess::LegacyMs { .. } => ArrivalProcess::LegacyMs { mean_gap_ms: 1000.0 / qps },
+            ArrivalProcess::Trace { times_ns, speedup } => {
+                let base = self.offered_qps() / speedup;
+                ArrivalProcess::Trace { times_ns: times_ns.clone(), speedup: qps / base }
+            }
+        }
+    }
+
+    /// Most queries this process can supply (`None` = unbounded).
+    pub fn max_queries(&self) -> Option<u64> {
+        match self {
+            ArrivalProcess::Trace { times_ns, .. } => Some(times_ns.len() as u64),
+            _ => None,
+        }
+    }
+
+    /// Arrival instants (ns) of the first `n` queries, drawn from `rng`.
+    ///
+    /// For a trace, `n` is capped at its length.
+    pub fn generate(&self, n: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<u64> {
+        let mut out = Vec::with_capacity(n);
+        match self {
+            ArrivalProcess::Poisson { qps } => {
+                let mean_ns = 1e9 / qps;
+                // Accumulate in f64 ns and round each instant, so rounding errors do not build up.
+                let mut t = 0.0f64;
+                for _ in 0..n {
+                    out.push((t + 0.5) as u64);
+                    let e: f64 = Exp1.sample(rng);
+                    t += e * mean_ns;
+                }
+            }
+            ArrivalProcess::LegacyMs { mean_gap_ms } => {
+                let pois = Poisson::new(*mean_gap_ms).expect("validated: mean gap > 0 and finite");
+                let mut t = 0u64;
+                for _ in 0..n {
+                    out.push(t);
+                    let k: f64 = pois.sample(rng);
+                    t += ns_from_ms(k);
+                }
+            }
+            ArrivalProcess::Trace { times_ns, speedup } => {
+                let t0 = times_ns.first().copied().unwrap_or(0);
+                for &t in times_ns.iter().take(n) {
+                    let rel = (t - t0) as f64 / speedup;
+                    out.push((rel + 0.5) as u64);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn legacy_ms_gaps_are_integer_ms_with_poisson_moments() {
+        let p = ArrivalProcess::LegacyMs { mean_gap_ms: 0.5 };
+        assert!((p.offered_qps() - 2000.0).abs() < 1e-9);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(123);
+        let t = p.generate(200_001, &mut rng);
+        assert_eq!(t[0], 0);
+        let gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| g % 1_000_000 == 0));
+        let zero = gaps.iter().filter(|&&g| g == 0).count() as f64 / gaps.len() as f64;
+        // P(0) = e^{-0.5} = 0.6065.
+        assert!((zero - 0.6065).abs() < 0.005, "{zero}");
+        let mean = gaps.iter().map(|&g| g as f64 / 1e6).sum::<f64>() / gaps.len() as f64;
+        let var = gaps.iter().map(|&g| (g as f64 / 1e6 - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        assert!((mean - 0.5).abs() < 0.01 && (var - 0.5).abs() < 0.02, "{mean} {var}");
+    }
+
+    #[test]
+    fn poisson_and_trace_rates() {
+        let p = ArrivalProcess::Poisson { qps: 1000.0 };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let t = p.generate(100_001, &mut rng);
+        let mean_gap_ms = *t.last().unwrap() as f64 / 1e6 / 100_000.0;
+        assert!((mean_gap_ms - 1.0).abs() < 0.02);
+        let tr = ArrivalProcess::Trace { times_ns: Arc::new(vec![5, 1_000_005, 2_000_005]), speedup: 1.0 };
+        assert!((tr.offered_qps() - 1000.0).abs() < 1e-9);
+        let fast = tr.with_qps(2000.0);
+        assert!((fast.offered_qps() - 2000.0).abs() < 1e-9);
+        assert_eq!(fast.generate(10, &mut rng), vec![0, 500_000, 1_000_000]);
+        assert_eq!(tr.max_queries(), Some(3));
+        let lm = ArrivalProcess::LegacyMs { mean_gap_ms: 2.0 }.with_qps(250.0);
+        assert_eq!(lm, ArrivalProcess::LegacyMs { mean_gap_ms: 4.0 });
+    }
+}
