@@ -88,9 +88,7 @@ pub fn default_hit_rate(model: &ModelShape, hw: &AccelConfig, dataset: Dataset) 
             let row_bytes = (n.mf_dim + n.mlp_embedding_dim) as f64 * e;
             (cache / row_bytes / (users + items) as f64).min(1.0)
         }
-        (ModelShape::NeuMf(n), None) => {
-            criteo_hit_rate(cache / ((n.mf_dim + n.mlp_embedding_dim) as f64 * e))
-        }
+        (ModelShape::NeuMf(n), None) => criteo_hit_rate(cache / ((n.mf_dim + n.mlp_embedding_dim) as f64 * e)),
     }
 }
 
@@ -105,11 +103,7 @@ pub fn traffic(model: &ModelShape, hw: &AccelConfig, items: u32, hit_rate: f64) 
         ModelShape::Dlrm(d) => [(n * d.tables as f64, d.embedding_dim as f64 * e), (0.0, 0.0), (0.0, 0.0)],
         ModelShape::NeuMf(m) => {
             let users = if items > 0 { 1.0 } else { 0.0 };
-            [
-                (n + users, m.mf_dim as f64 * e),
-                (n + users, m.mlp_embedding_dim as f64 * e),
-                (0.0, 0.0),
-            ]
+            [(n + users, m.mf_dim as f64 * e), (n + users, m.mlp_embedding_dim as f64 * e), (0.0, 0.0)]
         }
     };
     let mut sram = 0.0;
@@ -121,11 +115,7 @@ pub fn traffic(model: &ModelShape, hw: &AccelConfig, items: u32, hit_rate: f64) 
         }
     }
     let sram_cycles = sram / hw.embedding_sram_bytes_per_cycle as f64;
-    let dram_cycles = if dram > 0.0 {
-        hw.dram_latency_cycles as f64 + dram / hw.dram_bytes_per_cycle()
-    } else {
-        0.0
-    };
+    let dram_cycles = if dram > 0.0 { hw.dram_latency_cycles as f64 + dram / hw.dram_bytes_per_cycle() } else { 0.0 };
     EmbeddingTraffic { hit_rate: h, sram_bytes: sram, dram_bytes: dram, cycles: sram_cycles.max(dram_cycles) }
 }
 

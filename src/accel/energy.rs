@@ -27,9 +27,8 @@ pub struct Activity {
 /// Energy of one stage, J.
 pub fn stage_energy_j(b: &Breakdown, a: &Activity) -> f64 {
     let cal = calibration();
-    let array_w = b.component_power_w(names::ARRAY)
-        + b.component_power_w(names::SIMD)
-        + b.component_power_w(names::CROSSBAR);
+    let array_w =
+        b.component_power_w(names::ARRAY) + b.component_power_w(names::SIMD) + b.component_power_w(names::CROSSBAR);
     let filters_w = b.component_power_w(names::FILTERS);
     let sram_w = b.component_power_w(names::ACTIVATION_SRAM)
         + b.component_power_w(names::WEIGHT_SRAM)

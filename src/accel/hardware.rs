@@ -322,10 +322,7 @@ impl AccelConfig {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io { file: file.clone(), source })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)
         } else {
@@ -361,10 +358,7 @@ impl AccelConfig {
             bad("clock_mhz", format!("must be a positive number, got {}", self.clock_mhz));
         }
         if !positive(self.dram_bandwidth_gib_s) {
-            bad(
-                "dram_bandwidth_gib_s",
-                format!("must be a positive number, got {}", self.dram_bandwidth_gib_s),
-            );
+            bad("dram_bandwidth_gib_s", format!("must be a positive number, got {}", self.dram_bandwidth_gib_s));
         }
         if self.dram_burst_bytes == 0 {
             bad("dram_burst_bytes", "must be positive, got 0".into());
@@ -388,16 +382,10 @@ impl AccelConfig {
             bad("topk_bins", "must be positive, got 0".into());
         }
         if !positive(self.pcie_bandwidth_gb_s) {
-            bad(
-                "pcie_bandwidth_gb_s",
-                format!("must be a positive number, got {}", self.pcie_bandwidth_gb_s),
-            );
+            bad("pcie_bandwidth_gb_s", format!("must be a positive number, got {}", self.pcie_bandwidth_gb_s));
         }
         if !(self.pcie_latency_us.is_finite() && self.pcie_latency_us >= 0.0) {
-            bad(
-                "pcie_latency_us",
-                format!("must be a non-negative number, got {}", self.pcie_latency_us),
-            );
+            bad("pcie_latency_us", format!("must be a non-negative number, got {}", self.pcie_latency_us));
         }
         out
     }

@@ -245,14 +245,13 @@ struct RawNeuMf {
 }
 
 fn parse_widths(text: &str, file: &str, field: &str) -> Result<Vec<u32>, FieldIssue> {
-    text.split('-')
-        .map(|p| p.trim().parse::<u32>().ok().filter(|&v| v > 0))
-        .collect::<Option<Vec<u32>>>()
-        .ok_or_else(|| FieldIssue {
+    text.split('-').map(|p| p.trim().parse::<u32>().ok().filter(|&v| v > 0)).collect::<Option<Vec<u32>>>().ok_or_else(
+        || FieldIssue {
             file: file.into(),
             field: field.into(),
             message: format!("must be dash-separated positive widths, got '{text}'"),
-        })
+        },
+    )
 }
 
 fn checked(shape: ModelShape, file: &str, rename: &dyn Fn(&str) -> String) -> Result<ModelShape, AccelError> {
@@ -305,12 +304,9 @@ impl ModelShape {
                 top_mlp: top,
                 interaction: Interaction::Dot,
             }),
-            Some(mf) => ModelShape::NeuMf(NeuMfShape {
-                mf_dim: mf,
-                mlp_embedding_dim: d,
-                mlp_layers: bot,
-                predict_layers: top,
-            }),
+            Some(mf) => {
+                ModelShape::NeuMf(NeuMfShape { mf_dim: mf, mlp_embedding_dim: d, mlp_layers: bot, predict_layers: top })
+            }
         };
         let rename = |f: &str| -> String {
             match f.split('[').next().unwrap_or(f) {
@@ -331,8 +327,7 @@ impl ModelShape {
             return Err(AccelError::issue(origin, "", "needs exactly one of preset, dlrm, neumf"));
         }
         if let Some(name) = raw.preset {
-            return Self::from_preset(&name)
-                .ok_or_else(|| AccelError::issue(origin, "preset", preset_error(&name)));
+            return Self::from_preset(&name).ok_or_else(|| AccelError::issue(origin, "preset", preset_error(&name)));
         }
         if let Some(d) = raw.dlrm {
             let interaction = match d.interaction.as_deref() {
@@ -381,10 +376,7 @@ impl ModelShape {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io { file: file.clone(), source })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)
         } else {
@@ -394,11 +386,7 @@ impl ModelShape {
 }
 
 fn preset_error(name: &str) -> String {
-    let names: Vec<&str> = crate::spec::model::PRESET_NAMES
-        .iter()
-        .copied()
-        .filter(|&n| n != "popularity")
-        .collect();
+    let names: Vec<&str> = crate::spec::model::PRESET_NAMES.iter().copied().filter(|&n| n != "popularity").collect();
     format!("unknown model '{name}' (not a file; presets: {})", names.join(", "))
 }
 
@@ -410,9 +398,7 @@ mod tests {
     fn recpipe_json_dlrm_and_neumf() {
         let dlrm = r#"{"arch_sparse_feature_size": 32, "arch_mlp_bot": "13-512-256-128-64-32",
                        "arch_mlp_top": "96-1", "load_model": "x.pth"}"#;
-        let ModelShape::Dlrm(d) = ModelShape::from_recpipe_json_str(dlrm, "m.json").unwrap() else {
-            panic!("dlrm")
-        };
+        let ModelShape::Dlrm(d) = ModelShape::from_recpipe_json_str(dlrm, "m.json").unwrap() else { panic!("dlrm") };
         assert_eq!(d.bottom_mlp, vec![13, 512, 256, 128, 64, 32]);
         assert_eq!(d.top_mlp, vec![96, 1]);
         let neumf = r#"{"arch_sparse_mf_feature_size": 128, "arch_sparse_feature_size": 32,

@@ -74,13 +74,13 @@ pub fn pipeline_latency(
         let d = rpaccel::stage(s.model, s.hw, dataset, items, s.top_n, &opts(i));
         d.total_cycles / s.hw.clock_hz()
     };
-    let sub: Vec<f64> =
-        stages.iter().enumerate().map(|(i, s)| stage_s(i, s, s.items.div_ceil(m))).collect();
+    let sub: Vec<f64> = stages.iter().enumerate().map(|(i, s)| stage_s(i, s, s.items.div_ceil(m))).collect();
     let whole: Vec<f64> = stages.iter().enumerate().map(|(i, s)| stage_s(i, s, s.items)).collect();
     let pcie_s = match (stages.first(), stages.last()) {
         (Some(first), Some(last)) => {
             pcie::transfer_cycles(first.hw, pcie::input_bytes(dataset, first.items)) / first.hw.clock_hz()
-                + pcie::transfer_cycles(last.hw, pcie::output_bytes(last.hw, last.top_n.min(last.items))) / last.hw.clock_hz()
+                + pcie::transfer_cycles(last.hw, pcie::output_bytes(last.hw, last.top_n.min(last.items)))
+                    / last.hw.clock_hz()
         }
         _ => 0.0,
     };

@@ -81,11 +81,7 @@ pub fn embedding_cycles(model: &ModelShape, hw: &AccelConfig, items: u32) -> f64
         }
     };
     let bw = hw.dram_bandwidth_gib_s * (1u64 << 30) as f64 / 1e9;
-    let dram = if bytes > 0.0 {
-        hw.dram_latency_cycles as f64 + (bytes * L1_MISS / bw) / hw.clock_ns()
-    } else {
-        0.0
-    };
+    let dram = if bytes > 0.0 { hw.dram_latency_cycles as f64 + (bytes * L1_MISS / bw) / hw.clock_ns() } else { 0.0 };
     let sram = bytes * (1.0 - L1_MISS) / SRAM_BYTES_PER_CYCLE;
     dram + sram
 }
@@ -110,13 +106,7 @@ fn mlp_cycles(hw: &AccelConfig, widths: impl Iterator<Item = (u32, u32)>, items:
 }
 
 /// Evaluate one stage: the six serial components (`interaction` is always 0).
-pub fn stage_cycles(
-    model: &ModelShape,
-    hw: &AccelConfig,
-    items: u32,
-    top_n: u32,
-    division: Division,
-) -> StageCycles {
+pub fn stage_cycles(model: &ModelShape, hw: &AccelConfig, items: u32, top_n: u32, division: Division) -> StageCycles {
     let (bottom, top) = match model {
         ModelShape::Dlrm(d) => {
             let cat_width = (d.tables + 1) * d.embedding_dim;
@@ -124,10 +114,9 @@ pub fn stage_cycles(
             let first = d.top_mlp.first().map_or(0.0, |&b| layer_cycles(hw, cat_width, b, items));
             (bottom, first + mlp_cycles(hw, layers(&d.top_mlp), items))
         }
-        ModelShape::NeuMf(m) => (
-            mlp_cycles(hw, layers(&m.mlp_layers), items),
-            mlp_cycles(hw, layers(&m.predict_layers), items),
-        ),
+        ModelShape::NeuMf(m) => {
+            (mlp_cycles(hw, layers(&m.mlp_layers), items), mlp_cycles(hw, layers(&m.predict_layers), items))
+        }
     };
     StageCycles {
         input_pcie: input_pcie_cycles(items),

@@ -171,8 +171,7 @@ pub fn stage(
         },
         ModelShape::NeuMf(n) => n.mf_dim as f64,
     } * items as f64;
-    let interaction =
-        if interaction_macs > 0.0 { (interaction_macs / pes).ceil() + hw.array_size as f64 } else { 0.0 };
+    let interaction = if interaction_macs > 0.0 { (interaction_macs / pes).ceil() + hw.array_size as f64 } else { 0.0 };
 
     let hit_rate = opts.hit_rate.unwrap_or_else(|| embedding::default_hit_rate(model, hw, dataset));
     let emb = embedding::traffic(model, hw, items, hit_rate);
@@ -184,11 +183,8 @@ pub fn stage(
         (topk::filter_cycles(items, hw.topk_units, hw.topk_bins), top_n.min(items))
     };
     let input = if opts.input_pcie { pcie::transfer_cycles(hw, pcie::input_bytes(dataset, items)) } else { 0.0 };
-    let output = if opts.output_pcie || baseline {
-        pcie::transfer_cycles(hw, pcie::output_bytes(hw, returned))
-    } else {
-        0.0
-    };
+    let output =
+        if opts.output_pcie || baseline { pcie::transfer_cycles(hw, pcie::output_bytes(hw, returned)) } else { 0.0 };
 
     let cycles = StageCycles {
         input_pcie: input,

@@ -22,12 +22,7 @@ pub struct StageAlloc {
 /// stage getting `1..=max_count` copies of one configuration, whose total area is at most `budget_mm2`
 /// (plus a relative tolerance of 1e-9 for rounding). Options with non-positive or non-finite area are
 /// skipped.
-pub fn enumerate(
-    option_area_mm2: &[f64],
-    stages: usize,
-    budget_mm2: f64,
-    max_count: u32,
-) -> Vec<Vec<StageAlloc>> {
+pub fn enumerate(option_area_mm2: &[f64], stages: usize, budget_mm2: f64, max_count: u32) -> Vec<Vec<StageAlloc>> {
     let mut out = Vec::new();
     if stages == 0 || !(budget_mm2 > 0.0) {
         return out;

@@ -172,11 +172,8 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
                 Mode::Recpipe2021 => "recpipe2021",
             };
             let _ = writeln!(s, "model     {model_name} ({})", model.family());
-            let _ = writeln!(
-                s,
-                "hardware  {hw_name} ({}x{} array, {} MHz)",
-                hw.array_size, hw.array_size, hw.clock_mhz
-            );
+            let _ =
+                writeln!(s, "hardware  {hw_name} ({}x{} array, {} MHz)", hw.array_size, hw.array_size, hw.clock_mhz);
             let _ = writeln!(s, "mode      {mode_name}");
             let _ = writeln!(s, "dataset   {}, items {}, top-n {}", ds.name(), args.items, args.top_n);
             let _ = writeln!(s);

@@ -63,10 +63,8 @@ pub fn run(args: &BenchAccelArgs) -> Result<(), CliError> {
     if args.evaluations == 0 || args.accesses == 0 {
         return Err(CliError::input(anyhow!("--evaluations and --accesses must be positive")));
     }
-    let models: Vec<ModelShape> = ["rm-small", "rm-med", "rm-large"]
-        .iter()
-        .map(|n| ModelShape::from_preset(n).expect("zoo preset"))
-        .collect();
+    let models: Vec<ModelShape> =
+        ["rm-small", "rm-med", "rm-large"].iter().map(|n| ModelShape::from_preset(n).expect("zoo preset")).collect();
     let hws = [preset(128, 32.0), preset(64, 8.0), preset(32, 2.0), preset(16, 0.125)];
     let items = [128u32, 512, 1024, 4096, 8192];
     let mut requests = Vec::new();

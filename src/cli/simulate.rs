@@ -31,8 +31,8 @@ pub struct SimulateArgs {
 /// Run `simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let spec = pipeline_file::load_pipeline(&args.pipeline).map_err(CliError::input)?;
-    let result = sim::run_pipeline(&spec)
-        .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e}", args.pipeline.display())))?;
+    let result =
+        sim::run_pipeline(&spec).map_err(|e| CliError::input(anyhow::anyhow!("{}: {e}", args.pipeline.display())))?;
     let text = match args.format {
         Format::Json => {
             let mut t = serde_json::to_string_pretty(&result).map_err(CliError::runtime)?;
@@ -52,8 +52,18 @@ fn ci(iv: Option<sim::Interval>) -> String {
 pub fn table(run: &PipelineRun) -> String {
     let r = &run.report;
     let mut s = String::new();
-    let _ = writeln!(s, "pipeline {}  seed {}  queries {} (warm-up {}, measured {})", run.name, r.seed, r.queries, r.warmup_queries, r.measured_queries);
-    let _ = writeln!(s, "offered {:.3} q/s  achieved {:.3} q/s  saturated: {}", r.offered_qps, r.throughput_qps, if r.saturated { "YES" } else { "no" });
+    let _ = writeln!(
+        s,
+        "pipeline {}  seed {}  queries {} (warm-up {}, measured {})",
+        run.name, r.seed, r.queries, r.warmup_queries, r.measured_queries
+    );
+    let _ = writeln!(
+        s,
+        "offered {:.3} q/s  achieved {:.3} q/s  saturated: {}",
+        r.offered_qps,
+        r.throughput_qps,
+        if r.saturated { "YES" } else { "no" }
+    );
     if let Some(why) = &r.saturation_reason {
         let _ = writeln!(s, "  saturation: {why}");
     }

@@ -83,9 +83,9 @@ fn domain_text(space: &Space, template: &spec::Template, kind: ParamKind) -> Str
         ParamKind::GpuCount => {
             join(space.gpu.as_ref().map_or(vec![], |g| g.count.iter().map(u32::to_string).collect()))
         }
-        ParamKind::AccelConfig(_) => {
-            join(space.accel.as_ref().map_or(vec![], |a| a.choices.iter().map(|c| c.label.clone()).collect()))
-        }
+        ParamKind::AccelConfig(_) => join(space.accel.as_ref().map_or(vec![], |a| {
+            a.choices.iter().map(|c| format!("{} ({:.3} mm², {:.3} W)", c.label, c.area_mm2, c.power_w)).collect()
+        })),
         ParamKind::AccelCount(_) => {
             join(space.accel.as_ref().map_or(vec![], |a| a.count_per_stage.iter().map(u32::to_string).collect()))
         }

@@ -263,7 +263,11 @@ mod tests {
             let mut v: Vec<u64> = (0..n)
                 .map(|_| {
                     x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    if bits == 0 { 0 } else { x >> (64 - bits) }
+                    if bits == 0 {
+                        0
+                    } else {
+                        x >> (64 - bits)
+                    }
                 })
                 .collect();
             let mut w = v.clone();

@@ -154,6 +154,12 @@ pub struct AccelChoice {
     pub base: String,
     /// Values replaced by a sweep.
     pub overrides: AccelOverrides,
+    /// The resolved, validated configuration (base file with the overrides applied).
+    pub config: crate::accel::hardware::AccelConfig,
+    /// Silicon area of one such sub-accelerator, mm² (`accel::area_power`).
+    pub area_mm2: f64,
+    /// Power of one such sub-accelerator, W.
+    pub power_w: f64,
 }
 
 /// Accelerator knobs.
@@ -494,7 +500,33 @@ impl Space {
                 return Some(format!("{gpus} GPUs exceed hardware.gpu.max_total = {}", gpu.max_total));
             }
         }
+        if let (Some(area), Some(budget)) =
+            (self.accel_area_mm2(design), self.accel.as_ref().and_then(|a| a.area_budget_mm2))
+        {
+            if area > budget * (1.0 + 1e-9) {
+                return Some(format!("accelerator area {area:.3} mm² exceeds the budget of {budget} mm²"));
+            }
+        }
         None
+    }
+
+    /// Total silicon area of a design's accelerator stages (Σ count · sub-accelerator area), mm²; `None` when
+    /// no stage runs on the accelerator.
+    pub fn accel_area_mm2(&self, design: &Design) -> Option<f64> {
+        let accel = self.accel.as_ref()?;
+        let mut any = false;
+        let area = design
+            .stages
+            .iter()
+            .filter_map(|s| match s.hardware {
+                StageHardware::Accel { choice, count } => {
+                    any = true;
+                    Some(accel.choices[choice].area_mm2 * f64::from(count))
+                }
+                _ => None,
+            })
+            .sum();
+        any.then_some(area)
     }
 
     /// Human-readable name of a knob.

@@ -204,6 +204,27 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
             }
         }
     }
+    if let (Some(pipes), Some(accel)) = (&pipelines, &accel) {
+        if let Some(budget) = accel.area_budget_mm2 {
+            let least_count = f64::from(accel.count_per_stage.iter().copied().min().unwrap_or(1));
+            let least_stage_mm2 = accel.choices.iter().map(|c| c.area_mm2).fold(f64::INFINITY, f64::min) * least_count;
+            for (i, p) in pipes.iter().enumerate() {
+                for (j, tuple) in p.backends.iter().enumerate() {
+                    let n = tuple.iter().filter(|b| **b == Backend::Accel).count();
+                    if n > 0 && least_stage_mm2 * n as f64 > budget * (1.0 + 1e-9) {
+                        cx.issues.push(
+                            None,
+                            format!("pipelines[{i}].backends[{j}]"),
+                            format!(
+                                "{n} accelerator stages need at least {:.3} mm² but hardware.accel.area_budget_mm2 is {budget}",
+                                least_stage_mm2 * n as f64
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
     let load = load(&mut cx, raw.load.as_ref());
     let sla = sla(&mut cx, raw.sla.as_ref());
     let objectives = objectives(&mut cx, raw.objectives.as_deref(), top_k);
@@ -780,20 +801,11 @@ fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<Ac
     let mut choices = Vec::new();
     let mut ok = true;
     for (i, p) in raw.presets.iter().flatten().enumerate() {
-        if !cx.file_exists(&p.value) {
-            cx.err(
-                p,
-                &format!("hardware.accel.presets[{i}]"),
-                format!("accelerator description '{}' not found", p.value),
-            );
-            ok = false;
-            continue;
+        let path = format!("hardware.accel.presets[{i}]");
+        match resolve_accel(cx, p, &path, file_stem(&p.value), &AccelOverrides::default()) {
+            Some(choice) => choices.push(choice),
+            None => ok = false,
         }
-        choices.push(AccelChoice {
-            label: file_stem(&p.value),
-            base: p.value.clone(),
-            overrides: AccelOverrides::default(),
-        });
     }
     if let Some(sweep) = &raw.sweep {
         match sweep_choices(cx, sweep) {
@@ -816,7 +828,24 @@ fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<Ac
     if !ok {
         return None;
     }
-    Some(AccelKnobs { mode: mode?, choices, count_per_stage: counts?, area_budget_mm2: budget? })
+    let (counts, budget) = (counts?, budget?);
+    if let (Some(b), Some(sp)) = (budget, &raw.area_budget_mm2) {
+        let least_count = counts.iter().copied().min().unwrap_or(1);
+        let smallest = choices.iter().min_by(|x, y| x.area_mm2.total_cmp(&y.area_mm2)).expect("non-empty choices");
+        let least_mm2 = smallest.area_mm2 * f64::from(least_count);
+        if least_mm2 > b {
+            cx.err(
+                sp,
+                "hardware.accel.area_budget_mm2",
+                format!(
+                    "area budget {b} mm² is below the smallest accelerator option: {least_count} × {} = {least_mm2:.3} mm²",
+                    smallest.label
+                ),
+            );
+            return None;
+        }
+    }
+    Some(AccelKnobs { mode: mode?, choices, count_per_stage: counts, area_budget_mm2: budget })
 }
 
 fn file_stem(path: &str) -> String {
@@ -825,7 +854,7 @@ fn file_stem(path: &str) -> String {
 
 fn sweep_choices(cx: &mut Ctx, s: &RawAccelSweep) -> Option<Vec<AccelChoice>> {
     let base = match &s.base {
-        Some(b) if cx.file_exists(&b.value) => Some(b.value.clone()),
+        Some(b) if cx.file_exists(&b.value) => Some(b),
         Some(b) => {
             cx.err(b, "hardware.accel.sweep.base", format!("accelerator description '{}' not found", b.value));
             None
@@ -855,16 +884,15 @@ fn sweep_choices(cx: &mut Ctx, s: &RawAccelSweep) -> Option<Vec<AccelChoice>> {
             }
         }
     };
-    let array = opt_ints(cx, &s.array_size, "hardware.accel.sweep.array_size");
-    if let Some(list) = &s.array_size {
-        for (i, a) in list.iter().enumerate() {
-            if a.value >= 1 && (a.value as u64).count_ones() != 1 {
-                cx.err(
-                    a,
-                    &format!("hardware.accel.sweep.array_size[{i}]"),
-                    format!("must be a power of two, got {}", a.value),
-                );
-            }
+    let mut array = opt_ints(cx, &s.array_size, "hardware.accel.sweep.array_size");
+    for (i, a) in s.array_size.iter().flatten().enumerate() {
+        if a.value >= 1 && !(a.value as u64).is_power_of_two() {
+            cx.err(
+                a,
+                &format!("hardware.accel.sweep.array_size[{i}]"),
+                format!("must be a power of two, got {}", a.value),
+            );
+            array = None;
         }
     }
     let wsram = opt_ints(cx, &s.weight_sram_kib, "hardware.accel.sweep.weight_sram_kib");
@@ -873,8 +901,9 @@ fn sweep_choices(cx: &mut Ctx, s: &RawAccelSweep) -> Option<Vec<AccelChoice>> {
     let bw = opt_floats(cx, &s.dram_bandwidth_gib_s, "hardware.accel.sweep.dram_bandwidth_gib_s");
     let clock = opt_floats(cx, &s.clock_mhz, "hardware.accel.sweep.clock_mhz");
     let (base, array, wsram, asram, ecache, bw, clock) = (base?, array?, wsram?, asram?, ecache?, bw?, clock?);
-    let stem = file_stem(&base);
+    let stem = file_stem(&base.value);
     let mut out = Vec::new();
+    let mut ok = true;
     for &a in &array {
         for &w in &wsram {
             for &act in &asram {
@@ -889,14 +918,78 @@ fn sweep_choices(cx: &mut Ctx, s: &RawAccelSweep) -> Option<Vec<AccelChoice>> {
                                 dram_bandwidth_gib_s: b,
                                 clock_mhz: c,
                             };
-                            out.push(AccelChoice { label: sweep_label(&stem, &o), base: base.clone(), overrides: o });
+                            let label = sweep_label(&stem, &o);
+                            match resolve_accel(cx, base, "hardware.accel.sweep", label, &o) {
+                                Some(choice) => out.push(choice),
+                                None => ok = false,
+                            }
                         }
                     }
                 }
             }
         }
     }
-    Some(out)
+    ok.then_some(out)
+}
+
+/// Load the accelerator description `file` (a spec value), apply sweep overrides, validate the result and
+/// compute its area and power. Problems are reported at `path` with the description file named.
+fn resolve_accel(
+    cx: &mut Ctx,
+    file: &Sp<String>,
+    path: &str,
+    label: String,
+    overrides: &AccelOverrides,
+) -> Option<AccelChoice> {
+    use crate::accel::{area_power, hardware::AccelConfig};
+    if !cx.file_exists(&file.value) {
+        cx.err(file, path, format!("accelerator description '{}' not found", file.value));
+        return None;
+    }
+    let full = cx.base_dir.join(&file.value);
+    let mut config = match AccelConfig::load(&full) {
+        Ok(c) => c,
+        Err(e) => {
+            cx.err(
+                file,
+                path,
+                format!(
+                    "invalid accelerator description '{}':\n    {}",
+                    file.value,
+                    e.to_string().replace('\n', "\n    ")
+                ),
+            );
+            return None;
+        }
+    };
+    const KIB: u64 = 1024;
+    if let Some(a) = overrides.array_size {
+        config.array_size = a;
+    }
+    if let Some(w) = overrides.weight_sram_kib {
+        config.weight_sram_bytes = w * KIB;
+    }
+    if let Some(a) = overrides.activation_sram_kib {
+        config.activation_sram_bytes = a * KIB;
+    }
+    if let Some(e) = overrides.embedding_cache_kib {
+        config.embedding_cache_bytes = e * KIB;
+    }
+    if let Some(b) = overrides.dram_bandwidth_gib_s {
+        config.dram_bandwidth_gib_s = b;
+    }
+    if let Some(c) = overrides.clock_mhz {
+        config.clock_mhz = c;
+    }
+    let problems = config.validate();
+    if !problems.is_empty() {
+        for (field, message) in problems {
+            cx.err(file, path, format!("accelerator '{label}' (from '{}'): {field}: {message}", file.value));
+        }
+        return None;
+    }
+    let (area_mm2, power_w) = (area_power::area_mm2(&config), area_power::power_w(&config));
+    Some(AccelChoice { label, base: file.value.clone(), overrides: overrides.clone(), config, area_mm2, power_w })
 }
 
 fn sweep_label(stem: &str, o: &AccelOverrides) -> String {

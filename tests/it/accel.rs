@@ -372,11 +372,9 @@ fn cli_bad_hardware_yaml_names_file_field_value() {
         .replace("array_size: 32", "array_size: 0");
     let bad = temp_file("bad-array.yaml", &text);
     let err = eval_fails(Path::new("rm-small"), &bad, "kaggle");
-    assert!(
-        err.contains(&format!("{}: array_size: must be a positive power of two, got 0", bad.display())),
-        "{err}"
-    );
-    let unknown = temp_file("unknown.yaml", &format!("{text}\nturbo: true\n").replace("array_size: 0", "array_size: 32"));
+    assert!(err.contains(&format!("{}: array_size: must be a positive power of two, got 0", bad.display())), "{err}");
+    let unknown =
+        temp_file("unknown.yaml", &format!("{text}\nturbo: true\n").replace("array_size: 0", "array_size: 32"));
     let err = eval_fails(Path::new("rm-small"), &unknown, "kaggle");
     assert!(err.contains("unknown.yaml") && err.contains("turbo"), "{err}");
 }

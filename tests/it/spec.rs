@@ -258,6 +258,118 @@ fn missing_accelerator_file() {
     assert_has(&e, "hardware.accel.presets[0]: accelerator description 'accel/does-not-exist.yaml' not found");
 }
 
+/// BASE with its 1-stage GPU mapping replaced by the accelerator, using `accel` as the accelerator section.
+fn with_accel(accel: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]".to_string()),
+        ("  gpu:\n", format!("{accel}  gpu:\n")),
+    ]
+}
+
+fn errors_of_owned(edits: &[(&'static str, String)]) -> String {
+    let borrowed: Vec<(&str, &str)> = edits.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    errors_of(&borrowed)
+}
+
+#[test]
+fn area_budget_below_smallest_accelerator() {
+    let e = errors_of_owned(&with_accel(
+        "  accel:\n    presets: [accel/recpipe-s16.yaml, accel/recpipe-s4.yaml]\n    area_budget_mm2: 0.5\n",
+    ));
+    assert_has(&e, "hardware.accel.area_budget_mm2: area budget 0.5 mm² is below the smallest accelerator option: 1 × recpipe-s16 = ");
+}
+
+#[test]
+fn accelerator_stages_must_fit_the_budget_together() {
+    let space = spec::parse_space(
+        &BASE.replace("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]").replace(
+            "  gpu:\n",
+            "  accel:\n    presets: [accel/recpipe-s4.yaml]\n    count_per_stage: [1, 2]\n  gpu:\n",
+        ),
+        "t.yaml",
+        &repo_root(),
+    )
+    .expect("valid");
+    let one = space.accel.as_ref().unwrap().choices[0].area_mm2;
+    let two_stages =
+        BASE.replace("backends: [[cpu, cpu], [cpu, gpu]]", "backends: [[cpu, cpu], [accel, accel]]").replace(
+            "  gpu:\n",
+            &format!("  accel:\n    presets: [accel/recpipe-s4.yaml]\n    area_budget_mm2: {}\n  gpu:\n", one * 1.5),
+        );
+    let e = spec::parse_space(&two_stages, "t.yaml", &repo_root()).unwrap_err().to_string();
+    assert_has(&e, "pipelines[1].backends[1]: 2 accelerator stages need at least");
+}
+
+#[test]
+fn over_budget_designs_are_structurally_infeasible() {
+    let text = BASE.replace("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]").replace(
+        "  gpu:\n",
+        "  accel:\n    presets: [accel/recpipe-s4.yaml]\n    count_per_stage: [1, 2, 4]\n    area_budget_mm2: 0\n  gpu:\n",
+    );
+    let e = spec::parse_space(&text, "t.yaml", &repo_root()).unwrap_err().to_string();
+    assert_has(&e, "hardware.accel.area_budget_mm2: must be a positive number, got 0");
+    let probe = spec::parse_space(&text.replace("area_budget_mm2: 0", "area_budget_mm2: 1000"), "t.yaml", &repo_root())
+        .expect("valid");
+    let one = probe.accel.as_ref().unwrap().choices[0].area_mm2;
+    let space = spec::parse_space(
+        &text.replace("area_budget_mm2: 0", &format!("area_budget_mm2: {}", one * 2.5)),
+        "t.yaml",
+        &repo_root(),
+    )
+    .expect("valid");
+    let mut over = 0;
+    for i in 0..space.point_count() {
+        let d = space.design(PointId(i)).unwrap();
+        if let Some(area) = space.accel_area_mm2(&d) {
+            let violation = space.structural_violation(&d);
+            assert_eq!(violation.is_some(), area > one * 2.5, "{d:?}");
+            over += usize::from(violation.is_some());
+        }
+    }
+    // 2 models × 2 item tuples with 4 sub-accelerators exceed 2.5 sub-accelerators of area.
+    assert_eq!(over, 4);
+}
+
+#[test]
+fn swept_accelerators_are_validated() {
+    let e = errors_of_owned(&with_accel(
+        "  accel:\n    sweep:\n      base: accel/recpipe-s4.yaml\n      array_size: [64, 48]\n      clock_mhz: [125, -1]\n",
+    ));
+    assert_has(&e, "hardware.accel.sweep.array_size[1]: must be a power of two, got 48");
+    assert_has(&e, "hardware.accel.sweep.clock_mhz[1]: must be a positive number, got -1");
+}
+
+#[test]
+fn sweep_expands_to_the_cartesian_product() {
+    let text = BASE.replace("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]").replace(
+        "  gpu:\n",
+        "  accel:\n    presets: [accel/recpipe-s16.yaml]\n    sweep:\n      base: accel/recpipe-s4.yaml\n      array_size: [32, 64]\n      embedding_cache_kib: [512, 1024, 4096]\n  gpu:\n",
+    );
+    let space = spec::parse_space(&text, "t.yaml", &repo_root()).expect("valid");
+    let accel = space.accel.as_ref().unwrap();
+    assert_eq!(accel.choices.len(), 1 + 2 * 3);
+    let last = accel.choices.last().unwrap();
+    assert_eq!(last.label, "recpipe-s4-a64-emb4096k");
+    assert_eq!((last.config.array_size, last.config.embedding_cache_bytes), (64, 4096 * 1024));
+    // A bigger embedding cache costs area.
+    assert!(accel.choices[3].area_mm2 > accel.choices[1].area_mm2);
+}
+
+#[test]
+fn invalid_accelerator_file_is_reported_with_both_files() {
+    let dir = std::env::temp_dir().join(format!("recpipe-dse-badaccel-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("accel")).expect("temp dir");
+    let good = std::fs::read_to_string(repo_root().join("accel/recpipe-s4.yaml")).expect("preset");
+    std::fs::write(dir.join("accel/bad.yaml"), good.replace("array_size: 64", "array_size: 0")).expect("write");
+    let text = BASE
+        .replace("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]")
+        .replace("  gpu:\n", "  accel:\n    presets: [accel/bad.yaml]\n  gpu:\n");
+    let e = spec::parse_space(&text, "t.yaml", &dir).unwrap_err().to_string();
+    assert_has(&e, "hardware.accel.presets[0]: invalid accelerator description 'accel/bad.yaml'");
+    assert_has(&e, "array_size");
+    assert_has(&e, "got 0");
+}
+
 #[test]
 fn stage_count_out_of_range() {
     let e = errors_of(&[("stages: 1", "stages: 0")]);
