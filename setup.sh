@@ -62,7 +62,7 @@ else
   mkdir -p "$DOWNLOADS" "$DATA_DIR"
   wheel=$(ls "$DOWNLOADS"/recbole-1.2.1-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$wheel" ]]; then
-    "$PYTHON" -m pip download -q --disable-pip-version-check --root-user-action=ignore --no-deps -d "$DOWNLOADS" recbole==1.2.1
+    "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps -d "$DOWNLOADS" recbole==1.2.1
     wheel=$(ls "$DOWNLOADS"/recbole-1.2.1-*.whl | head -n1)
   fi
   tmp=$(mktemp -d)
