@@ -36,7 +36,11 @@ fn three_stage(det: bool) -> PipelineModel {
     };
     PipelineModel {
         arrival: ArrivalProcess::Poisson { qps: 1000.0 },
-        stages: vec![stage("rm-small@4096", 1, 0.557257), stage("rm-med@512", 5, 0.558335), stage("rm-large@128", 5, 1.118079)],
+        stages: vec![
+            stage("rm-small@4096", 1, 0.557257),
+            stage("rm-med@512", 5, 0.558335),
+            stage("rm-large@128", 5, 1.118079),
+        ],
         groups: vec![],
     }
 }

@@ -31,8 +31,8 @@ pub struct SimulateArgs {
 /// Run `simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let spec = pipeline_file::load_pipeline(&args.pipeline).map_err(CliError::input)?;
-    let result = sim::run_pipeline(&spec)
-        .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e}", args.pipeline.display())))?;
+    let result =
+        sim::run_pipeline(&spec).map_err(|e| CliError::input(anyhow::anyhow!("{}: {e}", args.pipeline.display())))?;
     let text = match args.format {
         Format::Json => {
             let mut t = serde_json::to_string_pretty(&result).map_err(CliError::runtime)?;
@@ -52,13 +52,23 @@ fn ci(iv: Option<sim::Interval>) -> String {
 pub fn table(run: &PipelineRun) -> String {
     let r = &run.report;
     let mut s = String::new();
-    let _ = writeln!(s, "pipeline {}  seed {}  queries {} (warm-up {}, measured {})", run.name, r.seed, r.queries, r.warmup_queries, r.measured_queries);
-    let _ = writeln!(s, "offered {:.3} q/s  achieved {:.3} q/s  saturated: {}", r.offered_qps, r.throughput_qps, if r.saturated { "YES" } else { "no" });
+    let _ = writeln!(
+        s,
+        "pipeline {}  seed {}  queries {} (warm-up {}, measured {})",
+        run.name, r.seed, r.queries, r.warmup_queries, r.measured_queries
+    );
+    let _ = writeln!(
+        s,
+        "offered {:.3} q/s  achieved {:.3} q/s  saturated: {}",
+        r.offered_qps,
+        r.throughput_qps,
+        if r.saturated { "YES" } else { "no" }
+    );
     if let Some(why) = &r.saturation_reason {
         let _ = writeln!(s, "  saturation: {why}");
     }
     let _ = writeln!(s, "\nend-to-end latency, ms ({}% intervals over {} batches)", r.confidence * 100.0, r.batches);
-    let _ = writeln!(s, "  {:<6} {:>12}  {}", "stat", "value", "interval");
+    let _ = writeln!(s, "  {:<6} {:>12}  interval", "stat", "value");
     for (name, v, iv) in [
         ("mean", r.mean_ms, r.mean_ci_ms),
         ("p50", r.p50_ms, r.p50_ci_ms),

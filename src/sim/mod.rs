@@ -337,7 +337,9 @@ fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), SimError> {
 fn validate_service(d: &ServiceDist, what: &str) -> Result<(), SimError> {
     let finite_nonneg = |x: f64| x.is_finite() && x >= 0.0;
     match d {
-        ServiceDist::Deterministic { ms } => check(finite_nonneg(*ms), || format!("{what}: service ms must be ≥ 0, got {ms}")),
+        ServiceDist::Deterministic { ms } => {
+            check(finite_nonneg(*ms), || format!("{what}: service ms must be ≥ 0, got {ms}"))
+        }
         ServiceDist::Exponential { mean_ms } => {
             check(mean_ms.is_finite() && *mean_ms > 0.0, || format!("{what}: mean_ms must be > 0, got {mean_ms}"))
         }
@@ -359,7 +361,9 @@ fn validate_service(d: &ServiceDist, what: &str) -> Result<(), SimError> {
 fn plan(model: &PipelineModel) -> Result<Vec<CenterPlan>, SimError> {
     check(!model.stages.is_empty(), || "the pipeline has no stages".into())?;
     match &model.arrival {
-        ArrivalProcess::Poisson { qps } => check(qps.is_finite() && *qps > 0.0, || format!("poisson qps must be > 0, got {qps}"))?,
+        ArrivalProcess::Poisson { qps } => {
+            check(qps.is_finite() && *qps > 0.0, || format!("poisson qps must be > 0, got {qps}"))?
+        }
         ArrivalProcess::LegacyMs { mean_gap_ms } => check(mean_gap_ms.is_finite() && *mean_gap_ms > 0.0, || {
             format!("legacy-ms mean_gap_ms must be > 0, got {mean_gap_ms}")
         })?,
@@ -391,7 +395,10 @@ fn plan(model: &PipelineModel) -> Result<Vec<CenterPlan>, SimError> {
         }
         let c = model.stages[g.first_stage].servers;
         check(model.stages[g.first_stage..=g.last_stage].iter().all(|s| s.servers == c), || {
-            format!("sub-batch group {}..={}: its stages share engines, so their servers must be equal", g.first_stage, g.last_stage)
+            format!(
+                "sub-batch group {}..={}: its stages share engines, so their servers must be equal",
+                g.first_stage, g.last_stage
+            )
         })?;
     }
     let mut plans = Vec::new();
@@ -402,7 +409,8 @@ fn plan(model: &PipelineModel) -> Result<Vec<CenterPlan>, SimError> {
             let sort_ns: Vec<u64> = members.iter().map(|s| ns_from_ms(s.sort_ms)).collect();
             let mean_stage_ns: Vec<u64> =
                 members.iter().zip(&sort_ns).map(|(s, so)| ns_from_ms(s.service.mean_ms()) + so).collect();
-            let mean_service_ms = time::ms_from_ns(subbatch::makespan_ns(&mean_stage_ns, g.sub_batches, &mut Vec::new()));
+            let mean_service_ms =
+                time::ms_from_ns(subbatch::makespan_ns(&mean_stage_ns, g.sub_batches, &mut Vec::new()));
             plans.push(CenterPlan {
                 center: Center {
                     servers: members[0].servers,
@@ -451,7 +459,9 @@ fn validate_settings(model: &PipelineModel, s: &SimSettings) -> Result<(), SimEr
         check(sla.percentile > 0.0 && sla.percentile < 100.0, || {
             format!("SLA percentile must be in (0, 100), got {}", sla.percentile)
         })?;
-        check(sla.target_ms.is_finite() && sla.target_ms > 0.0, || format!("SLA target_ms must be > 0, got {}", sla.target_ms))?;
+        check(sla.target_ms.is_finite() && sla.target_ms > 0.0, || {
+            format!("SLA target_ms must be > 0, got {}", sla.target_ms)
+        })?;
     }
     if let Some(p) = s.precision {
         check(p.relative_half_width.is_finite() && p.relative_half_width > 0.0, || {
@@ -598,7 +608,13 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     let sla = settings.sla.map(|s| {
         let (value_ms, ci_ms) = pct(s.percentile);
         let bound = ci_ms.map_or(value_ms, |c| c.hi);
-        SlaReport { percentile: s.percentile, target_ms: s.target_ms, value_ms, ci_ms, met: !saturated && bound <= s.target_ms }
+        SlaReport {
+            percentile: s.percentile,
+            target_ms: s.target_ms,
+            value_ms,
+            ci_ms,
+            met: !saturated && bound <= s.target_ms,
+        }
     });
 
     // Per stage.

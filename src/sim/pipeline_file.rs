@@ -159,7 +159,15 @@ impl Cx<'_> {
         }
     }
 
-    fn opt_num(&mut self, v: &Option<Sp<f64>>, path: &str, lo: f64, lo_incl: bool, hi: f64, default: f64) -> Option<f64> {
+    fn opt_num(
+        &mut self,
+        v: &Option<Sp<f64>>,
+        path: &str,
+        lo: f64,
+        lo_incl: bool,
+        hi: f64,
+        default: f64,
+    ) -> Option<f64> {
         match v {
             None => Some(default),
             Some(v) => self.num(v, path, lo, lo_incl, hi),
@@ -198,7 +206,11 @@ impl Cx<'_> {
                 }
                 match v.value.iter().position(|x| !x.is_finite() || *x < 0.0) {
                     Some(i) => {
-                        self.err(pos(v), &format!("{list_path}[{i}]"), format!("must be a number ≥ 0, got {}", v.value[i]));
+                        self.err(
+                            pos(v),
+                            &format!("{list_path}[{i}]"),
+                            format!("must be a number ≥ 0, got {}", v.value[i]),
+                        );
                         None
                     }
                     None => Some(v.value.clone()),
@@ -221,7 +233,11 @@ impl Cx<'_> {
                     }
                     Ok(v) => Some(v),
                     Err((line, tok)) => {
-                        self.err(pos(f), &fpath, format!("'{}' line {line}: expected a number ≥ 0, got '{tok}'", f.value));
+                        self.err(
+                            pos(f),
+                            &fpath,
+                            format!("'{}' line {line}: expected a number ≥ 0, got '{tok}'", f.value),
+                        );
                         None
                     }
                 }
@@ -413,7 +429,11 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         }
         if let (Some(p), Some(rp)) = (&precision, &raw.precision) {
             if p.max_queries > n && rp.value.max_queries.is_some() {
-                cx.err(pos(rp), "precision.max_queries", format!("the trace has only {n} arrivals, got {}", p.max_queries));
+                cx.err(
+                    pos(rp),
+                    "precision.max_queries",
+                    format!("the trace has only {n} arrivals, got {}", p.max_queries),
+                );
             }
         }
     }
@@ -489,7 +509,12 @@ fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
                 cx.err(
                     pos(a),
                     "arrival",
-                    format!("trace times must be non-decreasing; time {} ({} ms) follows {} ms", i + 1, times[i + 1], times[i]),
+                    format!(
+                        "trace times must be non-decreasing; time {} ({} ms) follows {} ms",
+                        i + 1,
+                        times[i + 1],
+                        times[i]
+                    ),
                 );
                 return None;
             }
@@ -501,7 +526,11 @@ fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
             Some(ArrivalProcess::Trace { times_ns: Arc::new(times_ns), speedup: 1.0 })
         }
         other => {
-            cx.err(pos(p), "arrival.process", format!("unknown arrival process '{other}' (expected poisson|legacy-ms|trace)"));
+            cx.err(
+                pos(p),
+                "arrival.process",
+                format!("unknown arrival process '{other}' (expected poisson|legacy-ms|trace)"),
+            );
             None
         }
     }
@@ -606,7 +635,12 @@ fn service(cx: &mut Cx<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDi
 pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, SpecErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
-        issues: vec![SpecIssue { file: file.clone(), position: None, path: String::new(), message: format!("cannot read file: {e}") }],
+        issues: vec![SpecIssue {
+            file: file.clone(),
+            position: None,
+            path: String::new(),
+            message: format!("cannot read file: {e}"),
+        }],
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_pipeline(&text, &file, base)

@@ -159,7 +159,8 @@ mod tests {
         let q = p.iter().find(|x| x.label == "S/M/L [16,4,16]").unwrap();
         assert_eq!(q.engines, vec![5, 1, 5]);
         // Logged sums (§7.2): [4,4] = 1.394390, [4,4,4] = 1.244819.
-        let sum = |x: &AccelPipeline| -> f64 { x.stages.iter().map(|&(r, n, s)| rpaccel_service_ms(r, n, s).unwrap()).sum() };
+        let sum =
+            |x: &AccelPipeline| -> f64 { x.stages.iter().map(|&(r, n, s)| rpaccel_service_ms(r, n, s).unwrap()).sum() };
         assert!((sum(&p[1]) - 1.394390).abs() < 2e-6);
         let q = p.iter().find(|x| x.label == "S/M/L [4,4,4]").unwrap();
         assert!((sum(q) - 1.244819).abs() < 2e-6);

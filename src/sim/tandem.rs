@@ -345,8 +345,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     let n = arrivals_ns.len();
     let measured_n = n.saturating_sub(cfg.warmup as usize);
     let minis = measured_n.div_ceil(1usize << cfg.mini_shift).max(1);
-    let mut qs: Vec<Q> =
-        arrivals_ns.iter().enumerate().map(|(i, &t)| Q { t, id: i as u32 }).collect();
+    let mut qs: Vec<Q> = arrivals_ns.iter().enumerate().map(|(i, &t)| Q { t, id: i as u32 }).collect();
     if qs.windows(2).any(|w| w[0].t > w[1].t) {
         qs.sort_by_key(Q::key);
     }
@@ -373,10 +372,18 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         let servers = c.servers.max(1) as usize;
         let post = c.post_ns;
         let done = match (fixed, servers) {
-            (Some(f), 1) if members == 1 => serve::<_, true>(&mut One(0), f, &mut drawer, post, &mut qs, &mut out, &mut cx),
-            (Some(f), _) if members == 1 => {
-                serve::<_, true>(&mut Ring { buf: vec![0; servers], i: 0 }, f, &mut drawer, post, &mut qs, &mut out, &mut cx)
+            (Some(f), 1) if members == 1 => {
+                serve::<_, true>(&mut One(0), f, &mut drawer, post, &mut qs, &mut out, &mut cx)
             }
+            (Some(f), _) if members == 1 => serve::<_, true>(
+                &mut Ring { buf: vec![0; servers], i: 0 },
+                f,
+                &mut drawer,
+                post,
+                &mut qs,
+                &mut out,
+                &mut cx,
+            ),
             (Some(f), 1) => {
                 // A deterministic group: treat its makespan as a single fixed service, members accounted after.
                 let d = serve::<_, true>(&mut One(0), f, &mut drawer, post, &mut qs, &mut out, &mut cx);
@@ -397,7 +404,9 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
                 d
             }
             (None, 1) => serve::<_, false>(&mut One(0), 0, &mut drawer, post, &mut qs, &mut out, &mut cx),
-            (None, 2..=16) => serve::<_, false>(&mut Scan(vec![0; servers]), 0, &mut drawer, post, &mut qs, &mut out, &mut cx),
+            (None, 2..=16) => {
+                serve::<_, false>(&mut Scan(vec![0; servers]), 0, &mut drawer, post, &mut qs, &mut out, &mut cx)
+            }
             (None, _) => {
                 let heap = BinaryHeap::from(vec![Reverse(0u64); servers]);
                 serve::<_, false>(&mut Heap(heap), 0, &mut drawer, post, &mut qs, &mut out, &mut cx)

@@ -95,7 +95,8 @@ fn logged_runs() -> Vec<(AccelPipeline, f64, f64)> {
     let l1 = AccelPipeline::swept("L [1]", vec![(Rm::Large, 4096, 1)]);
     let l4 = AccelPipeline { label: "L [4]".into(), stages: vec![(Rm::Large, 4096, 4)], engines: vec![4] };
     let sl = |a, b| AccelPipeline::swept("S/L", vec![(Rm::Small, 4096, a), (Rm::Large, 512, b)]);
-    let sml = |a, b, c| AccelPipeline::swept("S/M/L", vec![(Rm::Small, 4096, a), (Rm::Med, 512, b), (Rm::Large, 128, c)]);
+    let sml =
+        |a, b, c| AccelPipeline::swept("S/M/L", vec![(Rm::Small, 4096, a), (Rm::Med, 512, b), (Rm::Large, 128, c)]);
     let mut v = Vec::new();
     for (gap, mean) in [(0.5, 8568.0), (1.0, 5879.0), (2.0, 964.6), (2.5, 6.52), (4.0, 2.73), (10.0, 2.43)] {
         v.push((l1.clone(), gap, mean));
