@@ -112,6 +112,8 @@ pub struct EngineOutput {
     pub centers: Vec<CenterOutput>,
     /// Why the run stopped early, if it did.
     pub truncated: Option<String>,
+    /// The centre whose queue cap stopped the run.
+    pub truncated_center: Option<usize>,
     /// Earliest arrival of a measured query, ns.
     pub measured_first_arrival_ns: u64,
     /// Latest completion of a measured query, ns.
@@ -164,7 +166,7 @@ impl Servers for One {
     #[inline(always)]
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let st = a.max(self.0);
-        self.0 = st + s;
+        self.0 = st.saturating_add(s);
         st
     }
 }
@@ -179,7 +181,7 @@ impl Servers for Ring {
     #[inline(always)]
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let st = a.max(self.buf[self.i]);
-        self.buf[self.i] = st + s;
+        self.buf[self.i] = st.saturating_add(s);
         self.i += 1;
         if self.i == self.buf.len() {
             self.i = 0;
@@ -199,7 +201,7 @@ impl Servers for Scan {
             }
         }
         let st = a.max(self.0[best]);
-        self.0[best] = st + s;
+        self.0[best] = st.saturating_add(s);
         st
     }
 }
@@ -210,7 +212,7 @@ impl Servers for Heap {
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let mut top = self.0.peek_mut().expect("at least one server");
         let st = a.max(top.0);
-        top.0 = st + s;
+        top.0 = st.saturating_add(s);
         st
     }
 }
@@ -256,7 +258,8 @@ struct Ctx<'a> {
 }
 
 /// Serve `qs` (sorted by arrival) at one centre. Returns the number of queries that got through (all unless
-/// the queue cap was hit) and updates `qs[..n].t` to the arrival time at the next centre.
+/// the queue cap was hit) and whether they leave in (time, id) order; updates `qs[..n].t` to the arrival time
+/// at the next centre.
 fn serve<S: Servers, const FIXED: bool>(
     servers: &mut S,
     fixed_ns: u64,
@@ -265,7 +268,7 @@ fn serve<S: Servers, const FIXED: bool>(
     qs: &mut [Q],
     out: &mut CenterOutput,
     cx: &mut Ctx<'_>,
-) -> usize {
+) -> (usize, bool) {
     let warmup = cx.cfg.warmup;
     let shift = cx.cfg.mini_shift;
     let cap = cx.cfg.max_queue_len;
@@ -283,6 +286,8 @@ fn serve<S: Servers, const FIXED: bool>(
     let mut acc_n: u64 = 0;
     let mut measured_fixed: u64 = 0;
     let mut done = qs.len();
+    let mut in_order = true;
+    let mut prev_key = (0u64, 0u32);
     for pos in 0..qs.len() {
         let q = qs[pos];
         let a = q.t;
@@ -306,7 +311,7 @@ fn serve<S: Servers, const FIXED: bool>(
         };
         let st = servers.start(a, s);
         starts[pos] = st;
-        let dep = st + s;
+        let dep = st.saturating_add(s);
         busy += u128::from(s);
         last_dep = last_dep.max(dep);
         if measured {
@@ -323,7 +328,10 @@ fn serve<S: Servers, const FIXED: bool>(
             acc_wait += u128::from(st - a);
             acc_n += 1;
         }
-        qs[pos].t = dep + post_ns;
+        let next = dep.saturating_add(post_ns);
+        qs[pos].t = next;
+        in_order &= (next, q.id) >= prev_key;
+        prev_key = (next, q.id);
     }
     if acc_n > 0 {
         out.wait_sum_ns[cur_mb] += acc_wait as f64;
@@ -337,7 +345,7 @@ fn serve<S: Servers, const FIXED: bool>(
     out.served += done as u64;
     out.max_queue_len = out.max_queue_len.max(max_q);
     out.last_departure_ns = out.last_departure_ns.max(last_dep);
-    done
+    (done, in_order)
 }
 
 /// Run the tandem on the given arrival instants (non-decreasing, ns). Query ids are arrival indices.
@@ -352,6 +360,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     let mut starts = Vec::with_capacity(n);
     let mut outs = Vec::with_capacity(centers.len());
     let mut truncated = None;
+    let mut truncated_center = None;
     let mut query_stages = 0u64;
     let mut stream = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     for (k, c) in centers.iter().enumerate() {
@@ -371,7 +380,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         let fixed = c.fixed_ns();
         let servers = c.servers.max(1) as usize;
         let post = c.post_ns;
-        let done = match (fixed, servers) {
+        let (done, in_order) = match (fixed, servers) {
             (Some(f), 1) if members == 1 => {
                 serve::<_, true>(&mut One(0), f, &mut drawer, post, &mut qs, &mut out, &mut cx)
             }
@@ -421,11 +430,12 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
                 at as f64 / 1e6,
                 qs.len()
             ));
+            truncated_center = Some(k);
             qs.truncate(done);
         }
         outs.push(out);
         // Re-sort by arrival at the next centre if service variability reordered the queries.
-        if qs.windows(2).any(|w| w[0].key() > w[1].key()) {
+        if !in_order {
             resort(&mut qs);
         }
     }
@@ -444,6 +454,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         latencies_ns,
         centers: outs,
         truncated,
+        truncated_center,
         measured_first_arrival_ns: if first == u64::MAX { 0 } else { first },
         measured_last_end_ns: last,
         query_stages,

@@ -186,6 +186,7 @@ fn overload_is_reported_never_hangs() {
     let why = r.saturation_reason.unwrap();
     assert!(why.contains("ρ = 3.000") && why.contains("more than 1000 queries waiting"), "{why}");
     assert!(r.measured_queries < 10_000);
+    assert!(r.stages[0].saturated);
 }
 
 fn bin() -> Command {
