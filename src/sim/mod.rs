@@ -598,7 +598,8 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     let batch_means: Vec<f64> =
         runs.iter().map(|r| to_ms(r.iter().map(|&x| x as f64).sum::<f64>() / r.len() as f64)).collect();
     let conf = settings.confidence;
-    let ci_ok = runs.len() >= 2;
+    // A run stopped by the queue cap is not a sample of a steady state: no intervals.
+    let ci_ok = runs.len() >= 2 && out.truncated.is_none();
     let mean_ci_ms = if ci_ok { stats::batch_interval(mean_ms, &batch_means, conf) } else { None };
     let pct = |p: f64| -> (f64, Option<Interval>) {
         let v = stats::percentile_of_runs(&refs, p).map_or(f64::NAN, to_ms);
@@ -625,8 +626,9 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
             reasons.push(format!("stage {} ρ = {:.3} ≥ 1", names.join("+"), r));
         }
     }
-    if let Some(t) = &out.truncated {
-        reasons.push(t.clone());
+    if let (Some(t), Some(k)) = (&out.truncated, out.truncated_center) {
+        let names: Vec<&str> = model.stages[plans[k].stages.clone()].iter().map(|s| s.name.as_str()).collect();
+        reasons.push(format!("stage {}: {t}", names.join("+")));
     }
     let saturated = !reasons.is_empty();
 

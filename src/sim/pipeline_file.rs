@@ -246,6 +246,26 @@ impl Cx<'_> {
     }
 }
 
+/// The parser's first message line without its own `error:` and `line L column C:` prefixes (the position is
+/// printed from the error's location instead).
+fn yaml_message(full: &str) -> String {
+    let mut m = full.lines().next().unwrap_or("invalid YAML").trim();
+    m = m.strip_prefix("error:").unwrap_or(m).trim_start();
+    if let Some(rest) = m.strip_prefix("line ") {
+        if let Some(i) = rest.find(": ") {
+            let head = &rest[..i];
+            if head.split(" column ").all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+                m = &rest[i + 2..];
+            }
+        }
+    }
+    if m.is_empty() {
+        "invalid YAML".to_string()
+    } else {
+        m.to_string()
+    }
+}
+
 /// Numbers separated by whitespace or commas; `#` starts a comment. Error: (1-based line, bad token).
 fn parse_numbers(text: &str) -> Result<Vec<f64>, (usize, String)> {
     let mut out = Vec::new();
@@ -266,7 +286,7 @@ fn parse_numbers(text: &str) -> Result<Vec<f64>, (usize, String)> {
 pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<PipelineSpec, SpecErrors> {
     let raw: RawFile = serde_saphyr::from_str(text).map_err(|e| {
         let position = e.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-        let message = e.to_string().lines().next().unwrap_or("invalid YAML").trim().to_string();
+        let message = yaml_message(&e.to_string());
         SpecErrors { issues: vec![SpecIssue { file: file.to_string(), position, path: String::new(), message }] }
     })?;
     let mut cx = Cx { file, base_dir, issues: Vec::new() };
@@ -695,7 +715,7 @@ mod tests {
     fn unknown_fields_and_misused_fields() {
         let e = parse("arrival: {process: poisson, qps: 5}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\nfoo: 1\n")
             .unwrap_err();
-        assert!(e.to_string().contains("foo"), "{e}");
+        assert!(e.to_string().starts_with("p.yaml:3:1: unknown field `foo`"), "{e}");
         let e = parse("arrival: {process: poisson, qps: 5, mean_gap_ms: 3}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\n")
             .unwrap_err();
         assert!(e.to_string().contains("arrival.mean_gap_ms: not used by process poisson"), "{e}");

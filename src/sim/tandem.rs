@@ -425,7 +425,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         if done < qs.len() {
             let at = qs[done].t;
             truncated = Some(format!(
-                "centre {k}: more than {} queries waiting at t = {:.3} ms; the run stopped feeding it after {done} of {} queries",
+                "more than {} queries waiting at t = {:.3} ms; the run stopped feeding it after {done} of {} queries",
                 cfg.max_queue_len,
                 at as f64 / 1e6,
                 qs.len()
