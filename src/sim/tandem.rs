@@ -533,7 +533,10 @@ mod tests {
         let mut lat = vec![0u64; arrivals.len()];
         let draw = |k: usize, rngs: &mut Vec<Xoshiro256PlusPlus>| match &centers[k].service {
             CenterService::Single(s) => s.draw(&mut rngs[k]),
-            CenterService::Group { .. } => unreachable!(),
+            CenterService::Group { members, sort_ns, sub_batches } => {
+                let times: Vec<u64> = members.iter().zip(sort_ns).map(|(m, s)| m.draw(&mut rngs[k]) + s).collect();
+                makespan_ns(&times, *sub_batches, &mut Vec::new())
+            }
         };
         while let Some(Reverse((t, kind, id, k))) = heap.pop() {
             if kind == 1 {
@@ -570,6 +573,20 @@ mod tests {
         };
         let centers = [exp(2, 1900.0, 5), exp(3, 2500.0, 0), exp(1, 700.0, 11), exp(20, 15_000.0, 0)];
         let arrivals: Vec<u64> = (0..3000u64).map(|i| i * 1000 + (i * 7919 % 13) * 37).collect();
+        let out = run(&centers, &arrivals, &cfg());
+        assert_eq!(out.latencies_ns, brute_force(&centers, &arrivals, cfg().seed));
+        assert_eq!(out.query_stages, 4 * 3000);
+        // A sub-batch group of two random stages on three shared engines, between single stages.
+        let group = Center {
+            servers: 3,
+            service: CenterService::Group {
+                members: vec![ServiceSampler::Exp { mean_ns: 1500.0 }, ServiceSampler::Table(vec![300, 2600, 900])],
+                sort_ns: vec![40, 7],
+                sub_batches: 4,
+            },
+            post_ns: 3,
+        };
+        let centers = [exp(2, 1200.0, 5), group, exp(1, 600.0, 0)];
         let out = run(&centers, &arrivals, &cfg());
         assert_eq!(out.latencies_ns, brute_force(&centers, &arrivals, cfg().seed));
         assert_eq!(out.query_stages, 4 * 3000);
