@@ -575,22 +575,27 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
         seed: settings.seed,
     };
     let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
-    let out = tandem::run(&centers, &arrivals, &cfg);
+    let mut out = tandem::run(&centers, &arrivals, &cfg);
+    let first_arrival_ns = arrivals.first().copied().unwrap_or(0);
+    drop(arrivals);
 
     // Batches: contiguous groups of mini-batches.
     let minis = out.centers[0].count.len();
     let nb = (settings.batches as usize).min(minis).max(1);
     let bounds: Vec<(usize, usize)> = (0..nb).map(|j| (j * minis / nb, (j + 1) * minis / nb)).collect();
-    let mut runs: Vec<Vec<u64>> = Vec::with_capacity(nb);
+    // Sort each batch's slice of the latency array in place (not-completed entries, u64::MAX, sort last).
+    let mut latencies = std::mem::take(&mut out.latencies_ns);
+    let mut scratch = Vec::new();
+    let mut cuts = Vec::with_capacity(nb);
     for &(a, b) in &bounds {
-        let lo = (a << shift).min(out.latencies_ns.len());
-        let hi = (b << shift).min(out.latencies_ns.len());
-        let mut run: Vec<u64> = out.latencies_ns[lo..hi].iter().copied().filter(|&l| l != u64::MAX).collect();
-        stats::sort_u64(&mut run);
-        runs.push(run);
+        let lo = (a << shift).min(latencies.len());
+        let hi = (b << shift).min(latencies.len());
+        stats::sort_u64_with(&mut latencies[lo..hi], &mut scratch);
+        let valid = latencies[lo..hi].partition_point(|&l| l != u64::MAX);
+        cuts.push((lo, lo + valid));
     }
-    runs.retain(|r| !r.is_empty());
-    let refs: Vec<&[u64]> = runs.iter().map(|r| r.as_slice()).collect();
+    let runs: Vec<&[u64]> = cuts.iter().map(|&(lo, hi)| &latencies[lo..hi]).filter(|r| !r.is_empty()).collect();
+    let refs = &runs;
     let measured: u64 = runs.iter().map(|r| r.len() as u64).sum();
     let to_ms = |ns: f64| ns / 1e6;
     let sum_ns: f64 = runs.iter().flat_map(|r| r.iter()).map(|&x| x as f64).sum();
@@ -602,7 +607,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     let ci_ok = runs.len() >= 2 && out.truncated.is_none();
     let mean_ci_ms = if ci_ok { stats::batch_interval(mean_ms, &batch_means, conf) } else { None };
     let pct = |p: f64| -> (f64, Option<Interval>) {
-        let v = stats::percentile_of_runs(&refs, p).map_or(f64::NAN, to_ms);
+        let v = stats::percentile_of_runs(refs, p).map_or(f64::NAN, to_ms);
         let ci = if ci_ok {
             let per: Vec<f64> = refs.iter().filter_map(|r| stats::percentile_of_runs(&[r], p)).map(to_ms).collect();
             stats::batch_interval(v, &per, conf)
@@ -646,7 +651,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
 
     // Per stage.
     let span_end = out.centers.iter().map(|c| c.last_departure_ns).max().unwrap_or(0);
-    let span_ns = span_end.saturating_sub(arrivals.first().copied().unwrap_or(0)).max(1) as f64;
+    let span_ns = span_end.saturating_sub(first_arrival_ns).max(1) as f64;
     let mut stages = Vec::with_capacity(model.stages.len());
     for (ci, (p, c)) in plans.iter().zip(&out.centers).enumerate() {
         let count: u64 = c.count.iter().sum();

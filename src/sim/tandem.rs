@@ -22,7 +22,7 @@ use super::subbatch::makespan_ns;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// What a centre's servers do for one query.
 #[derive(Debug, Clone)]
@@ -254,7 +254,8 @@ impl Drawer<'_> {
 
 struct Ctx<'a> {
     cfg: &'a EngineConfig,
-    starts: &'a mut Vec<u64>,
+    /// Start times of the queries still waiting at the current arrival (non-decreasing).
+    waiting: &'a mut VecDeque<u64>,
 }
 
 /// Serve `qs` (sorted by arrival) at one centre. Returns the number of queries that got through (all unless
@@ -272,10 +273,8 @@ fn serve<S: Servers, const FIXED: bool>(
     let warmup = cx.cfg.warmup;
     let shift = cx.cfg.mini_shift;
     let cap = cx.cfg.max_queue_len;
-    let starts = &mut *cx.starts;
-    starts.clear();
-    starts.resize(qs.len(), 0);
-    let mut head = 0usize; // first index whose start time is later than the current arrival
+    let waiting = &mut *cx.waiting;
+    waiting.clear();
     let mut busy: u128 = 0;
     let mut max_q = 0u64;
     let mut last_dep = 0u64;
@@ -291,13 +290,13 @@ fn serve<S: Servers, const FIXED: bool>(
     for pos in 0..qs.len() {
         let q = qs[pos];
         let a = q.t;
-        while head < pos && starts[head] <= a {
-            head += 1;
+        while waiting.front().is_some_and(|&st| st <= a) {
+            waiting.pop_front();
         }
-        let waiting = (pos - head) as u64;
-        if waiting > max_q {
-            max_q = waiting;
-            if waiting > cap {
+        let queued = waiting.len() as u64;
+        if queued > max_q {
+            max_q = queued;
+            if queued > cap {
                 done = pos;
                 break;
             }
@@ -310,7 +309,9 @@ fn serve<S: Servers, const FIXED: bool>(
             drawer.draw(&mut member_sums, measured)
         };
         let st = servers.start(a, s);
-        starts[pos] = st;
+        if st > a {
+            waiting.push_back(st);
+        }
         let dep = st.saturating_add(s);
         busy += u128::from(s);
         last_dep = last_dep.max(dep);
@@ -357,7 +358,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     if qs.windows(2).any(|w| w[0].t > w[1].t) {
         qs.sort_by_key(Q::key);
     }
-    let mut starts = Vec::with_capacity(n);
+    let mut waiting = VecDeque::new();
     let mut outs = Vec::with_capacity(centers.len());
     let mut truncated = None;
     let mut truncated_center = None;
@@ -376,7 +377,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
             ..Default::default()
         };
         let mut drawer = Drawer { service: &c.service, rng: stream.clone(), stage_ns: Vec::new(), scratch: Vec::new() };
-        let mut cx = Ctx { cfg, starts: &mut starts };
+        let mut cx = Ctx { cfg, waiting: &mut waiting };
         let fixed = c.fixed_ns();
         let servers = c.servers.max(1) as usize;
         let post = c.post_ns;
