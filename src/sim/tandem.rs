@@ -287,8 +287,8 @@ fn serve<S: Servers, const FIXED: bool>(
     let mut done = qs.len();
     let mut in_order = true;
     let mut prev_key = (0u64, 0u32);
-    for pos in 0..qs.len() {
-        let q = qs[pos];
+    for (pos, slot) in qs.iter_mut().enumerate() {
+        let q = *slot;
         let a = q.t;
         while waiting.front().is_some_and(|&st| st <= a) {
             waiting.pop_front();
@@ -330,7 +330,7 @@ fn serve<S: Servers, const FIXED: bool>(
             acc_n += 1;
         }
         let next = dep.saturating_add(post_ns);
-        qs[pos].t = next;
+        slot.t = next;
         in_order &= (next, q.id) >= prev_key;
         prev_key = (next, q.id);
     }
