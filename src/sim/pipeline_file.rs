@@ -26,6 +26,8 @@ type Sp<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 struct RawFile {
     name: Option<Sp<String>>,
+    /// Free text, accepted and not used.
+    #[allow(dead_code)]
     description: Option<String>,
     seed: Option<Sp<i64>>,
     queries: Option<Sp<i64>>,
@@ -134,7 +136,8 @@ impl Cx<'_> {
                 None
             }
             Some(x) if x.value < min || x.value > max => {
-                self.err(pos(x), path, format!("must be an integer in [{min}, {max}], got {}", x.value));
+                let range = if max == i64::MAX { format!("≥ {min}") } else { format!("in [{min}, {max}]") };
+                self.err(pos(x), path, format!("must be an integer {range}, got {}", x.value));
                 None
             }
             Some(x) => Some(x.value as u64),
@@ -290,7 +293,6 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         SpecErrors { issues: vec![SpecIssue { file: file.to_string(), position, path: String::new(), message }] }
     })?;
     let mut cx = Cx { file, base_dir, issues: Vec::new() };
-    let _ = &raw.description;
 
     let name = match &raw.name {
         Some(n) if !n.value.trim().is_empty() => n.value.clone(),
@@ -301,7 +303,7 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         None => Path::new(file).file_stem().map_or_else(|| "pipeline".into(), |s| s.to_string_lossy().into_owned()),
     };
     let seed = cx.int(&raw.seed, "seed", 0, i64::MAX, Some(DEFAULT_SEED));
-    let queries = cx.int(&raw.queries, "queries", 1, MAX_QUERIES as i64, None.or(Some(DEFAULT_QUERIES)));
+    let queries = cx.int(&raw.queries, "queries", 1, MAX_QUERIES as i64, Some(DEFAULT_QUERIES));
     let warmup = cx.int(&raw.warmup_queries, "warmup_queries", 0, MAX_QUERIES as i64, Some(0));
     if let (Some(q), Some(w), Some(ws)) = (queries, warmup, &raw.warmup_queries) {
         if w >= q {
@@ -693,13 +695,14 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_path_and_value() {
         let e = parse(
-            "queries: 0\narrival: {process: poison, qps: 5}\nstages:\n  - {servers: 0, service: {kind: deterministic, \
+            "seed: -4\nqueries: 0\narrival: {process: poison, qps: 5}\nstages:\n  - {servers: 0, service: {kind: deterministic, \
              ms: -1}}\n  - {servers: 1, service: {kind: exponential}}\nsla: {percentile: 120, target_ms: 5}\n",
         )
         .unwrap_err();
         let text = e.to_string();
         for want in [
-            "p.yaml:1:10: queries: must be an integer in [1, 20000000], got 0",
+            "p.yaml:1:7: seed: must be an integer ≥ 0, got -4",
+            "p.yaml:2:10: queries: must be an integer in [1, 20000000], got 0",
             "arrival.process: unknown arrival process 'poison'",
             "stages[0].servers: must be an integer in [1, 1000000], got 0",
             "stages[0].service.ms: must be a number ≥ 0, got -1",
@@ -708,7 +711,7 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing `{want}` in:\n{text}");
         }
-        assert_eq!(e.issues.len(), 6, "{text}");
+        assert_eq!(e.issues.len(), 7, "{text}");
     }
 
     #[test]
