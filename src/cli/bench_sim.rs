@@ -4,12 +4,33 @@
 //! a whole [`crate::sim::simulate`] call (arrival generation, exact percentiles and batch-means intervals
 //! included), plus the same with exponential service for comparison; and (2) the wall time of the
 //! Figure-12-style sweep: the reference's 37 accelerator pipelines × 11 legacy-ms arrival gaps × 10 000
-//! queries ([`crate::sim::recpipe2021`]), which took the original real-time emulation about 6 h.
+//! queries ([`crate::sim::recpipe2021`]), which took the original real-time emulation about 6 h. Rates are
+//! given per wall-clock second and per second of the thread's CPU time (the latter is what one core delivers
+//! when the machine is shared).
 use super::CliError;
 use crate::sim::{self, recpipe2021, tandem, ArrivalProcess, PipelineModel, ServiceDist, SimSettings, StageModel};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
+
+/// CPU time consumed by the calling thread, s (excludes time the thread waited for a core on a busy machine).
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
+/// Wall and thread-CPU seconds of `f`, with its result.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let (w, c) = (Instant::now(), thread_cpu_s());
+    let out = f();
+    (out, w.elapsed().as_secs_f64(), thread_cpu_s() - c)
+}
 
 /// Arguments of `bench sim`.
 #[derive(Debug, clap::Args)]
@@ -56,36 +77,37 @@ pub fn run(args: &BenchSimArgs) -> Result<(), CliError> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
         let arrivals = model.arrival.generate(n as usize, &mut rng);
         let cfg = tandem::EngineConfig { warmup: 0, mini_shift: 12, max_queue_len: u64::MAX, seed: args.seed };
-        let t = Instant::now();
-        let out = tandem::run(&centers, &arrivals, &cfg);
-        let engine_s = t.elapsed().as_secs_f64();
+        let (out, engine_wall, engine_cpu) = timed(|| tandem::run(&centers, &arrivals, &cfg));
         let settings = SimSettings::new(n, args.seed);
-        let t = Instant::now();
-        let report = sim::simulate(&model, &settings).map_err(CliError::runtime)?;
-        let full_s = t.elapsed().as_secs_f64();
+        let (report, full_wall, full_cpu) = timed(|| sim::simulate(&model, &settings));
+        let report = report.map_err(CliError::runtime)?;
+        let rate = |stages: u64, s: f64| stages as f64 / s / 1e6;
         println!(
-            "  {label:<13} 3-stage tandem (1/5/5 servers), {n} queries: engine {:.1} M query-stages/s; \
-             simulate() incl. arrivals and exact statistics {:.1} M query-stages/s (mean {:.4} ms, p99 {:.4} ms)",
-            out.query_stages as f64 / engine_s / 1e6,
-            report.query_stages as f64 / full_s / 1e6,
+            "  {label:<13} 3-stage tandem (1/5/5 servers), {n} queries (mean {:.4} ms, p99 {:.4} ms), M query-stages/s \
+             per wall / CPU second: engine {:.1} / {:.1}; simulate() incl. arrivals and exact statistics {:.1} / {:.1}",
             report.mean_ms,
             report.p99_ms,
+            rate(out.query_stages, engine_wall),
+            rate(out.query_stages, engine_cpu),
+            rate(report.query_stages, full_wall),
+            rate(report.query_stages, full_cpu),
         );
     }
-    let t = Instant::now();
-    let points = recpipe2021::figure12_sweep(args.sweep_queries, args.seed, false).map_err(CliError::runtime)?;
-    let sweep_s = t.elapsed().as_secs_f64();
+    let (points, sweep_wall, sweep_cpu) = timed(|| recpipe2021::figure12_sweep(args.sweep_queries, args.seed, false));
+    let points = points.map_err(CliError::runtime)?;
     let qs: u64 = points.iter().map(|p| p.report.query_stages).sum();
     let saturated = points.iter().filter(|p| p.report.saturated).count();
     println!(
-        "  Figure-12 sweep: {} pipelines × {} gaps × {} queries = {} runs, {:.1} M query-stages, {} saturated: {:.3} s wall",
+        "  Figure-12 sweep: {} pipelines × {} gaps × {} queries = {} runs, {:.1} M query-stages, {} saturated: \
+         {:.3} s wall, {:.3} s CPU",
         recpipe2021::figure12_pipelines().len(),
         recpipe2021::FIG12_GAPS_MS.len(),
         args.sweep_queries,
         points.len(),
         qs as f64 / 1e6,
         saturated,
-        sweep_s
+        sweep_wall,
+        sweep_cpu
     );
     Ok(())
 }

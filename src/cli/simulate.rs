@@ -68,7 +68,7 @@ pub fn table(run: &PipelineRun) -> String {
         let _ = writeln!(s, "  saturation: {why}");
     }
     let _ = writeln!(s, "\nend-to-end latency, ms ({}% intervals over {} batches)", r.confidence * 100.0, r.batches);
-    let _ = writeln!(s, "  {:<6} {:>12}  {}", "stat", "value", "interval");
+    let _ = writeln!(s, "  {:<6} {:>12}  interval", "stat", "value");
     for (name, v, iv) in [
         ("mean", r.mean_ms, r.mean_ci_ms),
         ("p50", r.p50_ms, r.p50_ci_ms),

@@ -25,7 +25,6 @@
 //!
 //! The file format of `recpipe-dse simulate`, the validation against queueing theory and against the
 //! reference's logs, and benchmark numbers are documented in `src/sim/README.md`.
-#![doc = include_str!("README.md")]
 
 pub mod arrivals;
 pub mod capacity;
@@ -51,6 +50,9 @@ use time::ns_from_ms;
 
 /// Largest number of queries one run may simulate (memory: about 40 bytes per query).
 pub const MAX_QUERIES: u64 = 20_000_000;
+/// Longest simulated horizon and longest single delay a run may need, ns (about 3 years; keeps every sum of
+/// instants and durations far from `u64` overflow).
+pub const MAX_HORIZON_NS: f64 = 1.0e17;
 /// Default cap on queries waiting at one stage.
 pub const DEFAULT_MAX_QUEUE_LEN: u64 = 1_000_000;
 /// Default number of batches for confidence intervals.
@@ -166,10 +168,12 @@ pub struct StageReport {
     pub servers: u32,
     /// Index of the sub-batch group the stage belongs to, if any.
     pub group: Option<usize>,
-    /// Offered load ρ = λ·E[S]/c of the stage's service centre (a group's centre for grouped stages).
+    /// Offered load ρ = λ·E(S)/c of the stage's service centre (a group's centre for grouped stages).
     pub offered_load: f64,
     /// Achieved utilisation: busy engine time / (engines × simulated span).
     pub utilization: f64,
+    /// Whether this stage is overloaded: ρ ≥ 1, or its queue cap stopped the run.
+    pub saturated: bool,
     /// Mean wait in the stage's queue, ms (for a group: the group's queue, on its first stage; 0 on the others).
     pub wait_mean_ms: f64,
     /// Confidence interval of `wait_mean_ms`.
@@ -455,6 +459,27 @@ fn validate_settings(model: &PipelineModel, s: &SimSettings) -> Result<(), SimEr
     check(s.confidence > 0.0 && s.confidence < 1.0, || format!("confidence must be in (0, 1), got {}", s.confidence))?;
     check(s.batches >= 2, || format!("batches must be ≥ 2, got {}", s.batches))?;
     check(s.max_queue_len >= 1, || "max_queue_len must be ≥ 1".into())?;
+    let gap_ns = match &model.arrival {
+        ArrivalProcess::Trace { times_ns, speedup } => {
+            let span = (times_ns.last().copied().unwrap_or(0) - times_ns.first().copied().unwrap_or(0)) as f64;
+            span / speedup / times_ns.len().max(1) as f64
+        }
+        other => 1e9 / other.offered_qps(),
+    };
+    // Even fully serialised, the run must end within the horizon: arrivals plus every query's work.
+    let work_ns: f64 = model
+        .stages
+        .iter()
+        .map(|st| (st.service.mean_ms() + st.sort_ms + st.overhead_ms) * 1e6 / st.servers as f64)
+        .sum();
+    check((gap_ns + work_ns) * cap as f64 <= MAX_HORIZON_NS, || {
+        format!(
+            "{cap} queries at {} queries/s with {:.3} ms of work per query span more than {:.0e} s of simulated time",
+            model.arrival.offered_qps(),
+            work_ns / 1e6,
+            MAX_HORIZON_NS / 1e9
+        )
+    })?;
     if let Some(sla) = s.sla {
         check(sla.percentile > 0.0 && sla.percentile < 100.0, || {
             format!("SLA percentile must be in (0, 100), got {}", sla.percentile)
@@ -550,22 +575,27 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
         seed: settings.seed,
     };
     let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
-    let out = tandem::run(&centers, &arrivals, &cfg);
+    let mut out = tandem::run(&centers, &arrivals, &cfg);
+    let first_arrival_ns = arrivals.first().copied().unwrap_or(0);
+    drop(arrivals);
 
     // Batches: contiguous groups of mini-batches.
     let minis = out.centers[0].count.len();
     let nb = (settings.batches as usize).min(minis).max(1);
     let bounds: Vec<(usize, usize)> = (0..nb).map(|j| (j * minis / nb, (j + 1) * minis / nb)).collect();
-    let mut runs: Vec<Vec<u64>> = Vec::with_capacity(nb);
+    // Sort each batch's slice of the latency array in place (not-completed entries, u64::MAX, sort last).
+    let mut latencies = std::mem::take(&mut out.latencies_ns);
+    let mut scratch = Vec::new();
+    let mut cuts = Vec::with_capacity(nb);
     for &(a, b) in &bounds {
-        let lo = (a << shift).min(out.latencies_ns.len());
-        let hi = (b << shift).min(out.latencies_ns.len());
-        let mut run: Vec<u64> = out.latencies_ns[lo..hi].iter().copied().filter(|&l| l != u64::MAX).collect();
-        stats::sort_u64(&mut run);
-        runs.push(run);
+        let lo = (a << shift).min(latencies.len());
+        let hi = (b << shift).min(latencies.len());
+        stats::sort_u64_with(&mut latencies[lo..hi], &mut scratch);
+        let valid = latencies[lo..hi].partition_point(|&l| l != u64::MAX);
+        cuts.push((lo, lo + valid));
     }
-    runs.retain(|r| !r.is_empty());
-    let refs: Vec<&[u64]> = runs.iter().map(|r| r.as_slice()).collect();
+    let runs: Vec<&[u64]> = cuts.iter().map(|&(lo, hi)| &latencies[lo..hi]).filter(|r| !r.is_empty()).collect();
+    let refs = &runs;
     let measured: u64 = runs.iter().map(|r| r.len() as u64).sum();
     let to_ms = |ns: f64| ns / 1e6;
     let sum_ns: f64 = runs.iter().flat_map(|r| r.iter()).map(|&x| x as f64).sum();
@@ -573,10 +603,11 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     let batch_means: Vec<f64> =
         runs.iter().map(|r| to_ms(r.iter().map(|&x| x as f64).sum::<f64>() / r.len() as f64)).collect();
     let conf = settings.confidence;
-    let ci_ok = runs.len() >= 2;
+    // A run stopped by the queue cap is not a sample of a steady state: no intervals.
+    let ci_ok = runs.len() >= 2 && out.truncated.is_none();
     let mean_ci_ms = if ci_ok { stats::batch_interval(mean_ms, &batch_means, conf) } else { None };
     let pct = |p: f64| -> (f64, Option<Interval>) {
-        let v = stats::percentile_of_runs(&refs, p).map_or(f64::NAN, to_ms);
+        let v = stats::percentile_of_runs(refs, p).map_or(f64::NAN, to_ms);
         let ci = if ci_ok {
             let per: Vec<f64> = refs.iter().filter_map(|r| stats::percentile_of_runs(&[r], p)).map(to_ms).collect();
             stats::batch_interval(v, &per, conf)
@@ -600,8 +631,9 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
             reasons.push(format!("stage {} ρ = {:.3} ≥ 1", names.join("+"), r));
         }
     }
-    if let Some(t) = &out.truncated {
-        reasons.push(t.clone());
+    if let (Some(t), Some(k)) = (&out.truncated, out.truncated_center) {
+        let names: Vec<&str> = model.stages[plans[k].stages.clone()].iter().map(|s| s.name.as_str()).collect();
+        reasons.push(format!("stage {}: {t}", names.join("+")));
     }
     let saturated = !reasons.is_empty();
 
@@ -619,7 +651,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
 
     // Per stage.
     let span_end = out.centers.iter().map(|c| c.last_departure_ns).max().unwrap_or(0);
-    let span_ns = span_end.saturating_sub(arrivals.first().copied().unwrap_or(0)).max(1) as f64;
+    let span_ns = span_end.saturating_sub(first_arrival_ns).max(1) as f64;
     let mut stages = Vec::with_capacity(model.stages.len());
     for (ci, (p, c)) in plans.iter().zip(&out.centers).enumerate() {
         let count: u64 = c.count.iter().sum();
@@ -647,6 +679,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
                 group: grouped.then_some(ci),
                 offered_load: rho[ci],
                 utilization: util,
+                saturated: rho[ci] >= 1.0 || out.truncated_center == Some(ci),
                 wait_mean_ms: if first { wait_mean_ms } else { 0.0 },
                 wait_mean_ci_ms: if first { wait_ci } else { None },
                 service_mean_ms: if count > 0 { to_ms(c.member_service_sum_ns[j] / count as f64) } else { f64::NAN },
@@ -729,6 +762,11 @@ mod tests {
         let mut s = SimSettings::new(10, 1);
         s.warmup_queries = 10;
         assert!(simulate(&m, &s).is_err());
+        // Horizons that would not fit in u64 nanoseconds.
+        let m = one_stage(ServiceDist::Deterministic { ms: 1.0 }, 1, 1e-12);
+        assert!(simulate(&m, &SimSettings::new(10, 1)).unwrap_err().to_string().contains("simulated time"));
+        let m = one_stage(ServiceDist::Deterministic { ms: 1e12 }, 1, 100.0);
+        assert!(simulate(&m, &SimSettings::new(1000, 1)).is_err());
     }
 
     #[test]

@@ -26,6 +26,8 @@ type Sp<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 struct RawFile {
     name: Option<Sp<String>>,
+    /// Free text, accepted and not used.
+    #[allow(dead_code)]
     description: Option<String>,
     seed: Option<Sp<i64>>,
     queries: Option<Sp<i64>>,
@@ -134,7 +136,8 @@ impl Cx<'_> {
                 None
             }
             Some(x) if x.value < min || x.value > max => {
-                self.err(pos(x), path, format!("must be an integer in [{min}, {max}], got {}", x.value));
+                let range = if max == i64::MAX { format!("≥ {min}") } else { format!("in [{min}, {max}]") };
+                self.err(pos(x), path, format!("must be an integer {range}, got {}", x.value));
                 None
             }
             Some(x) => Some(x.value as u64),
@@ -246,6 +249,26 @@ impl Cx<'_> {
     }
 }
 
+/// The parser's first message line without its own `error:` and `line L column C:` prefixes (the position is
+/// printed from the error's location instead).
+fn yaml_message(full: &str) -> String {
+    let mut m = full.lines().next().unwrap_or("invalid YAML").trim();
+    m = m.strip_prefix("error:").unwrap_or(m).trim_start();
+    if let Some(rest) = m.strip_prefix("line ") {
+        if let Some(i) = rest.find(": ") {
+            let head = &rest[..i];
+            if head.split(" column ").all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+                m = &rest[i + 2..];
+            }
+        }
+    }
+    if m.is_empty() {
+        "invalid YAML".to_string()
+    } else {
+        m.to_string()
+    }
+}
+
 /// Numbers separated by whitespace or commas; `#` starts a comment. Error: (1-based line, bad token).
 fn parse_numbers(text: &str) -> Result<Vec<f64>, (usize, String)> {
     let mut out = Vec::new();
@@ -266,11 +289,10 @@ fn parse_numbers(text: &str) -> Result<Vec<f64>, (usize, String)> {
 pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<PipelineSpec, SpecErrors> {
     let raw: RawFile = serde_saphyr::from_str(text).map_err(|e| {
         let position = e.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-        let message = e.to_string().lines().next().unwrap_or("invalid YAML").trim().to_string();
+        let message = yaml_message(&e.to_string());
         SpecErrors { issues: vec![SpecIssue { file: file.to_string(), position, path: String::new(), message }] }
     })?;
     let mut cx = Cx { file, base_dir, issues: Vec::new() };
-    let _ = &raw.description;
 
     let name = match &raw.name {
         Some(n) if !n.value.trim().is_empty() => n.value.clone(),
@@ -281,7 +303,7 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         None => Path::new(file).file_stem().map_or_else(|| "pipeline".into(), |s| s.to_string_lossy().into_owned()),
     };
     let seed = cx.int(&raw.seed, "seed", 0, i64::MAX, Some(DEFAULT_SEED));
-    let queries = cx.int(&raw.queries, "queries", 1, MAX_QUERIES as i64, None.or(Some(DEFAULT_QUERIES)));
+    let queries = cx.int(&raw.queries, "queries", 1, MAX_QUERIES as i64, Some(DEFAULT_QUERIES));
     let warmup = cx.int(&raw.warmup_queries, "warmup_queries", 0, MAX_QUERIES as i64, Some(0));
     if let (Some(q), Some(w), Some(ws)) = (queries, warmup, &raw.warmup_queries) {
         if w >= q {
@@ -673,13 +695,14 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_path_and_value() {
         let e = parse(
-            "queries: 0\narrival: {process: poison, qps: 5}\nstages:\n  - {servers: 0, service: {kind: deterministic, \
+            "seed: -4\nqueries: 0\narrival: {process: poison, qps: 5}\nstages:\n  - {servers: 0, service: {kind: deterministic, \
              ms: -1}}\n  - {servers: 1, service: {kind: exponential}}\nsla: {percentile: 120, target_ms: 5}\n",
         )
         .unwrap_err();
         let text = e.to_string();
         for want in [
-            "p.yaml:1:10: queries: must be an integer in [1, 20000000], got 0",
+            "p.yaml:1:7: seed: must be an integer ≥ 0, got -4",
+            "p.yaml:2:10: queries: must be an integer in [1, 20000000], got 0",
             "arrival.process: unknown arrival process 'poison'",
             "stages[0].servers: must be an integer in [1, 1000000], got 0",
             "stages[0].service.ms: must be a number ≥ 0, got -1",
@@ -688,14 +711,14 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing `{want}` in:\n{text}");
         }
-        assert_eq!(e.issues.len(), 6, "{text}");
+        assert_eq!(e.issues.len(), 7, "{text}");
     }
 
     #[test]
     fn unknown_fields_and_misused_fields() {
         let e = parse("arrival: {process: poisson, qps: 5}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\nfoo: 1\n")
             .unwrap_err();
-        assert!(e.to_string().contains("foo"), "{e}");
+        assert!(e.to_string().starts_with("p.yaml:3:1: unknown field `foo`"), "{e}");
         let e = parse("arrival: {process: poisson, qps: 5, mean_gap_ms: 3}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\n")
             .unwrap_err();
         assert!(e.to_string().contains("arrival.mean_gap_ms: not used by process poisson"), "{e}");

@@ -15,7 +15,7 @@
 /// Erlang C: probability that an arrival to an M/M/c queue with offered load `a = λ/μ` (Erlangs) waits.
 pub fn erlang_c(servers: u32, offered_load: f64) -> Option<f64> {
     let c = servers as f64;
-    if servers == 0 || !(offered_load >= 0.0) || offered_load >= c {
+    if servers == 0 || offered_load.is_nan() || offered_load < 0.0 || offered_load >= c {
         return None;
     }
     // Erlang B by the stable recursion B(0)=1, B(k) = a·B(k−1) / (k + a·B(k−1)), then C from B.
@@ -29,7 +29,7 @@ pub fn erlang_c(servers: u32, offered_load: f64) -> Option<f64> {
 
 /// M/M/c mean waiting time in queue for arrival rate `lambda` and per-server service rate `mu`.
 pub fn mmc_mean_wait(servers: u32, lambda: f64, mu: f64) -> Option<f64> {
-    if !(mu > 0.0) {
+    if mu.is_nan() || mu <= 0.0 {
         return None;
     }
     let a = lambda / mu;
@@ -45,7 +45,7 @@ pub fn mm1_mean_wait(lambda: f64, mu: f64) -> Option<f64> {
 /// M/G/1 mean waiting time (Pollaczek–Khinchine) from the first two moments of the service time.
 pub fn mg1_mean_wait(lambda: f64, service_mean: f64, service_second_moment: f64) -> Option<f64> {
     let rho = lambda * service_mean;
-    if !(lambda >= 0.0) || !(service_mean > 0.0) || rho >= 1.0 {
+    if lambda.is_nan() || lambda < 0.0 || service_mean.is_nan() || service_mean <= 0.0 || rho.is_nan() || rho >= 1.0 {
         return None;
     }
     Some(lambda * service_second_moment / (2.0 * (1.0 - rho)))
@@ -60,7 +60,7 @@ pub fn md1_mean_wait(lambda: f64, service: f64) -> Option<f64> {
 pub fn jackson_tandem_mean_sojourn(lambda: f64, mus: &[f64]) -> Option<f64> {
     let mut total = 0.0;
     for &mu in mus {
-        if !(mu > lambda) || !(lambda >= 0.0) {
+        if mu.is_nan() || lambda.is_nan() || mu <= lambda || lambda < 0.0 {
             return None;
         }
         total += 1.0 / (mu - lambda);

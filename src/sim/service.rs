@@ -16,6 +16,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// Largest single draw, ns (draws of unbounded laws are clipped here so that sums of times cannot overflow).
+pub const MAX_DRAW_NS: f64 = 1.0e16;
+
 /// A service-time distribution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -113,11 +116,11 @@ impl ServiceSampler {
             ServiceSampler::Fixed(ns) => *ns,
             ServiceSampler::Exp { mean_ns } => {
                 let e: f64 = Exp1.sample(rng);
-                (e * mean_ns + 0.5) as u64
+                (e * mean_ns + 0.5).min(MAX_DRAW_NS) as u64
             }
             ServiceSampler::LogNormal { mu, sigma } => {
                 let z: f64 = StandardNormal.sample(rng);
-                ((mu + sigma * z).exp() + 0.5) as u64
+                ((mu + sigma * z).exp() + 0.5).min(MAX_DRAW_NS) as u64
             }
             ServiceSampler::Table(t) => t[rng.random_range(0..t.len())],
         }

@@ -59,19 +59,33 @@ pub fn percentile_u64(values: &[u64], p: f64) -> Option<f64> {
 /// Sort `u64` values in place: LSD radix sort (11-bit digits, only as many passes as the largest value needs)
 /// for long slices, the standard unstable sort for short ones.
 pub fn sort_u64(v: &mut [u64]) {
+    sort_u64_with(v, &mut Vec::new());
+}
+
+/// [`sort_u64`] with caller-provided scratch memory (grown to `v.len()` as needed).
+pub fn sort_u64_with(v: &mut [u64], scratch: &mut Vec<u64>) {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     if v.len() < 512 {
         v.sort_unstable();
         return;
     }
+    // u64::MAX marks "no value" in callers and would force six passes over the others.
     let max = v.iter().copied().max().unwrap_or(0);
     let passes = (64 - max.leading_zeros()).div_ceil(BITS);
-    let mut buf = vec![0u64; v.len()];
+    if max == u64::MAX {
+        // Rare (runs stopped by the queue cap): a comparison sort keeps this simple.
+        v.sort_unstable();
+        return;
+    }
+    if scratch.len() < v.len() {
+        scratch.resize(v.len(), 0);
+    }
+    let buf = &mut scratch[..v.len()];
     let mut src_is_v = true;
     for pass in 0..passes {
         let shift = pass * BITS;
-        let (src, dst): (&[u64], &mut [u64]) = if src_is_v { (&*v, &mut buf) } else { (&buf, &mut *v) };
+        let (src, dst): (&[u64], &mut [u64]) = if src_is_v { (&*v, &mut *buf) } else { (&*buf, &mut *v) };
         let mut count = [0usize; BUCKETS];
         for &x in src {
             count[((x >> shift) as usize) & (BUCKETS - 1)] += 1;
@@ -90,7 +104,7 @@ pub fn sort_u64(v: &mut [u64]) {
         src_is_v = !src_is_v;
     }
     if !src_is_v {
-        v.copy_from_slice(&buf);
+        v.copy_from_slice(buf);
     }
 }
 
@@ -135,7 +149,7 @@ pub fn normal_quantile(p: f64) -> f64 {
         -3.969683028665376e1,
         2.209460984245205e2,
         -2.759285104469687e2,
-        1.383577518672690e2,
+        1.383_577_518_672_69e2,
         -3.066479806614716e1,
         2.506628277459239,
     ];

@@ -22,7 +22,7 @@ use super::subbatch::makespan_ns;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// What a centre's servers do for one query.
 #[derive(Debug, Clone)]
@@ -112,6 +112,8 @@ pub struct EngineOutput {
     pub centers: Vec<CenterOutput>,
     /// Why the run stopped early, if it did.
     pub truncated: Option<String>,
+    /// The centre whose queue cap stopped the run.
+    pub truncated_center: Option<usize>,
     /// Earliest arrival of a measured query, ns.
     pub measured_first_arrival_ns: u64,
     /// Latest completion of a measured query, ns.
@@ -164,7 +166,7 @@ impl Servers for One {
     #[inline(always)]
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let st = a.max(self.0);
-        self.0 = st + s;
+        self.0 = st.saturating_add(s);
         st
     }
 }
@@ -179,7 +181,7 @@ impl Servers for Ring {
     #[inline(always)]
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let st = a.max(self.buf[self.i]);
-        self.buf[self.i] = st + s;
+        self.buf[self.i] = st.saturating_add(s);
         self.i += 1;
         if self.i == self.buf.len() {
             self.i = 0;
@@ -199,7 +201,7 @@ impl Servers for Scan {
             }
         }
         let st = a.max(self.0[best]);
-        self.0[best] = st + s;
+        self.0[best] = st.saturating_add(s);
         st
     }
 }
@@ -210,7 +212,7 @@ impl Servers for Heap {
     fn start(&mut self, a: u64, s: u64) -> u64 {
         let mut top = self.0.peek_mut().expect("at least one server");
         let st = a.max(top.0);
-        top.0 = st + s;
+        top.0 = st.saturating_add(s);
         st
     }
 }
@@ -252,11 +254,13 @@ impl Drawer<'_> {
 
 struct Ctx<'a> {
     cfg: &'a EngineConfig,
-    starts: &'a mut Vec<u64>,
+    /// Start times of the queries still waiting at the current arrival (non-decreasing).
+    waiting: &'a mut VecDeque<u64>,
 }
 
 /// Serve `qs` (sorted by arrival) at one centre. Returns the number of queries that got through (all unless
-/// the queue cap was hit) and updates `qs[..n].t` to the arrival time at the next centre.
+/// the queue cap was hit) and whether they leave in (time, id) order; updates `qs[..n].t` to the arrival time
+/// at the next centre.
 fn serve<S: Servers, const FIXED: bool>(
     servers: &mut S,
     fixed_ns: u64,
@@ -265,14 +269,12 @@ fn serve<S: Servers, const FIXED: bool>(
     qs: &mut [Q],
     out: &mut CenterOutput,
     cx: &mut Ctx<'_>,
-) -> usize {
+) -> (usize, bool) {
     let warmup = cx.cfg.warmup;
     let shift = cx.cfg.mini_shift;
     let cap = cx.cfg.max_queue_len;
-    let starts = &mut *cx.starts;
-    starts.clear();
-    starts.resize(qs.len(), 0);
-    let mut head = 0usize; // first index whose start time is later than the current arrival
+    let waiting = &mut *cx.waiting;
+    waiting.clear();
     let mut busy: u128 = 0;
     let mut max_q = 0u64;
     let mut last_dep = 0u64;
@@ -283,16 +285,18 @@ fn serve<S: Servers, const FIXED: bool>(
     let mut acc_n: u64 = 0;
     let mut measured_fixed: u64 = 0;
     let mut done = qs.len();
-    for pos in 0..qs.len() {
-        let q = qs[pos];
+    let mut in_order = true;
+    let mut prev_key = (0u64, 0u32);
+    for (pos, slot) in qs.iter_mut().enumerate() {
+        let q = *slot;
         let a = q.t;
-        while head < pos && starts[head] <= a {
-            head += 1;
+        while waiting.front().is_some_and(|&st| st <= a) {
+            waiting.pop_front();
         }
-        let waiting = (pos - head) as u64;
-        if waiting > max_q {
-            max_q = waiting;
-            if waiting > cap {
+        let queued = waiting.len() as u64;
+        if queued > max_q {
+            max_q = queued;
+            if queued > cap {
                 done = pos;
                 break;
             }
@@ -305,8 +309,10 @@ fn serve<S: Servers, const FIXED: bool>(
             drawer.draw(&mut member_sums, measured)
         };
         let st = servers.start(a, s);
-        starts[pos] = st;
-        let dep = st + s;
+        if st > a {
+            waiting.push_back(st);
+        }
+        let dep = st.saturating_add(s);
         busy += u128::from(s);
         last_dep = last_dep.max(dep);
         if measured {
@@ -323,7 +329,10 @@ fn serve<S: Servers, const FIXED: bool>(
             acc_wait += u128::from(st - a);
             acc_n += 1;
         }
-        qs[pos].t = dep + post_ns;
+        let next = dep.saturating_add(post_ns);
+        slot.t = next;
+        in_order &= (next, q.id) >= prev_key;
+        prev_key = (next, q.id);
     }
     if acc_n > 0 {
         out.wait_sum_ns[cur_mb] += acc_wait as f64;
@@ -337,7 +346,7 @@ fn serve<S: Servers, const FIXED: bool>(
     out.served += done as u64;
     out.max_queue_len = out.max_queue_len.max(max_q);
     out.last_departure_ns = out.last_departure_ns.max(last_dep);
-    done
+    (done, in_order)
 }
 
 /// Run the tandem on the given arrival instants (non-decreasing, ns). Query ids are arrival indices.
@@ -349,9 +358,10 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
     if qs.windows(2).any(|w| w[0].t > w[1].t) {
         qs.sort_by_key(Q::key);
     }
-    let mut starts = Vec::with_capacity(n);
+    let mut waiting = VecDeque::new();
     let mut outs = Vec::with_capacity(centers.len());
     let mut truncated = None;
+    let mut truncated_center = None;
     let mut query_stages = 0u64;
     let mut stream = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     for (k, c) in centers.iter().enumerate() {
@@ -367,11 +377,11 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
             ..Default::default()
         };
         let mut drawer = Drawer { service: &c.service, rng: stream.clone(), stage_ns: Vec::new(), scratch: Vec::new() };
-        let mut cx = Ctx { cfg, starts: &mut starts };
+        let mut cx = Ctx { cfg, waiting: &mut waiting };
         let fixed = c.fixed_ns();
         let servers = c.servers.max(1) as usize;
         let post = c.post_ns;
-        let done = match (fixed, servers) {
+        let (done, in_order) = match (fixed, servers) {
             (Some(f), 1) if members == 1 => {
                 serve::<_, true>(&mut One(0), f, &mut drawer, post, &mut qs, &mut out, &mut cx)
             }
@@ -416,16 +426,17 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         if done < qs.len() {
             let at = qs[done].t;
             truncated = Some(format!(
-                "centre {k}: more than {} queries waiting at t = {:.3} ms; the run stopped feeding it after {done} of {} queries",
+                "more than {} queries waiting at t = {:.3} ms; the run stopped feeding it after {done} of {} queries",
                 cfg.max_queue_len,
                 at as f64 / 1e6,
                 qs.len()
             ));
+            truncated_center = Some(k);
             qs.truncate(done);
         }
         outs.push(out);
         // Re-sort by arrival at the next centre if service variability reordered the queries.
-        if qs.windows(2).any(|w| w[0].key() > w[1].key()) {
+        if !in_order {
             resort(&mut qs);
         }
     }
@@ -444,6 +455,7 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         latencies_ns,
         centers: outs,
         truncated,
+        truncated_center,
         measured_first_arrival_ns: if first == u64::MAX { 0 } else { first },
         measured_last_end_ns: last,
         query_stages,
@@ -522,7 +534,10 @@ mod tests {
         let mut lat = vec![0u64; arrivals.len()];
         let draw = |k: usize, rngs: &mut Vec<Xoshiro256PlusPlus>| match &centers[k].service {
             CenterService::Single(s) => s.draw(&mut rngs[k]),
-            CenterService::Group { .. } => unreachable!(),
+            CenterService::Group { members, sort_ns, sub_batches } => {
+                let times: Vec<u64> = members.iter().zip(sort_ns).map(|(m, s)| m.draw(&mut rngs[k]) + s).collect();
+                makespan_ns(&times, *sub_batches, &mut Vec::new())
+            }
         };
         while let Some(Reverse((t, kind, id, k))) = heap.pop() {
             if kind == 1 {
@@ -559,6 +574,20 @@ mod tests {
         };
         let centers = [exp(2, 1900.0, 5), exp(3, 2500.0, 0), exp(1, 700.0, 11), exp(20, 15_000.0, 0)];
         let arrivals: Vec<u64> = (0..3000u64).map(|i| i * 1000 + (i * 7919 % 13) * 37).collect();
+        let out = run(&centers, &arrivals, &cfg());
+        assert_eq!(out.latencies_ns, brute_force(&centers, &arrivals, cfg().seed));
+        assert_eq!(out.query_stages, 4 * 3000);
+        // A sub-batch group of two random stages on three shared engines, between single stages.
+        let group = Center {
+            servers: 3,
+            service: CenterService::Group {
+                members: vec![ServiceSampler::Exp { mean_ns: 1500.0 }, ServiceSampler::Table(vec![300, 2600, 900])],
+                sort_ns: vec![40, 7],
+                sub_batches: 4,
+            },
+            post_ns: 3,
+        };
+        let centers = [exp(2, 1200.0, 5), group, exp(1, 600.0, 0)];
         let out = run(&centers, &arrivals, &cfg());
         assert_eq!(out.latencies_ns, brute_force(&centers, &arrivals, cfg().seed));
         assert_eq!(out.query_stages, 4 * 3000);

@@ -184,8 +184,10 @@ fn overload_is_reported_never_hangs() {
     let r = sim::simulate(&m, &s).unwrap();
     assert!(r.saturated);
     let why = r.saturation_reason.unwrap();
-    assert!(why.contains("ρ = 3.000") && why.contains("more than 1000 queries waiting"), "{why}");
+    assert!(why.contains("ρ = 3.000") && why.contains("stage c1: more than 1000 queries waiting"), "{why}");
     assert!(r.measured_queries < 10_000);
+    assert!(r.stages[0].saturated);
+    assert!(r.mean_ci_ms.is_none(), "a capped run has no steady-state intervals");
 }
 
 fn bin() -> Command {
