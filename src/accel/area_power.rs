@@ -97,12 +97,21 @@ pub struct Calibration {
 pub fn calibration() -> &'static Calibration {
     static CAL: OnceLock<Calibration> = OnceLock::new();
     CAL.get_or_init(|| {
-        let raw: RawCalib = serde_saphyr::from_str(CALIB_YAML).expect("calib/synthesis-gf12lp.yaml parses");
+        let raw: RawCalib =
+            serde_saphyr::from_str(CALIB_YAML).expect("calib/synthesis-gf12lp.yaml parses");
         let block = |m: &std::collections::BTreeMap<String, RawBlock>, k: &str| {
             let b = m.get(k).unwrap_or_else(|| panic!("calib: missing {k}"));
-            Block { area_um2: b.area_um2, power_mw: b.power_mw }
+            Block {
+                area_um2: b.area_um2,
+                power_mw: b.power_mw,
+            }
         };
-        let sram = |k: &str| (block(&raw.sram, k), raw.sram[k].bytes.expect("calib: sram bytes"));
+        let sram = |k: &str| {
+            (
+                block(&raw.sram, k),
+                raw.sram[k].bytes.expect("calib: sram bytes"),
+            )
+        };
         Calibration {
             mmu_32x32: block(&raw.logic, "mmu_32x32"),
             dyn_mmu_32x32: block(&raw.logic, "dyn_mmu_32x32"),
@@ -151,7 +160,12 @@ impl Breakdown {
     }
     /// Power of one named component, W (0 when absent).
     pub fn component_power_w(&self, name: &str) -> f64 {
-        self.components.iter().filter(|c| c.name == name).map(|c| c.power_mw).sum::<f64>() * 1e-3
+        self.components
+            .iter()
+            .filter(|c| c.name == name)
+            .map(|c| c.power_mw)
+            .sum::<f64>()
+            * 1e-3
     }
 }
 
@@ -174,7 +188,12 @@ pub mod names {
 }
 
 fn line(name: &'static str, count: f64, b: Block) -> Component {
-    Component { name, count, area_um2: count * b.area_um2, power_mw: count * b.power_mw }
+    Component {
+        name,
+        count,
+        area_um2: count * b.area_um2,
+        power_mw: count * b.power_mw,
+    }
 }
 
 fn macros(bytes: u64, macro_: (Block, u64)) -> (f64, Block) {
@@ -191,7 +210,11 @@ pub fn breakdown(hw: &AccelConfig) -> Breakdown {
         Architecture::Rpaccel => {
             components.push(line(names::ARRAY, arrays, cal.dyn_mmu_32x32));
             components.push(line(names::SIMD, pes / cal.pes_per_simd as f64, cal.simd));
-            components.push(line(names::CROSSBAR, pes / cal.pes_per_crossbar as f64, cal.crossbar_4x4));
+            components.push(line(
+                names::CROSSBAR,
+                pes / cal.pes_per_crossbar as f64,
+                cal.crossbar_4x4,
+            ));
             components.push(line(names::FILTERS, hw.topk_units as f64, cal.topk_filter));
             let (n, b) = macros(hw.activation_sram_bytes, cal.sram_hd_4kib);
             components.push(line(names::ACTIVATION_SRAM, n, b));

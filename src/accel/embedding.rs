@@ -95,14 +95,23 @@ pub fn default_hit_rate(model: &ModelShape, hw: &AccelConfig, dataset: Dataset) 
 }
 
 /// Gather traffic for `items` candidates with on-chip hit rate `hit_rate`.
-pub fn traffic(model: &ModelShape, hw: &AccelConfig, items: u32, hit_rate: f64) -> EmbeddingTraffic {
+pub fn traffic(
+    model: &ModelShape,
+    hw: &AccelConfig,
+    items: u32,
+    hit_rate: f64,
+) -> EmbeddingTraffic {
     let e = hw.element_bytes as f64;
     let burst = hw.dram_burst_bytes as f64;
     let n = items as f64;
     let h = hit_rate.clamp(0.0, 1.0);
     // (vector lookups, bytes per vector)
     let groups: [(f64, f64); 3] = match model {
-        ModelShape::Dlrm(d) => [(n * d.tables as f64, d.embedding_dim as f64 * e), (0.0, 0.0), (0.0, 0.0)],
+        ModelShape::Dlrm(d) => [
+            (n * d.tables as f64, d.embedding_dim as f64 * e),
+            (0.0, 0.0),
+            (0.0, 0.0),
+        ],
         ModelShape::NeuMf(m) => {
             let users = if items > 0 { 1.0 } else { 0.0 };
             [
@@ -126,7 +135,12 @@ pub fn traffic(model: &ModelShape, hw: &AccelConfig, items: u32, hit_rate: f64) 
     } else {
         0.0
     };
-    EmbeddingTraffic { hit_rate: h, sram_bytes: sram, dram_bytes: dram, cycles: sram_cycles.max(dram_cycles) }
+    EmbeddingTraffic {
+        hit_rate: h,
+        sram_bytes: sram,
+        dram_bytes: dram,
+        cycles: sram_cycles.max(dram_cycles),
+    }
 }
 
 #[cfg(test)]

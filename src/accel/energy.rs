@@ -47,7 +47,12 @@ mod tests {
 
     #[test]
     fn by_hand() {
-        let c = |name, power_mw| Component { name, count: 1.0, area_um2: 0.0, power_mw };
+        let c = |name, power_mw| Component {
+            name,
+            count: 1.0,
+            area_um2: 0.0,
+            power_mw,
+        };
         let b = Breakdown {
             components: vec![
                 c(names::ARRAY, 100.0),
@@ -56,11 +61,21 @@ mod tests {
                 c(names::WEIGHT_SRAM, 2.0),
             ],
         };
-        let a = Activity { array_busy_s: 1e-3, topk_busy_s: 1e-4, stage_s: 2e-3, sram_bytes: 0.0, dram_bytes: 0.0 };
+        let a = Activity {
+            array_busy_s: 1e-3,
+            topk_busy_s: 1e-4,
+            stage_s: 2e-3,
+            sram_bytes: 0.0,
+            dram_bytes: 0.0,
+        };
         let e = stage_energy_j(&b, &a);
         assert!((e - (0.110e-3 + 0.005e-4 + 0.002 * 2e-3)).abs() < 1e-15);
         let cal = calibration();
-        let with_bytes = Activity { sram_bytes: 1e6, dram_bytes: 1e6, ..a };
+        let with_bytes = Activity {
+            sram_bytes: 1e6,
+            dram_bytes: 1e6,
+            ..a
+        };
         let extra = stage_energy_j(&b, &with_bytes) - e;
         assert!((extra - (cal.sram_pj_per_byte + cal.dram_pj_per_byte) * 1e-6).abs() < 1e-12);
     }

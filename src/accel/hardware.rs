@@ -142,7 +142,11 @@ pub enum AccelError {
 }
 
 fn join_issues(issues: &[FieldIssue]) -> String {
-    issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    issues
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl AccelError {
@@ -165,7 +169,13 @@ impl AccelError {
 
 /// Turn a serde-saphyr error into one issue (first line of its message, with the parser's position).
 pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str) -> AccelError {
-    let mut message = err.to_string().lines().next().unwrap_or("").trim().to_string();
+    let mut message = err
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if let Some(loc) = err.location().filter(|l| l.line() > 0) {
         message = format!("line {}, column {}: {message}", loc.line(), loc.column());
     }
@@ -227,19 +237,33 @@ impl AccelConfig {
 
     /// Parse an original RecPipe `hardconf_*.json` and validate the result. `origin` names the file.
     pub fn from_recpipe_json_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RecPipeHardconf = serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
+        let raw: RecPipeHardconf =
+            serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
         let mut issues = Vec::new();
         if !(raw.clock.is_finite() && raw.clock > 0.0) {
             issues.push(FieldIssue {
                 file: origin.into(),
                 field: "clock".into(),
-                message: format!("must be a positive number of ns per cycle, got {}", raw.clock),
+                message: format!(
+                    "must be a positive number of ns per cycle, got {}",
+                    raw.clock
+                ),
             });
         }
         let array = whole(origin, "arraysize", raw.arraysize, &mut issues);
         let latency = whole(origin, "dram_latency", raw.dram_latency, &mut issues);
-        let l1 = whole(origin, "l1_cache_capacity", raw.l1_cache_capacity, &mut issues);
-        let wsram = whole(origin, "weight_sram_size", raw.weight_sram_size, &mut issues);
+        let l1 = whole(
+            origin,
+            "l1_cache_capacity",
+            raw.l1_cache_capacity,
+            &mut issues,
+        );
+        let wsram = whole(
+            origin,
+            "weight_sram_size",
+            raw.weight_sram_size,
+            &mut issues,
+        );
         // Unused by every model; still must be sane numbers.
         for (field, v) in [
             ("flash_latency", raw.flash_latency),
@@ -318,7 +342,11 @@ impl AccelConfig {
     /// Read and parse a file: `.json` → RecPipe hardconf, `.yaml`/`.yml` → our form.
     pub fn load(path: &Path) -> Result<Self, AccelError> {
         let file = path.display().to_string();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
@@ -341,7 +369,11 @@ impl AccelConfig {
             Err(AccelError::Invalid(
                 problems
                     .into_iter()
-                    .map(|(field, message)| FieldIssue { file: origin.into(), field, message })
+                    .map(|(field, message)| FieldIssue {
+                        file: origin.into(),
+                        field,
+                        message,
+                    })
                     .collect(),
             ))
         }
@@ -352,18 +384,30 @@ impl AccelConfig {
         let mut out = Vec::new();
         let mut bad = |field: &str, msg: String| out.push((field.to_string(), msg));
         if self.array_size == 0 || !self.array_size.is_power_of_two() {
-            bad("array_size", format!("must be a positive power of two, got {}", self.array_size));
+            bad(
+                "array_size",
+                format!("must be a positive power of two, got {}", self.array_size),
+            );
         } else if self.array_size > 4096 {
-            bad("array_size", format!("must be at most 4096, got {}", self.array_size));
+            bad(
+                "array_size",
+                format!("must be at most 4096, got {}", self.array_size),
+            );
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(self.clock_mhz) {
-            bad("clock_mhz", format!("must be a positive number, got {}", self.clock_mhz));
+            bad(
+                "clock_mhz",
+                format!("must be a positive number, got {}", self.clock_mhz),
+            );
         }
         if !positive(self.dram_bandwidth_gib_s) {
             bad(
                 "dram_bandwidth_gib_s",
-                format!("must be a positive number, got {}", self.dram_bandwidth_gib_s),
+                format!(
+                    "must be a positive number, got {}",
+                    self.dram_bandwidth_gib_s
+                ),
             );
         }
         if self.dram_burst_bytes == 0 {
@@ -376,10 +420,16 @@ impl AccelConfig {
             bad("activation_sram_bytes", "must be positive, got 0".into());
         }
         if self.embedding_sram_bytes_per_cycle == 0 {
-            bad("embedding_sram_bytes_per_cycle", "must be positive, got 0".into());
+            bad(
+                "embedding_sram_bytes_per_cycle",
+                "must be positive, got 0".into(),
+            );
         }
         if !matches!(self.element_bytes, 1 | 2 | 4 | 8) {
-            bad("element_bytes", format!("must be 1, 2, 4 or 8, got {}", self.element_bytes));
+            bad(
+                "element_bytes",
+                format!("must be 1, 2, 4 or 8, got {}", self.element_bytes),
+            );
         }
         if self.topk_units == 0 {
             bad("topk_units", "must be positive, got 0".into());
@@ -390,13 +440,19 @@ impl AccelConfig {
         if !positive(self.pcie_bandwidth_gb_s) {
             bad(
                 "pcie_bandwidth_gb_s",
-                format!("must be a positive number, got {}", self.pcie_bandwidth_gb_s),
+                format!(
+                    "must be a positive number, got {}",
+                    self.pcie_bandwidth_gb_s
+                ),
             );
         }
         if !(self.pcie_latency_us.is_finite() && self.pcie_latency_us >= 0.0) {
             bad(
                 "pcie_latency_us",
-                format!("must be a non-negative number, got {}", self.pcie_latency_us),
+                format!(
+                    "must be a non-negative number, got {}",
+                    self.pcie_latency_us
+                ),
             );
         }
         out
@@ -428,7 +484,9 @@ impl AccelConfig {
 
     /// The label: `name` if given, else `array<side>`.
     pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("array{}", self.array_size))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("array{}", self.array_size))
     }
 }
 
@@ -457,16 +515,24 @@ mod tests {
     #[test]
     fn json_errors_name_field_and_value() {
         let bad = HARDCONF_4.replace("\"arraysize\": 64", "\"arraysize\": 48");
-        let err = AccelConfig::from_recpipe_json_str(&bad, "h.json").unwrap_err().to_string();
-        assert_eq!(err, "h.json: arraysize: must be a positive power of two, got 48");
+        let err = AccelConfig::from_recpipe_json_str(&bad, "h.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "h.json: arraysize: must be a positive power of two, got 48"
+        );
         let unknown = HARDCONF_4.replace("\"pe_count\"", "\"pe_cnt\"");
-        let err = AccelConfig::from_recpipe_json_str(&unknown, "h.json").unwrap_err().to_string();
+        let err = AccelConfig::from_recpipe_json_str(&unknown, "h.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("pe_cnt"), "{err}");
     }
 
     #[test]
     fn yaml_reports_every_problem() {
-        let text = "array_size: 0\nclock_mhz: -1\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
+        let text =
+            "array_size: 0\nclock_mhz: -1\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
                     weight_sram_bytes: 0\nactivation_sram_bytes: 1024\nembedding_cache_bytes: 0\n\
                     topk_units: 16\n";
         let err = AccelConfig::from_yaml_str(text, "x.yaml").unwrap_err();
@@ -483,10 +549,16 @@ mod tests {
 
     #[test]
     fn yaml_rejects_unknown_fields() {
-        let text = "array_size: 16\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
+        let text =
+            "array_size: 16\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
                     weight_sram_bytes: 1\nactivation_sram_bytes: 1\nembedding_cache_bytes: 0\n\
                     topk_units: 16\ncolour: red\n";
-        let err = AccelConfig::from_yaml_str(text, "x.yaml").unwrap_err().to_string();
-        assert!(err.starts_with("x.yaml: ") && err.contains("colour"), "{err}");
+        let err = AccelConfig::from_yaml_str(text, "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("x.yaml: ") && err.contains("colour"),
+            "{err}"
+        );
     }
 }

@@ -65,7 +65,14 @@ impl CacheSim {
             capacity,
             policy,
             len: 0,
-            nodes: vec![Node { key: 0, prev: NIL, next: NIL }; capacity as usize],
+            nodes: vec![
+                Node {
+                    key: 0,
+                    prev: NIL,
+                    next: NIL
+                };
+                capacity as usize
+            ],
             head: NIL,
             tail: NIL,
             table: vec![(0, NIL); table_len],
@@ -115,7 +122,9 @@ impl CacheSim {
 
     #[inline]
     fn unlink(&mut self, s: u32) {
-        let Node { prev: p, next: n, .. } = self.nodes[s as usize];
+        let Node {
+            prev: p, next: n, ..
+        } = self.nodes[s as usize];
         if p == NIL {
             self.head = n;
         } else {
@@ -153,7 +162,11 @@ impl CacheSim {
             }
             let k = self.home(entry.0);
             // Entry at j may move to pos unless its home lies cyclically in (pos, j].
-            let stays = if pos <= j { pos < k && k <= j } else { pos < k || k <= j };
+            let stays = if pos <= j {
+                pos < k && k <= j
+            } else {
+                pos < k || k <= j
+            };
             if !stays {
                 self.table[pos] = entry;
                 pos = j;
@@ -229,7 +242,9 @@ pub fn zipf_trace(len: usize, universe: u64, exponent: f64, seed: u64) -> Vec<u6
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let universe = universe.max(1);
     match Zipf::new(universe as f64, exponent) {
-        Ok(z) => (0..len).map(|_| (z.sample(&mut rng) as u64 - 1).wrapping_mul(GOLDEN | 1)).collect(),
+        Ok(z) => (0..len)
+            .map(|_| (z.sample(&mut rng) as u64 - 1).wrapping_mul(GOLDEN | 1))
+            .collect(),
         Err(_) => (0..len).map(|_| rng.random_range(0..universe)).collect(),
     }
 }

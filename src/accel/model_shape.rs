@@ -140,7 +140,10 @@ impl ModelShape {
         matches!(
             (self, dataset),
             (ModelShape::Dlrm(_), Dataset::Kaggle)
-                | (ModelShape::NeuMf(_), Dataset::Movielens1m | Dataset::Movielens20m)
+                | (
+                    ModelShape::NeuMf(_),
+                    Dataset::Movielens1m | Dataset::Movielens20m
+                )
         )
     }
 
@@ -157,9 +160,15 @@ impl ModelShape {
         let mut out = Vec::new();
         let mut list = |field: &str, w: &[u32], min_len: usize| {
             if w.len() < min_len {
-                out.push((field.to_string(), format!("needs at least {min_len} widths, got {}", w.len())));
+                out.push((
+                    field.to_string(),
+                    format!("needs at least {min_len} widths, got {}", w.len()),
+                ));
             } else if let Some(i) = w.iter().position(|&x| x == 0) {
-                out.push((format!("{field}[{i}]"), "must be a positive width, got 0".to_string()));
+                out.push((
+                    format!("{field}[{i}]"),
+                    "must be a positive width, got 0".to_string(),
+                ));
             }
         };
         match self {
@@ -172,7 +181,10 @@ impl ModelShape {
                 if d.bottom_mlp.first().is_some_and(|&x| x != CRITEO_DENSE) {
                     out.push((
                         "bottom_mlp[0]".into(),
-                        format!("must be the {CRITEO_DENSE} dense features, got {}", d.bottom_mlp[0]),
+                        format!(
+                            "must be the {CRITEO_DENSE} dense features, got {}",
+                            d.bottom_mlp[0]
+                        ),
                     ));
                 }
                 if d.bottom_mlp.len() >= 2 && d.bottom_mlp.last() != Some(&d.embedding_dim) {
@@ -190,7 +202,10 @@ impl ModelShape {
                 list("mlp_layers", &n.mlp_layers, 2);
                 list("predict_layers", &n.predict_layers, 2);
                 if n.mf_dim == 0 && n.mlp_embedding_dim == 0 {
-                    out.push(("mlp_embedding_dim".into(), "needs a positive embedding width".into()));
+                    out.push((
+                        "mlp_embedding_dim".into(),
+                        "needs a positive embedding width".into(),
+                    ));
                 }
             }
         }
@@ -255,7 +270,11 @@ fn parse_widths(text: &str, file: &str, field: &str) -> Result<Vec<u32>, FieldIs
         })
 }
 
-fn checked(shape: ModelShape, file: &str, rename: &dyn Fn(&str) -> String) -> Result<ModelShape, AccelError> {
+fn checked(
+    shape: ModelShape,
+    file: &str,
+    rename: &dyn Fn(&str) -> String,
+) -> Result<ModelShape, AccelError> {
     let problems = shape.validate();
     if problems.is_empty() {
         Ok(shape)
@@ -263,7 +282,11 @@ fn checked(shape: ModelShape, file: &str, rename: &dyn Fn(&str) -> String) -> Re
         Err(AccelError::Invalid(
             problems
                 .into_iter()
-                .map(|(field, message)| FieldIssue { file: file.into(), field: rename(&field), message })
+                .map(|(field, message)| FieldIssue {
+                    file: file.into(),
+                    field: rename(&field),
+                    message,
+                })
                 .collect(),
         ))
     }
@@ -273,10 +296,13 @@ impl ModelShape {
     /// Parse a RecPipe model config. A config with `arch_sparse_mf_feature_size` is NeuMF, otherwise DLRM
     /// with the `dot` interaction (the original's CLI default).
     pub fn from_recpipe_json_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RecPipeModelJson = serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
+        let raw: RecPipeModelJson =
+            serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
         let mut issues = Vec::new();
-        let bot = parse_widths(&raw.arch_mlp_bot, origin, "arch_mlp_bot").map_err(|e| issues.push(e));
-        let top = parse_widths(&raw.arch_mlp_top, origin, "arch_mlp_top").map_err(|e| issues.push(e));
+        let bot =
+            parse_widths(&raw.arch_mlp_bot, origin, "arch_mlp_bot").map_err(|e| issues.push(e));
+        let top =
+            parse_widths(&raw.arch_mlp_top, origin, "arch_mlp_top").map_err(|e| issues.push(e));
         let dim = |v: i64, field: &str, issues: &mut Vec<FieldIssue>| -> u32 {
             if (1..=1 << 20).contains(&v) {
                 v as u32
@@ -289,8 +315,14 @@ impl ModelShape {
                 0
             }
         };
-        let d = dim(raw.arch_sparse_feature_size, "arch_sparse_feature_size", &mut issues);
-        let mf = raw.arch_sparse_mf_feature_size.map(|v| dim(v, "arch_sparse_mf_feature_size", &mut issues));
+        let d = dim(
+            raw.arch_sparse_feature_size,
+            "arch_sparse_feature_size",
+            &mut issues,
+        );
+        let mf = raw
+            .arch_sparse_mf_feature_size
+            .map(|v| dim(v, "arch_sparse_mf_feature_size", &mut issues));
         let (Ok(bot), Ok(top)) = (bot, top) else {
             return Err(AccelError::Invalid(issues));
         };
@@ -326,9 +358,17 @@ impl ModelShape {
     /// Parse our model YAML (`preset: rm-small`, or a `dlrm:` / `neumf:` block).
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
         let raw: RawModelFile = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin))?;
-        let set = [raw.preset.is_some(), raw.dlrm.is_some(), raw.neumf.is_some()];
+        let set = [
+            raw.preset.is_some(),
+            raw.dlrm.is_some(),
+            raw.neumf.is_some(),
+        ];
         if set.iter().filter(|&&b| b).count() != 1 {
-            return Err(AccelError::issue(origin, "", "needs exactly one of preset, dlrm, neumf"));
+            return Err(AccelError::issue(
+                origin,
+                "",
+                "needs exactly one of preset, dlrm, neumf",
+            ));
         }
         if let Some(name) = raw.preset {
             return Self::from_preset(&name)
@@ -374,9 +414,14 @@ impl ModelShape {
     /// Load `.json` (RecPipe), `.yaml`/`.yml` (ours), or, when no such file exists, a zoo preset name.
     pub fn load(path: &Path) -> Result<Self, AccelError> {
         let file = path.display().to_string();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !path.exists() && ext.is_empty() {
-            return Self::from_preset(&file).ok_or_else(|| AccelError::issue(&file, "", preset_error(&file)));
+            return Self::from_preset(&file)
+                .ok_or_else(|| AccelError::issue(&file, "", preset_error(&file)));
         }
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
@@ -399,7 +444,10 @@ fn preset_error(name: &str) -> String {
         .copied()
         .filter(|&n| n != "popularity")
         .collect();
-    format!("unknown model '{name}' (not a file; presets: {})", names.join(", "))
+    format!(
+        "unknown model '{name}' (not a file; presets: {})",
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -424,27 +472,48 @@ mod tests {
 
     #[test]
     fn json_errors_name_field_and_value() {
-        let bad = r#"{"arch_sparse_feature_size": 4, "arch_mlp_bot": "13-x-4", "arch_mlp_top": "64-1"}"#;
-        let err = ModelShape::from_recpipe_json_str(bad, "m.json").unwrap_err().to_string();
-        assert_eq!(err, "m.json: arch_mlp_bot: must be dash-separated positive widths, got '13-x-4'");
-        let bad = r#"{"arch_sparse_feature_size": 8, "arch_mlp_bot": "13-64-4", "arch_mlp_top": "64-1"}"#;
-        let err = ModelShape::from_recpipe_json_str(bad, "m.json").unwrap_err().to_string();
-        assert_eq!(err, "m.json: arch_mlp_bot: must equal the embedding dimension 8, got 4");
+        let bad =
+            r#"{"arch_sparse_feature_size": 4, "arch_mlp_bot": "13-x-4", "arch_mlp_top": "64-1"}"#;
+        let err = ModelShape::from_recpipe_json_str(bad, "m.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "m.json: arch_mlp_bot: must be dash-separated positive widths, got '13-x-4'"
+        );
+        let bad =
+            r#"{"arch_sparse_feature_size": 8, "arch_mlp_bot": "13-64-4", "arch_mlp_top": "64-1"}"#;
+        let err = ModelShape::from_recpipe_json_str(bad, "m.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "m.json: arch_mlp_bot: must equal the embedding dimension 8, got 4"
+        );
     }
 
     #[test]
     fn yaml_preset_and_explicit() {
         let m = ModelShape::from_yaml_str("preset: rm-large\n", "m.yaml").unwrap();
-        let ModelShape::Dlrm(d) = m else { panic!("dlrm") };
+        let ModelShape::Dlrm(d) = m else {
+            panic!("dlrm")
+        };
         assert_eq!(d.embedding_dim, 32);
         let m = ModelShape::from_yaml_str(
             "neumf:\n  mf_dim: 64\n  mlp_embedding_dim: 64\n  mlp_layers: [128, 64]\n",
             "m.yaml",
         )
         .unwrap();
-        let ModelShape::NeuMf(n) = m else { panic!("neumf") };
+        let ModelShape::NeuMf(n) = m else {
+            panic!("neumf")
+        };
         assert_eq!(n.predict_layers, vec![128, 1]);
-        let err = ModelShape::from_yaml_str("preset: rm-huge\n", "m.yaml").unwrap_err().to_string();
-        assert!(err.starts_with("m.yaml: preset: unknown model 'rm-huge'"), "{err}");
+        let err = ModelShape::from_yaml_str("preset: rm-huge\n", "m.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("m.yaml: preset: unknown model 'rm-huge'"),
+            "{err}"
+        );
     }
 }

@@ -74,13 +74,24 @@ pub fn pipeline_latency(
         let d = rpaccel::stage(s.model, s.hw, dataset, items, s.top_n, &opts(i));
         d.total_cycles / s.hw.clock_hz()
     };
-    let sub: Vec<f64> =
-        stages.iter().enumerate().map(|(i, s)| stage_s(i, s, s.items.div_ceil(m))).collect();
-    let whole: Vec<f64> = stages.iter().enumerate().map(|(i, s)| stage_s(i, s, s.items)).collect();
+    let sub: Vec<f64> = stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| stage_s(i, s, s.items.div_ceil(m)))
+        .collect();
+    let whole: Vec<f64> = stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| stage_s(i, s, s.items))
+        .collect();
     let pcie_s = match (stages.first(), stages.last()) {
         (Some(first), Some(last)) => {
-            pcie::transfer_cycles(first.hw, pcie::input_bytes(dataset, first.items)) / first.hw.clock_hz()
-                + pcie::transfer_cycles(last.hw, pcie::output_bytes(last.hw, last.top_n.min(last.items))) / last.hw.clock_hz()
+            pcie::transfer_cycles(first.hw, pcie::input_bytes(dataset, first.items))
+                / first.hw.clock_hz()
+                + pcie::transfer_cycles(
+                    last.hw,
+                    pcie::output_bytes(last.hw, last.top_n.min(last.items)),
+                ) / last.hw.clock_hz()
         }
         _ => 0.0,
     };
@@ -117,16 +128,32 @@ mod tests {
         let small = ModelShape::from_preset("rm-small").unwrap();
         let large = ModelShape::from_preset("rm-large").unwrap();
         let stages = [
-            PipelineStage { model: &small, hw: &hw, items: 4096, top_n: 512 },
-            PipelineStage { model: &large, hw: &hw, items: 512, top_n: 64 },
+            PipelineStage {
+                model: &small,
+                hw: &hw,
+                items: 4096,
+                top_n: 512,
+            },
+            PipelineStage {
+                model: &large,
+                hw: &hw,
+                items: 512,
+                top_n: 64,
+            },
         ];
         let one = pipeline_latency(&stages, Dataset::Kaggle, 1, None);
         assert!((one.latency_s - one.serial_latency_s).abs() < 1e-15);
         // Per-sub-batch fixed costs (array fills, DRAM latency) make very small sub-batches lose; a few
         // sub-batches win.
-        let lat: Vec<f64> =
-            [2, 4, 8].iter().map(|&m| pipeline_latency(&stages, Dataset::Kaggle, m, None).latency_s).collect();
-        assert!(lat.iter().copied().fold(f64::INFINITY, f64::min) < one.latency_s, "{lat:?} {}", one.latency_s);
+        let lat: Vec<f64> = [2, 4, 8]
+            .iter()
+            .map(|&m| pipeline_latency(&stages, Dataset::Kaggle, m, None).latency_s)
+            .collect();
+        assert!(
+            lat.iter().copied().fold(f64::INFINITY, f64::min) < one.latency_s,
+            "{lat:?} {}",
+            one.latency_s
+        );
         let four = pipeline_latency(&stages, Dataset::Kaggle, 4, None);
         // Never faster than the fill: one sub-batch through every stage.
         assert!(four.latency_s >= four.pcie_s + four.sub_batch_s.iter().sum::<f64>() - 1e-15);

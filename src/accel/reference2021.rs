@@ -77,7 +77,8 @@ pub fn embedding_cycles(model: &ModelShape, hw: &AccelConfig, items: u32) -> f64
     let bytes = match model {
         ModelShape::Dlrm(d) => ELEMENT_BYTES * d.embedding_dim as f64 * d.tables as f64 * n,
         ModelShape::NeuMf(m) => {
-            ELEMENT_BYTES * m.mlp_embedding_dim as f64 * 2.0 * n + ELEMENT_BYTES * m.mf_dim as f64 * 2.0 * n
+            ELEMENT_BYTES * m.mlp_embedding_dim as f64 * 2.0 * n
+                + ELEMENT_BYTES * m.mf_dim as f64 * 2.0 * n
         }
     };
     let bw = hw.dram_bandwidth_gib_s * (1u64 << 30) as f64 / 1e9;
@@ -121,7 +122,10 @@ pub fn stage_cycles(
         ModelShape::Dlrm(d) => {
             let cat_width = (d.tables + 1) * d.embedding_dim;
             let bottom = mlp_cycles(hw, layers(&d.bottom_mlp), items);
-            let first = d.top_mlp.first().map_or(0.0, |&b| layer_cycles(hw, cat_width, b, items));
+            let first = d
+                .top_mlp
+                .first()
+                .map_or(0.0, |&b| layer_cycles(hw, cat_width, b, items));
             (bottom, first + mlp_cycles(hw, layers(&d.top_mlp), items))
         }
         ModelShape::NeuMf(m) => (

@@ -58,7 +58,11 @@ pub struct StageOptions {
 
 impl Default for StageOptions {
     fn default() -> Self {
-        StageOptions { hit_rate: None, input_pcie: true, output_pcie: true }
+        StageOptions {
+            hit_rate: None,
+            input_pcie: true,
+            output_pcie: true,
+        }
     }
 }
 
@@ -91,15 +95,28 @@ fn mlp(hw: &AccelConfig, widths: &[(u32, u32)], items: u32, resident: bool) -> M
     let half = (hw.weight_sram_bytes as f64 / 2.0).max(1.0);
     let act = hw.activation_sram_bytes as f64;
     let lat = hw.dram_latency_cycles as f64;
-    let mut out = Mlp { cycles: 0.0, compute_cycles: 0.0, dram_bytes: 0.0, sram_bytes: 0.0 };
+    let mut out = Mlp {
+        cycles: 0.0,
+        compute_cycles: 0.0,
+        dram_bytes: 0.0,
+        sram_bytes: 0.0,
+    };
     // Double-buffered pipeline over weight slices: t = l0 + Σ max(c_j, l_{j+1}).
     let mut pending_load: Option<f64> = None;
     for &(a, b) in widths {
-        let g = Gemm { m: items as u64, k: a as u64, n: b as u64 };
+        let g = Gemm {
+            m: items as u64,
+            k: a as u64,
+            n: b as u64,
+        };
         let compute = ws_cycles(g, side, side) as f64;
         let act_bytes = items as f64 * (a as f64 + b as f64) * e;
         let spill = (act_bytes - act).max(0.0);
-        let layer = if spill > 0.0 { compute.max(lat + spill / bw) } else { compute };
+        let layer = if spill > 0.0 {
+            compute.max(lat + spill / bw)
+        } else {
+            compute
+        };
         out.compute_cycles += compute;
         out.dram_bytes += spill;
         out.sram_bytes += act_bytes.min(act);
@@ -131,10 +148,17 @@ fn mlp(hw: &AccelConfig, widths: &[(u32, u32)], items: u32, resident: bool) -> M
 pub fn weight_bytes(model: &ModelShape, hw: &AccelConfig) -> f64 {
     let e = hw.element_bytes as f64;
     let (bottom, top) = layer_lists(model);
-    bottom.iter().chain(top.iter()).map(|&(a, b)| a as f64 * b as f64 * e).sum()
+    bottom
+        .iter()
+        .chain(top.iter())
+        .map(|&(a, b)| a as f64 * b as f64 * e)
+        .sum()
 }
 
-fn layer_lists(model: &ModelShape) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+/// Fully connected layers as (input, output) widths.
+type Layers = Vec<(u32, u32)>;
+
+fn layer_lists(model: &ModelShape) -> (Layers, Layers) {
     match model {
         ModelShape::Dlrm(d) => {
             let mut top = Vec::with_capacity(d.top_mlp.len());
@@ -145,7 +169,10 @@ fn layer_lists(model: &ModelShape) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
             top.extend(layers(&d.top_mlp));
             (layers(&d.bottom_mlp).collect(), top)
         }
-        ModelShape::NeuMf(n) => (layers(&n.mlp_layers).collect(), layers(&n.predict_layers).collect()),
+        ModelShape::NeuMf(n) => (
+            layers(&n.mlp_layers).collect(),
+            layers(&n.predict_layers).collect(),
+        ),
     }
 }
 
@@ -166,24 +193,38 @@ pub fn stage(
 
     let interaction_macs = match model {
         ModelShape::Dlrm(d) => match d.interaction {
-            Interaction::Dot => (d.tables as f64 + 1.0) * d.tables as f64 / 2.0 * d.embedding_dim as f64,
+            Interaction::Dot => {
+                (d.tables as f64 + 1.0) * d.tables as f64 / 2.0 * d.embedding_dim as f64
+            }
             Interaction::Cat => 0.0,
         },
         ModelShape::NeuMf(n) => n.mf_dim as f64,
     } * items as f64;
-    let interaction =
-        if interaction_macs > 0.0 { (interaction_macs / pes).ceil() + hw.array_size as f64 } else { 0.0 };
+    let interaction = if interaction_macs > 0.0 {
+        (interaction_macs / pes).ceil() + hw.array_size as f64
+    } else {
+        0.0
+    };
 
-    let hit_rate = opts.hit_rate.unwrap_or_else(|| embedding::default_hit_rate(model, hw, dataset));
+    let hit_rate = opts
+        .hit_rate
+        .unwrap_or_else(|| embedding::default_hit_rate(model, hw, dataset));
     let emb = embedding::traffic(model, hw, items, hit_rate);
     let baseline = hw.architecture == Architecture::Baseline;
     // The baseline has no filter units: every score goes back to the host, which sorts.
     let (topk, returned) = if baseline {
         (topk::host_sort_s(items) * hw.clock_hz(), items)
     } else {
-        (topk::filter_cycles(items, hw.topk_units, hw.topk_bins), top_n.min(items))
+        (
+            topk::filter_cycles(items, hw.topk_units, hw.topk_bins),
+            top_n.min(items),
+        )
     };
-    let input = if opts.input_pcie { pcie::transfer_cycles(hw, pcie::input_bytes(dataset, items)) } else { 0.0 };
+    let input = if opts.input_pcie {
+        pcie::transfer_cycles(hw, pcie::input_bytes(dataset, items))
+    } else {
+        0.0
+    };
     let output = if opts.output_pcie || baseline {
         pcie::transfer_cycles(hw, pcie::output_bytes(hw, returned))
     } else {
@@ -257,7 +298,11 @@ mod tests {
         let load = 100.0 + 16.0 / (1073741824.0 / 1e9);
         let compute: f64 = 8.0 + 4.0 + 10.0 - 2.0; // one fold
         let per = compute / 2.0;
-        assert!((m.cycles - (load + per.max(load) + per)).abs() < 1e-9, "{}", m.cycles);
+        assert!(
+            (m.cycles - (load + per.max(load) + per)).abs() < 1e-9,
+            "{}",
+            m.cycles
+        );
         assert!((m.dram_bytes - 32.0).abs() < 1e-12);
     }
 
@@ -284,11 +329,25 @@ mod tests {
     fn pcie_switches_and_hit_rate_override() {
         let h = hw(32, 1 << 20, 1 << 20);
         let m = ModelShape::from_preset("rm-med").unwrap();
-        let inside = StageOptions { hit_rate: Some(1.0), input_pcie: false, output_pcie: false };
+        let inside = StageOptions {
+            hit_rate: Some(1.0),
+            input_pcie: false,
+            output_pcie: false,
+        };
         let d = stage(&m, &h, Dataset::Kaggle, 512, 64, &inside);
         assert!(d.cycles.input_pcie.abs() < 1e-12 && d.cycles.output_pcie.abs() < 1e-12);
         assert!(d.activity.dram_bytes.abs() < 1e-9);
-        let cold = stage(&m, &h, Dataset::Kaggle, 512, 64, &StageOptions { hit_rate: Some(0.0), ..inside });
+        let cold = stage(
+            &m,
+            &h,
+            Dataset::Kaggle,
+            512,
+            64,
+            &StageOptions {
+                hit_rate: Some(0.0),
+                ..inside
+            },
+        );
         assert!(cold.cycles.embedding > d.cycles.embedding);
     }
 }

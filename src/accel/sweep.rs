@@ -29,47 +29,59 @@ pub fn enumerate(
     max_count: u32,
 ) -> Vec<Vec<StageAlloc>> {
     let mut out = Vec::new();
-    if stages == 0 || !(budget_mm2 > 0.0) {
+    if stages == 0 || budget_mm2.is_nan() || budget_mm2 <= 0.0 {
         return out;
     }
-    let limit = budget_mm2 * (1.0 + 1e-9);
-    let cheapest = option_area_mm2.iter().copied().filter(|a| a.is_finite() && *a > 0.0).fold(f64::INFINITY, f64::min);
-    let mut current = Vec::with_capacity(stages);
-    fn rec(
-        areas: &[f64],
-        stages: usize,
-        limit: f64,
-        cheapest: f64,
-        max_count: u32,
-        used: f64,
-        current: &mut Vec<StageAlloc>,
-        out: &mut Vec<Vec<StageAlloc>>,
-    ) {
-        if current.len() == stages {
+    let cheapest = option_area_mm2
+        .iter()
+        .copied()
+        .filter(|a| a.is_finite() && *a > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !cheapest.is_finite() {
+        return out;
+    }
+    let e = Enumerator {
+        areas: option_area_mm2,
+        stages,
+        limit: budget_mm2 * (1.0 + 1e-9),
+        cheapest,
+        max_count,
+    };
+    e.rec(0.0, &mut Vec::with_capacity(stages), &mut out);
+    out
+}
+
+struct Enumerator<'a> {
+    areas: &'a [f64],
+    stages: usize,
+    limit: f64,
+    cheapest: f64,
+    max_count: u32,
+}
+
+impl Enumerator<'_> {
+    fn rec(&self, used: f64, current: &mut Vec<StageAlloc>, out: &mut Vec<Vec<StageAlloc>>) {
+        if current.len() == self.stages {
             out.push(current.clone());
             return;
         }
         // Area the remaining stages need at least (one copy of the cheapest option each).
-        let rest = (stages - current.len() - 1) as f64 * cheapest;
-        for (option, &area) in areas.iter().enumerate() {
+        let rest = (self.stages - current.len() - 1) as f64 * self.cheapest;
+        for (option, &area) in self.areas.iter().enumerate() {
             if !(area.is_finite() && area > 0.0) {
                 continue;
             }
-            for count in 1..=max_count {
+            for count in 1..=self.max_count {
                 let total = used + area * count as f64;
-                if total + rest > limit {
+                if total + rest > self.limit {
                     break;
                 }
                 current.push(StageAlloc { option, count });
-                rec(areas, stages, limit, cheapest, max_count, total, current, out);
+                self.rec(total, current, out);
                 current.pop();
             }
         }
     }
-    if cheapest.is_finite() {
-        rec(option_area_mm2, stages, limit, cheapest, max_count, 0.0, &mut current, &mut out);
-    }
-    out
 }
 
 /// The original generator's result for `stages` stages: per-stage (size S, engines) with engines
@@ -108,7 +120,13 @@ pub fn legacy_recpipe2021(stages: usize) -> Vec<Vec<(u32, u32)>> {
     let k = stages as u32;
     tuples
         .into_iter()
-        .map(|sizes| sizes.into_iter().map(|s| (s, s / k)).filter(|&(_, e)| e > 0).collect::<Vec<_>>())
+        .map(|sizes| {
+            sizes
+                .into_iter()
+                .map(|s| (s, s / k))
+                .filter(|&(_, e)| e > 0)
+                .collect::<Vec<_>>()
+        })
         .filter(|t: &Vec<(u32, u32)>| t.len() == stages)
         .collect()
 }
@@ -122,8 +140,10 @@ mod tests {
         // Options of 1 and 3 mm², two stages, budget 4 mm², at most 3 copies:
         // (0×1,0×1) (0×1,0×2) (0×1,0×3) (0×1,1×1) (0×2,0×1) (0×2,0×2) (0×3,0×1) (1×1,0×1).
         let all = enumerate(&[1.0, 3.0], 2, 4.0, 3);
-        let flat: Vec<Vec<(usize, u32)>> =
-            all.iter().map(|v| v.iter().map(|a| (a.option, a.count)).collect()).collect();
+        let flat: Vec<Vec<(usize, u32)>> = all
+            .iter()
+            .map(|v| v.iter().map(|a| (a.option, a.count)).collect())
+            .collect();
         assert_eq!(
             flat,
             vec![
@@ -146,7 +166,10 @@ mod tests {
         // recpipe-reference.md §3.4: k=1 → [1],[4],[16],[64]; k=2 → {4,16,64}² with S/2 engines;
         // k=3 → {4,16,64}³ with floor(S/3) engines.
         let one = legacy_recpipe2021(1);
-        assert_eq!(one, vec![vec![(1, 1)], vec![(4, 4)], vec![(16, 16)], vec![(64, 64)]]);
+        assert_eq!(
+            one,
+            vec![vec![(1, 1)], vec![(4, 4)], vec![(16, 16)], vec![(64, 64)]]
+        );
         let two = legacy_recpipe2021(2);
         assert_eq!(two.len(), 9);
         assert!(two.contains(&vec![(4, 2), (64, 32)]));

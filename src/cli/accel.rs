@@ -125,7 +125,9 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     }
     if let Some(h) = args.hit_rate {
         if !(0.0..=1.0).contains(&h) {
-            return Err(CliError::input(anyhow!("--hit-rate: must be in [0, 1], got {h}")));
+            return Err(CliError::input(anyhow!(
+                "--hit-rate: must be in [0, 1], got {h}"
+            )));
         }
     }
     let mode = match args.mode {
@@ -143,8 +145,12 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let hw_name = args.hardware.display().to_string();
     Ok(match args.format {
         FormatArg::Json => {
-            let components: serde_json::Map<String, serde_json::Value> =
-                r.components.named().iter().map(|&(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+            let components: serde_json::Map<String, serde_json::Value> = r
+                .components
+                .named()
+                .iter()
+                .map(|&(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect();
             let v = serde_json::json!({
                 "model": model_name,
                 "hardware": hw_name,
@@ -178,7 +184,13 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
                 hw.array_size, hw.array_size, hw.clock_mhz
             );
             let _ = writeln!(s, "mode      {mode_name}");
-            let _ = writeln!(s, "dataset   {}, items {}, top-n {}", ds.name(), args.items, args.top_n);
+            let _ = writeln!(
+                s,
+                "dataset   {}, items {}, top-n {}",
+                ds.name(),
+                args.items,
+                args.top_n
+            );
             let _ = writeln!(s);
             let _ = writeln!(s, "{:<20} {:>18}", "component", "cycles");
             for (name, c) in r.components.named() {
@@ -190,7 +202,11 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
             let _ = writeln!(s, "{:<20} {:>18.4}", "area_mm2", r.area_mm2);
             let _ = writeln!(s, "{:<20} {:>18.4}", "power_w", r.power_w);
             let _ = writeln!(s, "{:<20} {:>18.6e}", "energy_j", r.energy_j);
-            let _ = writeln!(s, "{:<20} {:>18.4}", "embedding_hit_rate", r.embedding_hit_rate);
+            let _ = writeln!(
+                s,
+                "{:<20} {:>18.4}",
+                "embedding_hit_rate", r.embedding_hit_rate
+            );
             s
         }
     })

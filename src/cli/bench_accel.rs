@@ -61,13 +61,20 @@ fn preset(side: u32, bw: f64) -> AccelConfig {
 /// Run the benchmark.
 pub fn run(args: &BenchAccelArgs) -> Result<(), CliError> {
     if args.evaluations == 0 || args.accesses == 0 {
-        return Err(CliError::input(anyhow!("--evaluations and --accesses must be positive")));
+        return Err(CliError::input(anyhow!(
+            "--evaluations and --accesses must be positive"
+        )));
     }
     let models: Vec<ModelShape> = ["rm-small", "rm-med", "rm-large"]
         .iter()
         .map(|n| ModelShape::from_preset(n).expect("zoo preset"))
         .collect();
-    let hws = [preset(128, 32.0), preset(64, 8.0), preset(32, 2.0), preset(16, 0.125)];
+    let hws = [
+        preset(128, 32.0),
+        preset(64, 8.0),
+        preset(32, 2.0),
+        preset(16, 0.125),
+    ];
     let items = [128u32, 512, 1024, 4096, 8192];
     let mut requests = Vec::new();
     for mode in [Mode::Rpaccel, Mode::Recpipe2021] {
@@ -81,13 +88,17 @@ pub fn run(args: &BenchAccelArgs) -> Result<(), CliError> {
     }
     let per_mode = requests.len() / 2;
     let mut out = String::new();
-    for (label, slice) in [("rpaccel", &requests[..per_mode]), ("recpipe2021", &requests[per_mode..])] {
+    for (label, slice) in [
+        ("rpaccel", &requests[..per_mode]),
+        ("recpipe2021", &requests[per_mode..]),
+    ] {
         let start = Instant::now();
         let mut sum = 0.0;
         let mut done = 0u64;
         'outer: loop {
             for (m, h, req) in slice {
-                sum += evaluate_stage(black_box(&models[*m]), black_box(&hws[*h]), black_box(req)).latency_s;
+                sum += evaluate_stage(black_box(&models[*m]), black_box(&hws[*h]), black_box(req))
+                    .latency_s;
                 done += 1;
                 if done == args.evaluations {
                     break 'outer;

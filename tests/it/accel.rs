@@ -1,7 +1,8 @@
 //! Integration tests of the accel capability: the golden per-stage results of the original RecPipe model
 //! (720 rows), the logged Python-2 values, the presets, the refined model's invariants, and the CLI.
 use recpipe_dse::accel::{
-    self, area_power, pipelining, sweep, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest,
+    self, area_power, pipelining, sweep, AccelConfig, Dataset, Division, Mode, ModelShape,
+    StageRequest,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,16 +18,25 @@ fn shared() -> PathBuf {
         .ancestors()
         .map(|a| a.join("shared"))
         .find(|s| s.join("golden/accel-recpipe2021.csv").is_file())
-        .unwrap_or_else(|| panic!("no shared/golden/accel-recpipe2021.csv above {}", repo().display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no shared/golden/accel-recpipe2021.csv above {}",
+                repo().display()
+            )
+        })
 }
 
 fn recpipe_model(name: &str) -> ModelShape {
-    let p = shared().join(format!("reference-data/recpipe-configs/model_configs/{name}.json"));
+    let p = shared().join(format!(
+        "reference-data/recpipe-configs/model_configs/{name}.json"
+    ));
     ModelShape::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn hardconf(s: u32) -> AccelConfig {
-    let p = shared().join(format!("reference-data/recpipe-configs/accel_configs/hardconf_{s}.json"));
+    let p = shared().join(format!(
+        "reference-data/recpipe-configs/accel_configs/hardconf_{s}.json"
+    ));
     AccelConfig::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -93,7 +103,15 @@ fn check_golden(hw_for: impl Fn(u32) -> AccelConfig) {
         let req = StageRequest::new(r.dataset, r.items, r.top_n, Mode::Recpipe2021);
         let out = accel::evaluate_stage(&model, hw, &req);
         let c = out.components;
-        let got = [c.input_pcie, c.embedding, c.mlp_bottom, c.mlp_top, c.topk, c.output_pcie, out.latency_s];
+        let got = [
+            c.input_pcie,
+            c.embedding,
+            c.mlp_bottom,
+            c.mlp_top,
+            c.topk,
+            c.output_pcie,
+            out.latency_s,
+        ];
         for (i, (&g, &want)) in got.iter().zip(r.values.iter()).enumerate() {
             let e = rel(g, want);
             worst = worst.max(e);
@@ -148,7 +166,10 @@ fn python2_division_reproduces_logged_values() {
         let mut req = StageRequest::new(Dataset::Kaggle, n, 0, Mode::Recpipe2021);
         req.division = Division::Python2;
         let got = accel::evaluate_stage(&recpipe_model(model), &hardconf(s), &req).latency_s * 1e3;
-        assert!((got - ms).abs() < 5.1e-7, "{model} n={n} S={s}: {got} vs {ms}");
+        assert!(
+            (got - ms).abs() < 5.1e-7,
+            "{model} n={n} S={s}: {got} vs {ms}"
+        );
     }
     // n = 6140 (RM-large, S = 1): the log's 3.055358 ms needs Python-2 division; Python 3 gives 3.055366.
     let m = recpipe_model("dim_32_0");
@@ -173,7 +194,12 @@ fn python2_division_reproduces_logged_values() {
 /// Each preset's defining numbers, pinned.
 #[test]
 fn presets_pin_their_numbers() {
-    for (s, side, bw) in [(1u32, 128u32, 32.0), (4, 64, 8.0), (16, 32, 2.0), (64, 16, 0.125)] {
+    for (s, side, bw) in [
+        (1u32, 128u32, 32.0),
+        (4, 64, 8.0),
+        (16, 32, 2.0),
+        (64, 16, 0.125),
+    ] {
         let y = preset(&format!("recpipe-s{s}"));
         let j = hardconf(s);
         assert_eq!(y.array_size, side);
@@ -216,10 +242,20 @@ fn rpaccel_invariants_over_golden_cases() {
         for (name, c) in out.components.named() {
             assert!(c.is_finite() && c >= 0.0, "{name} {c}");
         }
-        assert!((out.latency_s - out.cycles / (hw.clock_mhz * 1e6)).abs() <= 1e-12 * out.latency_s.max(1.0));
+        assert!(
+            (out.latency_s - out.cycles / (hw.clock_mhz * 1e6)).abs()
+                <= 1e-12 * out.latency_s.max(1.0)
+        );
         if let Some((m, s, n, lat)) = &last {
             if *m == r.model && *s == r.hardconf && *n < r.items {
-                assert!(out.latency_s >= *lat, "{} S={} {} < {}", r.model, r.hardconf, r.items, n);
+                assert!(
+                    out.latency_s >= *lat,
+                    "{} S={} {} < {}",
+                    r.model,
+                    r.hardconf,
+                    r.items,
+                    n
+                );
             }
         }
         last = Some((r.model.clone(), r.hardconf, r.items, out.latency_s));
@@ -231,7 +267,11 @@ fn rpaccel_invariants_over_golden_cases() {
 fn rpaccel_pinned_cases() {
     let m = ModelShape::from_preset("rm-large").unwrap();
     let hw = preset("recpipe-s4");
-    let r = accel::evaluate_stage(&m, &hw, &StageRequest::new(Dataset::Kaggle, 512, 64, Mode::Rpaccel));
+    let r = accel::evaluate_stage(
+        &m,
+        &hw,
+        &StageRequest::new(Dataset::Kaggle, 512, 64, Mode::Rpaccel),
+    );
     let c = r.components;
     // PCIe in: 40 µs + 512 · 156 B / 6.656 GB/s = 52 µs = 6500 cycles at 125 MHz.
     assert!((c.input_pcie - 6500.0).abs() < 1e-6, "{}", c.input_pcie);
@@ -240,13 +280,20 @@ fn rpaccel_pinned_cases() {
     // Interaction: 351 · 32 · 512 MACs / 4096 PEs + 64.
     assert!((c.interaction - (351.0 * 32.0 * 512.0 / 4096.0 + 64.0)).abs() < 1e-9);
     // Top MLP 383 → 96 → 1 on 64×64, weights resident: 6·2 folds × (128+64+510) + 2·1 × 702.
-    assert!((c.mlp_top - (12.0 * 702.0 + 2.0 * 702.0)).abs() < 1e-9, "{}", c.mlp_top);
+    assert!(
+        (c.mlp_top - (12.0 * 702.0 + 2.0 * 702.0)).abs() < 1e-9,
+        "{}",
+        c.mlp_top
+    );
 }
 
 #[test]
 fn sweep_over_presets_under_chip_budget() {
     let names = ["recpipe-s1", "recpipe-s4", "recpipe-s16", "recpipe-s64"];
-    let areas: Vec<f64> = names.iter().map(|n| area_power::area_mm2(&preset(n))).collect();
+    let areas: Vec<f64> = names
+        .iter()
+        .map(|n| area_power::area_mm2(&preset(n)))
+        .collect();
     let budget = area_power::area_mm2(&preset("recpipe-s1"));
     let two = sweep::enumerate(&areas, 2, budget, 64);
     assert!(!two.is_empty());
@@ -255,7 +302,9 @@ fn sweep_over_presets_under_chip_budget() {
         assert!(used <= budget * (1.0 + 1e-9));
     }
     // Unequal splits exist (the original only had 50/50).
-    assert!(two.iter().any(|a| a[0].option == a[1].option && a[0].count != a[1].count));
+    assert!(two
+        .iter()
+        .any(|a| a[0].option == a[1].option && a[0].count != a[1].count));
     // A single S=1 accelerator fills the budget alone: it cannot serve two stages.
     assert!(two.iter().all(|a| a.iter().all(|s| s.option != 0)));
 }
@@ -266,12 +315,27 @@ fn pipeline_pays_pcie_once() {
     let large = ModelShape::from_preset("rm-large").unwrap();
     let hw = preset("recpipe-s4");
     let stages = [
-        pipelining::PipelineStage { model: &small, hw: &hw, items: 4096, top_n: 512 },
-        pipelining::PipelineStage { model: &large, hw: &hw, items: 512, top_n: 64 },
+        pipelining::PipelineStage {
+            model: &small,
+            hw: &hw,
+            items: 4096,
+            top_n: 512,
+        },
+        pipelining::PipelineStage {
+            model: &large,
+            hw: &hw,
+            items: 512,
+            top_n: 64,
+        },
     ];
     let p = pipelining::pipeline_latency(&stages, Dataset::Kaggle, 1, None);
     let each = |m: &ModelShape, n: u32, k: u32| {
-        accel::evaluate_stage(m, &hw, &StageRequest::new(Dataset::Kaggle, n, k, Mode::Rpaccel)).latency_s
+        accel::evaluate_stage(
+            m,
+            &hw,
+            &StageRequest::new(Dataset::Kaggle, n, k, Mode::Rpaccel),
+        )
+        .latency_s
     };
     let separate = each(&small, 4096, 512) + each(&large, 512, 64);
     // Two stages evaluated separately pay the link twice each way; the pipeline pays it once.
@@ -303,11 +367,24 @@ fn eval_json(model: &Path, hardware: &Path, extra: &[&str]) -> serde_json::Value
         .arg(model)
         .arg("--hardware")
         .arg(hardware)
-        .args(["--dataset", "kaggle", "--items", "4096", "--top-n", "64", "--format", "json"])
+        .args([
+            "--dataset",
+            "kaggle",
+            "--items",
+            "4096",
+            "--top-n",
+            "64",
+            "--format",
+            "json",
+        ])
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -321,7 +398,12 @@ fn cli_eval_recpipe_json_configs_match_golden() {
         .find(|r| r.model == "dim_4_0" && r.hardconf == 4 && r.items == 4096 && r.top_n == 64)
         .unwrap();
     assert!(rel(v["latency_s"].as_f64().unwrap(), row.values[6]) <= 1e-9);
-    assert!(rel(v["components"]["embedding"].as_f64().unwrap(), row.values[1]) <= 1e-9);
+    assert!(
+        rel(
+            v["components"]["embedding"].as_f64().unwrap(),
+            row.values[1]
+        ) <= 1e-9
+    );
     for key in ["cycles", "area_mm2", "power_w", "energy_j"] {
         assert!(v[key].as_f64().unwrap() > 0.0, "{key}");
     }
@@ -331,7 +413,11 @@ fn cli_eval_recpipe_json_configs_match_golden() {
 
 #[test]
 fn cli_eval_yaml_preset_default_mode_and_table() {
-    let v = eval_json(Path::new("rm-large"), Path::new("accel/recpipe-s4.yaml"), &[]);
+    let v = eval_json(
+        Path::new("rm-large"),
+        Path::new("accel/recpipe-s4.yaml"),
+        &[],
+    );
     assert_eq!(v["mode"], "rpaccel");
     let lib = accel::evaluate_stage(
         &ModelShape::from_preset("rm-large").unwrap(),
@@ -340,13 +426,27 @@ fn cli_eval_yaml_preset_default_mode_and_table() {
     );
     assert!(rel(v["latency_s"].as_f64().unwrap(), lib.latency_s) < 1e-12);
     let out = bin()
-        .args(["accel", "eval", "--model", "rm-small", "--hardware", "accel/rpaccel-chip.yaml"])
+        .args([
+            "accel",
+            "eval",
+            "--model",
+            "rm-small",
+            "--hardware",
+            "accel/rpaccel-chip.yaml",
+        ])
         .args(["--dataset", "kaggle", "--items", "1024", "--top-n", "64"])
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["embedding", "mlp_top", "latency_s", "area_mm2", "power_w", "energy_j"] {
+    for word in [
+        "embedding",
+        "mlp_top",
+        "latency_s",
+        "area_mm2",
+        "power_w",
+        "energy_j",
+    ] {
         assert!(text.contains(word), "{word}: {text}");
     }
 }
@@ -360,7 +460,12 @@ fn eval_fails(model: &Path, hardware: &Path, dataset: &str) -> String {
         .args(["--dataset", dataset, "--items", "128", "--top-n", "8"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty(), "no half result on stdout");
     String::from_utf8(out.stderr).unwrap()
 }
@@ -373,37 +478,78 @@ fn cli_bad_hardware_yaml_names_file_field_value() {
     let bad = temp_file("bad-array.yaml", &text);
     let err = eval_fails(Path::new("rm-small"), &bad, "kaggle");
     assert!(
-        err.contains(&format!("{}: array_size: must be a positive power of two, got 0", bad.display())),
+        err.contains(&format!(
+            "{}: array_size: must be a positive power of two, got 0",
+            bad.display()
+        )),
         "{err}"
     );
-    let unknown = temp_file("unknown.yaml", &format!("{text}\nturbo: true\n").replace("array_size: 0", "array_size: 32"));
+    let unknown = temp_file(
+        "unknown.yaml",
+        &format!("{text}\nturbo: true\n").replace("array_size: 0", "array_size: 32"),
+    );
     let err = eval_fails(Path::new("rm-small"), &unknown, "kaggle");
-    assert!(err.contains("unknown.yaml") && err.contains("turbo"), "{err}");
+    assert!(
+        err.contains("unknown.yaml") && err.contains("turbo"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cli_bad_recpipe_json_names_file_field_value() {
-    let hw = std::fs::read_to_string(shared().join("reference-data/recpipe-configs/accel_configs/hardconf_16.json"))
-        .unwrap()
-        .replace("\"dram_bandwidth\"          : 2,", "\"dram_bandwidth\"          : -2,");
+    let hw = std::fs::read_to_string(
+        shared().join("reference-data/recpipe-configs/accel_configs/hardconf_16.json"),
+    )
+    .unwrap()
+    .replace(
+        "\"dram_bandwidth\"          : 2,",
+        "\"dram_bandwidth\"          : -2,",
+    );
     assert!(hw.contains("-2"));
     let bad = temp_file("hardconf_bad.json", &hw);
     let err = eval_fails(Path::new("rm-small"), &bad, "kaggle");
-    assert!(err.contains(&format!("{}: dram_bandwidth: must be a positive number, got -2", bad.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: dram_bandwidth: must be a positive number, got -2",
+            bad.display()
+        )),
+        "{err}"
+    );
     let model = temp_file(
         "model_bad.json",
         r#"{"arch_sparse_feature_size": 0, "arch_mlp_bot": "13-64-4", "arch_mlp_top": "64-1"}"#,
     );
     let err = eval_fails(&model, Path::new("accel/recpipe-s16.yaml"), "kaggle");
-    assert!(err.contains("model_bad.json: arch_sparse_feature_size: must be a positive width, got 0"), "{err}");
+    assert!(
+        err.contains("model_bad.json: arch_sparse_feature_size: must be a positive width, got 0"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cli_rejects_model_dataset_mismatch_and_missing_files() {
-    let err = eval_fails(Path::new("rm-small"), Path::new("accel/recpipe-s16.yaml"), "movielens1m");
-    assert!(err.contains("--dataset movielens1m") && err.contains("dlrm"), "{err}");
-    let err = eval_fails(Path::new("rm-small"), Path::new("accel/missing.yaml"), "kaggle");
-    assert!(err.contains("accel/missing.yaml: cannot read file"), "{err}");
-    let err = eval_fails(Path::new("rm-tiny"), Path::new("accel/recpipe-s16.yaml"), "kaggle");
+    let err = eval_fails(
+        Path::new("rm-small"),
+        Path::new("accel/recpipe-s16.yaml"),
+        "movielens1m",
+    );
+    assert!(
+        err.contains("--dataset movielens1m") && err.contains("dlrm"),
+        "{err}"
+    );
+    let err = eval_fails(
+        Path::new("rm-small"),
+        Path::new("accel/missing.yaml"),
+        "kaggle",
+    );
+    assert!(
+        err.contains("accel/missing.yaml: cannot read file"),
+        "{err}"
+    );
+    let err = eval_fails(
+        Path::new("rm-tiny"),
+        Path::new("accel/recpipe-s16.yaml"),
+        "kaggle",
+    );
     assert!(err.contains("unknown model 'rm-tiny'"), "{err}");
 }
