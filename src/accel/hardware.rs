@@ -123,12 +123,12 @@ impl fmt::Display for FieldIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum AccelError {
     /// The file could not be read.
-    #[error("{file}: cannot read file: {source}")]
+    #[error("{file}: cannot read file: {error}")]
     Io {
         /// The file.
         file: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file extension selects no known format.
     #[error("{file}: unknown file type (expected .yaml, .yml or .json)")]
@@ -350,9 +350,9 @@ impl AccelConfig {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io {
             file: file.clone(),
-            source,
+            error,
         })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)

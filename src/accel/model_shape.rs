@@ -426,9 +426,9 @@ impl ModelShape {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io {
             file: file.clone(),
-            source,
+            error,
         })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)

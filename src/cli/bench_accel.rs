@@ -116,9 +116,7 @@ pub fn run(args: &BenchAccelArgs) -> Result<(), CliError> {
     for (label, policy) in [("lru", Policy::Lru), ("fifo", Policy::Fifo)] {
         let mut cache = CacheSim::new(args.cache_entries, policy);
         let start = Instant::now();
-        for &k in &trace {
-            cache.access(k);
-        }
+        cache.run(&trace);
         let secs = start.elapsed().as_secs_f64();
         out += &format!(
             "cache simulation ({label}, {} entries, Zipf {} over {} keys): {} accesses in {secs:.3} s = \

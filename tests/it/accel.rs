@@ -546,6 +546,7 @@ fn cli_rejects_model_dataset_mismatch_and_missing_files() {
         err.contains("accel/missing.yaml: cannot read file"),
         "{err}"
     );
+    assert_eq!(err.lines().count(), 1, "{err}");
     let err = eval_fails(
         Path::new("rm-tiny"),
         Path::new("accel/recpipe-s16.yaml"),
