@@ -482,6 +482,30 @@ impl AccelConfig {
         (self.array_size as u64) * (self.array_size as u64)
     }
 
+    /// A copy with a design-space sweep's overrides applied (KiB sizes become bytes); validate the result.
+    pub fn with_overrides(&self, o: &crate::spec::AccelOverrides) -> Self {
+        let mut c = self.clone();
+        if let Some(v) = o.array_size {
+            c.array_size = v;
+        }
+        if let Some(v) = o.weight_sram_kib {
+            c.weight_sram_bytes = v * 1024;
+        }
+        if let Some(v) = o.activation_sram_kib {
+            c.activation_sram_bytes = v * 1024;
+        }
+        if let Some(v) = o.embedding_cache_kib {
+            c.embedding_cache_bytes = v * 1024;
+        }
+        if let Some(v) = o.dram_bandwidth_gib_s {
+            c.dram_bandwidth_gib_s = v;
+        }
+        if let Some(v) = o.clock_mhz {
+            c.clock_mhz = v;
+        }
+        c
+    }
+
     /// The label: `name` if given, else `array<side>`.
     pub fn label(&self) -> String {
         self.name
@@ -545,6 +569,21 @@ mod tests {
                 "x.yaml: weight_sram_bytes: must be positive, got 0",
             ]
         );
+    }
+
+    #[test]
+    fn overrides_apply_in_bytes() {
+        let c = AccelConfig::from_recpipe_json_str(HARDCONF_4, "h4.json").unwrap();
+        let o = crate::spec::AccelOverrides {
+            array_size: Some(32),
+            embedding_cache_kib: Some(2048),
+            ..Default::default()
+        };
+        let d = c.with_overrides(&o);
+        assert_eq!(d.array_size, 32);
+        assert_eq!(d.embedding_cache_bytes, 2 << 20);
+        assert_eq!(d.weight_sram_bytes, c.weight_sram_bytes);
+        assert!(d.validate().is_empty());
     }
 
     #[test]

@@ -97,11 +97,15 @@ fn check_golden(hw_for: impl Fn(u32) -> AccelConfig) {
     assert_eq!(rows.len(), 720);
     let hws: Vec<(u32, AccelConfig)> = [1, 4, 16, 64].iter().map(|&s| (s, hw_for(s))).collect();
     let mut worst = 0.0_f64;
+    let models: std::collections::BTreeMap<String, ModelShape> = rows
+        .iter()
+        .map(|r| (r.model.clone(), recpipe_model(&r.model)))
+        .collect();
     for r in &rows {
-        let model = recpipe_model(&r.model);
+        let model = &models[&r.model];
         let hw = &hws.iter().find(|(s, _)| *s == r.hardconf).unwrap().1;
         let req = StageRequest::new(r.dataset, r.items, r.top_n, Mode::Recpipe2021);
-        let out = accel::evaluate_stage(&model, hw, &req);
+        let out = accel::evaluate_stage(model, hw, &req);
         let c = out.components;
         let got = [
             c.input_pcie,
@@ -231,11 +235,19 @@ fn presets_pin_their_numbers() {
 fn rpaccel_invariants_over_golden_cases() {
     let rows = golden();
     let mut last: Option<(String, u32, u32, f64)> = None;
+    let models: std::collections::BTreeMap<String, ModelShape> = rows
+        .iter()
+        .map(|r| (r.model.clone(), recpipe_model(&r.model)))
+        .collect();
+    let hws: Vec<AccelConfig> = [1, 4, 16, 64].iter().map(|&s| hardconf(s)).collect();
     for r in &rows {
-        let model = recpipe_model(&r.model);
-        let hw = hardconf(r.hardconf);
+        let model = &models[&r.model];
+        let hw = &hws[[1, 4, 16, 64]
+            .iter()
+            .position(|&s| s == r.hardconf)
+            .unwrap()];
         let req = StageRequest::new(r.dataset, r.items, r.top_n, Mode::Rpaccel);
-        let out = accel::evaluate_stage(&model, &hw, &req);
+        let out = accel::evaluate_stage(model, hw, &req);
         assert!(out.latency_s.is_finite() && out.latency_s > 0.0);
         assert!(out.energy_j > 0.0 && out.area_mm2 > 0.0 && out.power_w > 0.0);
         assert!((0.0..=1.0).contains(&out.embedding_hit_rate));
