@@ -1,10 +1,10 @@
 //! Trace-driven embedding-cache simulation: a fixed-capacity cache of embedding vectors with LRU or FIFO
 //! replacement, and seeded synthetic Zipf index streams for benchmarks and tests.
 //!
-//! Data structure: the cached keys live in a slot array of 16-byte records (key plus index-linked recency
-//! list: `prev`/`next` as `u32` slot numbers, no allocation per access) and an open-addressing hash map
-//! (linear probing, multiplicative hashing, backward-shift deletion) from key to slot, storing the key
-//! beside the slot so a probe touches one array. One access is a few dependent loads, so
+//! Data structure: an open-addressing hash map (linear probing, multiplicative hashing, backward-shift
+//! deletion) of (key, slot) pairs, and a slot array of 12-byte records: the index-linked recency list
+//! (`prev`/`next` as `u32` slot numbers, no allocation per access) and the slot's current map position, so
+//! the eviction victim is removed from the map without a search. One access is a few dependent loads, so
 //! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
 //! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
 //! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
@@ -29,9 +29,10 @@ const NIL: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    key: u64,
     prev: u32,
     next: u32,
+    /// Position of this slot's entry in the hash map (kept current by deletions' shifts).
+    pos: u32,
 }
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -60,16 +61,16 @@ impl CacheSim {
     /// 2^30 entries.
     pub fn new(capacity: u32, policy: Policy) -> Self {
         let capacity = capacity.min(1 << 30);
-        let table_len = ((capacity as usize) * 2).next_power_of_two().max(8);
+        let table_len = ((capacity as usize) * 4).next_power_of_two().max(8);
         CacheSim {
             capacity,
             policy,
             len: 0,
             nodes: vec![
                 Node {
-                    key: 0,
                     prev: NIL,
-                    next: NIL
+                    next: NIL,
+                    pos: NIL
                 };
                 capacity as usize
             ],
@@ -169,6 +170,7 @@ impl CacheSim {
             };
             if !stays {
                 self.table[pos] = entry;
+                self.nodes[entry.1 as usize].pos = pos as u32;
                 pos = j;
             }
         }
@@ -202,12 +204,7 @@ impl CacheSim {
             self.len - 1
         } else {
             let victim = self.tail;
-            let vkey = self.nodes[victim as usize].key;
-            let mut p = self.home(vkey);
-            while self.table[p].1 != victim {
-                p = (p + 1) & self.mask;
-            }
-            self.remove_at(p);
+            self.remove_at(self.nodes[victim as usize].pos as usize);
             self.unlink(victim);
             // The removal may have shifted entries; find the insertion point again.
             pos = self.home(key);
@@ -216,7 +213,7 @@ impl CacheSim {
             }
             victim
         };
-        self.nodes[slot as usize].key = key;
+        self.nodes[slot as usize].pos = pos as u32;
         self.table[pos] = (key, slot);
         self.push_front(slot);
         false
@@ -224,15 +221,14 @@ impl CacheSim {
 }
 
 impl CacheSim {
-    /// Access every key of `trace` in order (same result as calling [`CacheSim::access`] for each), with
-    /// software prefetch of the hash-map line of the key `PREFETCH_DISTANCE` accesses ahead, which hides
-    /// most of the map's memory latency on large caches. Returns the hits among these accesses.
+    /// Access every key of `trace` in order (same result as calling [`CacheSim::access`] for each), with a
+    /// software prefetch of the hash-map line of the key 16 accesses ahead, which hides part of the map's
+    /// memory latency on large caches. Returns the hits among these accesses.
     pub fn run(&mut self, trace: &[u64]) -> u64 {
-        const PREFETCH_DISTANCE: usize = 16;
         let before = self.hits;
         for (i, &key) in trace.iter().enumerate() {
-            if let Some(&ahead) = trace.get(i + PREFETCH_DISTANCE) {
-                self.prefetch(ahead);
+            if let Some(&k) = trace.get(i + 16) {
+                self.prefetch(self.table.as_ptr().wrapping_add(self.home(k)));
             }
             self.access(key);
         }
@@ -240,19 +236,16 @@ impl CacheSim {
     }
 
     #[inline(always)]
-    fn prefetch(&self, key: u64) {
+    fn prefetch<T>(&self, ptr: *const T) {
         #[cfg(target_arch = "x86_64")]
-        {
-            let pos = self.home(key);
-            // SAFETY: `pos` is masked to the table's length, so the pointer is in bounds; a prefetch
-            // never faults and has no architectural effect.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(self.table.as_ptr().add(pos) as *const i8);
-            }
+        // SAFETY: a prefetch never faults and has no architectural effect; callers pass addresses inside
+        // the table or slot arrays.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(ptr as *const i8);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = key;
+        let _ = ptr;
     }
 }
 
