@@ -2,9 +2,10 @@
 //! replacement, and seeded synthetic Zipf index streams for benchmarks and tests.
 //!
 //! Data structure: an open-addressing hash map (linear probing, multiplicative hashing, backward-shift
-//! deletion) of (key, slot) pairs, and a slot array of 12-byte records: the index-linked recency list
-//! (`prev`/`next` as `u32` slot numbers, no allocation per access) and the slot's current map position, so
-//! the eviction victim is removed from the map without a search. One access is a few dependent loads, so
+//! deletion; a quarter full at most) of (key, slot) pairs, and a slot array of 12-byte records: the
+//! index-linked circular recency list with a sentinel record (`prev`/`next` as `u32` slot numbers, no
+//! allocation and no end-of-list branches per access) and the slot's current map position, so the eviction
+//! victim is removed from the map without a search. One access is a few dependent loads, so
 //! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
 //! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
 //! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
@@ -44,10 +45,9 @@ pub struct CacheSim {
     len: u32,
     /// Slot array: key and recency links of each cached entry, together in one 16-byte record.
     nodes: Vec<Node>,
-    /// Most recently inserted/used slot.
-    head: u32,
-    /// Eviction candidate.
-    tail: u32,
+    /// Index of the sentinel record closing the circular recency list: its `next` is the most recently
+    /// inserted/used slot, its `prev` the eviction candidate.
+    sentinel: u32,
     /// Open-addressing map: (key, slot) pairs; slot `NIL` marks an empty position.
     table: Vec<(u64, u32)>,
     shift: u32,
@@ -62,20 +62,23 @@ impl CacheSim {
     pub fn new(capacity: u32, policy: Policy) -> Self {
         let capacity = capacity.min(1 << 30);
         let table_len = ((capacity as usize) * 4).next_power_of_two().max(8);
+        let empty = Node {
+            prev: NIL,
+            next: NIL,
+            pos: NIL,
+        };
+        let mut nodes = vec![empty; capacity as usize + 1];
+        nodes[capacity as usize] = Node {
+            prev: capacity,
+            next: capacity,
+            pos: NIL,
+        };
         CacheSim {
             capacity,
             policy,
             len: 0,
-            nodes: vec![
-                Node {
-                    prev: NIL,
-                    next: NIL,
-                    pos: NIL
-                };
-                capacity as usize
-            ],
-            head: NIL,
-            tail: NIL,
+            nodes,
+            sentinel: capacity,
             table: vec![(0, NIL); table_len],
             shift: 64 - table_len.trailing_zeros(),
             mask: table_len - 1,
@@ -126,29 +129,18 @@ impl CacheSim {
         let Node {
             prev: p, next: n, ..
         } = self.nodes[s as usize];
-        if p == NIL {
-            self.head = n;
-        } else {
-            self.nodes[p as usize].next = n;
-        }
-        if n == NIL {
-            self.tail = p;
-        } else {
-            self.nodes[n as usize].prev = p;
-        }
+        self.nodes[p as usize].next = n;
+        self.nodes[n as usize].prev = p;
     }
 
     #[inline]
     fn push_front(&mut self, s: u32) {
-        self.nodes[s as usize].prev = NIL;
-        self.nodes[s as usize].next = self.head;
-        if self.head != NIL {
-            self.nodes[self.head as usize].prev = s;
-        }
-        self.head = s;
-        if self.tail == NIL {
-            self.tail = s;
-        }
+        let z = self.sentinel;
+        let first = self.nodes[z as usize].next;
+        self.nodes[s as usize].prev = z;
+        self.nodes[s as usize].next = first;
+        self.nodes[first as usize].prev = s;
+        self.nodes[z as usize].next = s;
     }
 
     /// Remove the map entry at table position `pos` (backward-shift deletion).
@@ -191,7 +183,7 @@ impl CacheSim {
             }
             if k == key {
                 self.hits += 1;
-                if self.policy == Policy::Lru && self.head != s {
+                if self.policy == Policy::Lru && self.nodes[self.sentinel as usize].next != s {
                     self.unlink(s);
                     self.push_front(s);
                 }
@@ -203,7 +195,7 @@ impl CacheSim {
             self.len += 1;
             self.len - 1
         } else {
-            let victim = self.tail;
+            let victim = self.nodes[self.sentinel as usize].prev;
             self.remove_at(self.nodes[victim as usize].pos as usize);
             self.unlink(victim);
             // The removal may have shifted entries; find the insertion point again.
