@@ -566,3 +566,44 @@ fn cli_rejects_model_dataset_mismatch_and_missing_files() {
     );
     assert!(err.contains("unknown model 'rm-tiny'"), "{err}");
 }
+
+#[test]
+fn cli_eval_movielens_json_matches_golden() {
+    let model = shared().join("reference-data/recpipe-configs/model_configs/movie20m_large.json");
+    let hw = shared().join("reference-data/recpipe-configs/accel_configs/hardconf_64.json");
+    let out = bin()
+        .args(["accel", "eval", "--model"])
+        .arg(&model)
+        .arg("--hardware")
+        .arg(&hw)
+        .args([
+            "--dataset",
+            "movielens20m",
+            "--items",
+            "1024",
+            "--top-n",
+            "64",
+        ])
+        .args(["--mode", "recpipe2021", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = golden()
+        .into_iter()
+        .find(|r| {
+            r.model == "movie20m_large" && r.hardconf == 64 && r.items == 1024 && r.top_n == 64
+        })
+        .unwrap();
+    assert!(rel(v["latency_s"].as_f64().unwrap(), row.values[6]) <= 1e-9);
+    assert!(
+        rel(
+            v["components"]["mlp_bottom"].as_f64().unwrap(),
+            row.values[2]
+        ) <= 1e-9
+    );
+}
