@@ -167,19 +167,44 @@ impl AccelError {
     }
 }
 
-/// Turn a serde-saphyr error into one issue (first line of its message, with the parser's position).
-pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str) -> AccelError {
-    let mut message = err
+/// Turn a serde-saphyr error into one issue: the parser's message without its own position prefix, the
+/// position as `(line L, column C)`, and, when the offending line is a `key: value` pair, the key as the
+/// field and the value quoted.
+pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str, text: &str) -> AccelError {
+    let first = err
         .to_string()
         .lines()
         .next()
         .unwrap_or("")
         .trim()
         .to_string();
-    if let Some(loc) = err.location().filter(|l| l.line() > 0) {
-        message = format!("line {}, column {}: {message}", loc.line(), loc.column());
+    // Drop a leading "error: line L column C: " that repeats the position.
+    let mut message = first.trim_start_matches("error:").trim().to_string();
+    if message.starts_with("line ") {
+        if let Some((_, rest)) = message.split_once(": ") {
+            message = rest.trim().to_string();
+        }
     }
-    AccelError::issue(file, "", message)
+    let mut field = String::new();
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        return AccelError::issue(file, name, "required field is missing");
+    }
+    if let Some(loc) = err.location().filter(|l| l.line() > 0) {
+        let line = text.lines().nth(loc.line() as usize - 1).unwrap_or("");
+        let content = line.split(" #").next().unwrap_or("").trim();
+        if let Some((key, value)) = content.split_once(':') {
+            let (key, value) = (key.trim().trim_start_matches("- "), value.trim());
+            if !key.is_empty() && !value.is_empty() && !key.contains(' ') {
+                field = key.to_string();
+                message = format!("{message}, got '{value}'");
+            }
+        }
+        message = format!("{message} (line {}, column {})", loc.line(), loc.column());
+    }
+    AccelError::issue(file, &field, message)
 }
 
 /// Turn a serde_json error into one issue.
@@ -230,7 +255,8 @@ fn whole(file: &str, field: &str, v: f64, issues: &mut Vec<FieldIssue>) -> Optio
 impl AccelConfig {
     /// Parse our YAML form and validate it. `origin` names the file in error messages.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let cfg: AccelConfig = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin))?;
+        let cfg: AccelConfig =
+            serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
         cfg.check(origin)?;
         Ok(cfg)
     }
@@ -584,6 +610,25 @@ mod tests {
         assert_eq!(d.embedding_cache_bytes, 2 << 20);
         assert_eq!(d.weight_sram_bytes, c.weight_sram_bytes);
         assert!(d.validate().is_empty());
+    }
+
+    #[test]
+    fn yaml_type_errors_name_field_and_value() {
+        let text = "array_size: -1\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
+                    weight_sram_bytes: 1\nactivation_sram_bytes: 1\nembedding_cache_bytes: 0\ntopk_units: 16\n";
+        let err = AccelConfig::from_yaml_str(text, "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("x.yaml: array_size: ") && err.contains("got '-1'"),
+            "{err}"
+        );
+        assert!(err.contains("(line 1, column"), "{err}");
+        let missing = text.replace("clock_mhz: 125\n", "").replace("-1", "16");
+        let err = AccelConfig::from_yaml_str(&missing, "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "x.yaml: clock_mhz: required field is missing");
     }
 
     #[test]

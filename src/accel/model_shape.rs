@@ -357,7 +357,8 @@ impl ModelShape {
 
     /// Parse our model YAML (`preset: rm-small`, or a `dlrm:` / `neumf:` block).
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RawModelFile = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin))?;
+        let raw: RawModelFile =
+            serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
         let set = [
             raw.preset.is_some(),
             raw.dlrm.is_some(),
