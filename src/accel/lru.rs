@@ -2,10 +2,11 @@
 //! replacement, and seeded synthetic Zipf index streams for benchmarks and tests.
 //!
 //! Data structure: an open-addressing hash map (linear probing, multiplicative hashing, backward-shift
-//! deletion; a quarter full at most) of (key, slot) pairs, and a slot array of 12-byte records: the
-//! index-linked circular recency list with a sentinel record (`prev`/`next` as `u32` slot numbers, no
-//! allocation and no end-of-list branches per access) and the slot's current map position, so the eviction
-//! victim is removed from the map without a search. One access is a few dependent loads, so
+//! deletion; a quarter full at most) of 8-byte (32-bit key hash, slot) pairs, and a slot array of records
+//! holding the full key (which confirms a hash match), the index-linked circular recency list with a
+//! sentinel record (`prev`/`next` as `u32` slot numbers, no allocation and no end-of-list branches per
+//! access) and the slot's current map position, so the eviction victim is removed from the map without a
+//! search. One access is a few dependent loads, so
 //! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
 //! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
 //! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
@@ -30,6 +31,7 @@ const NIL: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
+    key: u64,
     prev: u32,
     next: u32,
     /// Position of this slot's entry in the hash map (kept current by deletions' shifts).
@@ -43,13 +45,14 @@ pub struct CacheSim {
     capacity: u32,
     policy: Policy,
     len: u32,
-    /// Slot array: key and recency links of each cached entry, together in one 16-byte record.
+    /// Slot array: key, recency links and map position of each cached entry.
     nodes: Vec<Node>,
     /// Index of the sentinel record closing the circular recency list: its `next` is the most recently
     /// inserted/used slot, its `prev` the eviction candidate.
     sentinel: u32,
-    /// Open-addressing map: (key, slot) pairs; slot `NIL` marks an empty position.
-    table: Vec<(u64, u32)>,
+    /// Open-addressing map: (32-bit key hash, slot) pairs; slot `NIL` marks an empty position. The hash's
+    /// top bits are the home position; a hash match is confirmed against the slot's full key.
+    table: Vec<(u32, u32)>,
     shift: u32,
     mask: usize,
     hits: u64,
@@ -63,12 +66,14 @@ impl CacheSim {
         let capacity = capacity.min(1 << 30);
         let table_len = ((capacity as usize) * 4).next_power_of_two().max(8);
         let empty = Node {
+            key: 0,
             prev: NIL,
             next: NIL,
             pos: NIL,
         };
         let mut nodes = vec![empty; capacity as usize + 1];
         nodes[capacity as usize] = Node {
+            key: 0,
             prev: capacity,
             next: capacity,
             pos: NIL,
@@ -117,11 +122,22 @@ impl CacheSim {
         self.accesses = 0;
     }
 
+    /// 32-bit hash of a key: fold the high bits in (so that keys which are multiples of a constant do not
+    /// cluster), then a multiplicative (Fibonacci) hash; the top 32 bits.
+    #[inline]
+    fn hash32(key: u64) -> u32 {
+        ((key ^ (key >> 31)).wrapping_mul(GOLDEN) >> 32) as u32
+    }
+
+    /// Home position of a 32-bit hash (the table has at most 2^32 positions, so `shift ≥ 32`).
+    #[inline]
+    fn home_of(&self, h: u32) -> usize {
+        ((h as u64) >> (self.shift - 32)) as usize
+    }
+
     #[inline]
     fn home(&self, key: u64) -> usize {
-        // Fold the high bits in before the multiplicative (Fibonacci) hash so that keys which are
-        // themselves multiples of a constant do not cluster.
-        ((key ^ (key >> 31)).wrapping_mul(GOLDEN) >> self.shift) as usize
+        self.home_of(Self::hash32(key))
     }
 
     #[inline]
@@ -153,7 +169,7 @@ impl CacheSim {
                 self.table[pos].1 = NIL;
                 return;
             }
-            let k = self.home(entry.0);
+            let k = self.home_of(entry.0);
             // Entry at j may move to pos unless its home lies cyclically in (pos, j].
             let stays = if pos <= j {
                 pos < k && k <= j
@@ -175,13 +191,14 @@ impl CacheSim {
         if self.capacity == 0 {
             return false;
         }
-        let mut pos = self.home(key);
+        let h = Self::hash32(key);
+        let mut pos = self.home_of(h);
         loop {
             let (k, s) = self.table[pos];
             if s == NIL {
                 break;
             }
-            if k == key {
+            if k == h && self.nodes[s as usize].key == key {
                 self.hits += 1;
                 if self.policy == Policy::Lru && self.nodes[self.sentinel as usize].next != s {
                     self.unlink(s);
@@ -199,14 +216,15 @@ impl CacheSim {
             self.remove_at(self.nodes[victim as usize].pos as usize);
             self.unlink(victim);
             // The removal may have shifted entries; find the insertion point again.
-            pos = self.home(key);
+            pos = self.home_of(h);
             while self.table[pos].1 != NIL {
                 pos = (pos + 1) & self.mask;
             }
             victim
         };
         self.nodes[slot as usize].pos = pos as u32;
-        self.table[pos] = (key, slot);
+        self.nodes[slot as usize].key = key;
+        self.table[pos] = (h, slot);
         self.push_front(slot);
         false
     }
