@@ -2,8 +2,8 @@
 //! SRAM and DRAM traffic, and cycles.
 //!
 //! Hit rate (fraction of vector lookups served on chip), in order of precedence:
-//! 1. a caller-supplied value, e.g. from a trace-driven simulation ([`super::lru`]) over the data set's own
-//!    index stream;
+//! 1. a caller-supplied value, e.g. from [`simulated_hit_rate`]: a trace-driven LRU/FIFO simulation
+//!    ([`super::lru`]) of the configured capacity over the data set's own index stream;
 //! 2. Criteo Kaggle: the measured characterization of RecPipe's embedding study (recpipe-reference.md §5.3),
 //!    hit rate vs cache entries, in `calib/embedding-hit-rate-criteo.csv` (derived from the stage-1 columns of
 //!    the 735 result files: hits / accesses per entry count). Entries = cache bytes / vector bytes. Between
@@ -63,6 +63,35 @@ pub fn criteo_hit_rate(entries: f64) -> f64 {
     let (eb, hb) = t[i];
     let f = (entries.ln() - ea.ln()) / (eb.ln() - ea.ln());
     ha + f * (hb - ha)
+}
+
+/// Cache key of row `row` of embedding table `table` (the table id in the top 24 bits).
+#[inline]
+pub fn table_key(table: u32, row: u64) -> u64 {
+    ((table as u64) << 40) | (row & ((1 << 40) - 1))
+}
+
+/// Vectors the configured cache holds for `model` (one entry per vector; DLRM vectors are `d` elements,
+/// NeuMF caches a user's or item's GMF and MLP vectors together).
+pub fn cache_entries(model: &ModelShape, hw: &AccelConfig) -> u32 {
+    let e = hw.element_bytes as u64;
+    let vector = match model {
+        ModelShape::Dlrm(d) => d.embedding_dim as u64 * e,
+        ModelShape::NeuMf(n) => (n.mf_dim + n.mlp_embedding_dim) as u64 * e,
+    };
+    (hw.embedding_cache_bytes / vector.max(1)).min(u32::MAX as u64) as u32
+}
+
+/// Hit rate of the configured cache over a data set's own index stream (keys from [`table_key`]), after a
+/// warm-up pass; pass the result as the stage's hit rate to use it instead of the characterization.
+pub fn simulated_hit_rate(
+    model: &ModelShape,
+    hw: &AccelConfig,
+    trace: &[u64],
+    warmup: &[u64],
+    policy: super::lru::Policy,
+) -> f64 {
+    super::lru::simulate_hit_rate(trace, warmup, cache_entries(model, hw), policy)
 }
 
 /// Traffic and time of one stage's embedding gathers.
@@ -155,5 +184,26 @@ mod tests {
         let dram_cycles = 100.0 + 8320.0 / (1073741824.0 / 1e9);
         assert!((t.cycles - dram_cycles).abs() < 1e-9);
         assert!(default_hit_rate(&m, &hw, Dataset::Kaggle).abs() < 1e-12);
+    }
+
+    #[test]
+    fn simulated_hit_rate_uses_configured_capacity() {
+        let text = |bytes: u64| {
+            format!(
+                "array_size: 16\nclock_mhz: 1000\ndram_bandwidth_gib_s: 1\ndram_latency_cycles: 100\n\
+                 weight_sram_bytes: 1024\nactivation_sram_bytes: 1024\nembedding_cache_bytes: {bytes}\n\
+                 topk_units: 1\n"
+            )
+        };
+        let m = ModelShape::from_preset("rm-small").unwrap(); // 8-byte vectors
+        let small = AccelConfig::from_yaml_str(&text(8 * 2), "t.yaml").unwrap();
+        let big = AccelConfig::from_yaml_str(&text(8 * 1000), "t.yaml").unwrap();
+        assert_eq!(cache_entries(&m, &small), 2);
+        // Rows 0, 1, 2 of table 3 in a loop: 2 entries thrash under LRU, 1000 hold everything.
+        let trace: Vec<u64> = (0..300).map(|i| table_key(3, i % 3)).collect();
+        let policy = crate::accel::lru::Policy::Lru;
+        assert!(simulated_hit_rate(&m, &small, &trace, &[], policy).abs() < 1e-12);
+        assert!((simulated_hit_rate(&m, &big, &trace, &trace, policy) - 1.0).abs() < 1e-12);
+        assert_ne!(table_key(1, 5), table_key(2, 5));
     }
 }

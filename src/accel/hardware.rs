@@ -123,12 +123,12 @@ impl fmt::Display for FieldIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum AccelError {
     /// The file could not be read.
-    #[error("{file}: cannot read file: {source}")]
+    #[error("{file}: cannot read file: {error}")]
     Io {
         /// The file.
         file: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file extension selects no known format.
     #[error("{file}: unknown file type (expected .yaml, .yml or .json)")]
@@ -163,13 +163,35 @@ impl AccelError {
     }
 }
 
-/// Turn a serde-saphyr error into one issue (first line of its message, with the parser's position).
-pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str) -> AccelError {
-    let mut message = err.to_string().lines().next().unwrap_or("").trim().to_string();
-    if let Some(loc) = err.location().filter(|l| l.line() > 0) {
-        message = format!("line {}, column {}: {message}", loc.line(), loc.column());
+/// Turn a serde-saphyr error into one issue: the parser's message without its own position prefix, the
+/// position as `(line L, column C)`, and, when the offending line is a `key: value` pair, the key as the
+/// field and the value quoted.
+pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str, text: &str) -> AccelError {
+    let first = err.to_string().lines().next().unwrap_or("").trim().to_string();
+    // Drop a leading "error: line L column C: " that repeats the position.
+    let mut message = first.trim_start_matches("error:").trim().to_string();
+    if message.starts_with("line ") {
+        if let Some((_, rest)) = message.split_once(": ") {
+            message = rest.trim().to_string();
+        }
     }
-    AccelError::issue(file, "", message)
+    let mut field = String::new();
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+        return AccelError::issue(file, name, "required field is missing");
+    }
+    if let Some(loc) = err.location().filter(|l| l.line() > 0) {
+        let line = text.lines().nth(loc.line() as usize - 1).unwrap_or("");
+        let content = line.split(" #").next().unwrap_or("").trim();
+        if let Some((key, value)) = content.split_once(':') {
+            let (key, value) = (key.trim().trim_start_matches("- "), value.trim());
+            if !key.is_empty() && !value.is_empty() && !key.contains(' ') {
+                field = key.to_string();
+                message = format!("{message}, got '{value}'");
+            }
+        }
+        message = format!("{message} (line {}, column {})", loc.line(), loc.column());
+    }
+    AccelError::issue(file, &field, message)
 }
 
 /// Turn a serde_json error into one issue.
@@ -220,7 +242,7 @@ fn whole(file: &str, field: &str, v: f64, issues: &mut Vec<FieldIssue>) -> Optio
 impl AccelConfig {
     /// Parse our YAML form and validate it. `origin` names the file in error messages.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let cfg: AccelConfig = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin))?;
+        let cfg: AccelConfig = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
         cfg.check(origin)?;
         Ok(cfg)
     }
@@ -322,7 +344,7 @@ impl AccelConfig {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io { file: file.clone(), error })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)
         } else {
@@ -414,6 +436,30 @@ impl AccelConfig {
         (self.array_size as u64) * (self.array_size as u64)
     }
 
+    /// A copy with a design-space sweep's overrides applied (KiB sizes become bytes); validate the result.
+    pub fn with_overrides(&self, o: &crate::spec::AccelOverrides) -> Self {
+        let mut c = self.clone();
+        if let Some(v) = o.array_size {
+            c.array_size = v;
+        }
+        if let Some(v) = o.weight_sram_kib {
+            c.weight_sram_bytes = v * 1024;
+        }
+        if let Some(v) = o.activation_sram_kib {
+            c.activation_sram_bytes = v * 1024;
+        }
+        if let Some(v) = o.embedding_cache_kib {
+            c.embedding_cache_bytes = v * 1024;
+        }
+        if let Some(v) = o.dram_bandwidth_gib_s {
+            c.dram_bandwidth_gib_s = v;
+        }
+        if let Some(v) = o.clock_mhz {
+            c.clock_mhz = v;
+        }
+        c
+    }
+
     /// The label: `name` if given, else `array<side>`.
     pub fn label(&self) -> String {
         self.name.clone().unwrap_or_else(|| format!("array{}", self.array_size))
@@ -467,6 +513,30 @@ mod tests {
                 "x.yaml: weight_sram_bytes: must be positive, got 0",
             ]
         );
+    }
+
+    #[test]
+    fn overrides_apply_in_bytes() {
+        let c = AccelConfig::from_recpipe_json_str(HARDCONF_4, "h4.json").unwrap();
+        let o =
+            crate::spec::AccelOverrides { array_size: Some(32), embedding_cache_kib: Some(2048), ..Default::default() };
+        let d = c.with_overrides(&o);
+        assert_eq!(d.array_size, 32);
+        assert_eq!(d.embedding_cache_bytes, 2 << 20);
+        assert_eq!(d.weight_sram_bytes, c.weight_sram_bytes);
+        assert!(d.validate().is_empty());
+    }
+
+    #[test]
+    fn yaml_type_errors_name_field_and_value() {
+        let text = "array_size: -1\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
+                    weight_sram_bytes: 1\nactivation_sram_bytes: 1\nembedding_cache_bytes: 0\ntopk_units: 16\n";
+        let err = AccelConfig::from_yaml_str(text, "x.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("x.yaml: array_size: ") && err.contains("got '-1'"), "{err}");
+        assert!(err.contains("(line 1, column"), "{err}");
+        let missing = text.replace("clock_mhz: 125\n", "").replace("-1", "16");
+        let err = AccelConfig::from_yaml_str(&missing, "x.yaml").unwrap_err().to_string();
+        assert_eq!(err, "x.yaml: clock_mhz: required field is missing");
     }
 
     #[test]

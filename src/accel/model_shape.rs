@@ -321,7 +321,7 @@ impl ModelShape {
 
     /// Parse our model YAML (`preset: rm-small`, or a `dlrm:` / `neumf:` block).
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RawModelFile = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin))?;
+        let raw: RawModelFile = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
         let set = [raw.preset.is_some(), raw.dlrm.is_some(), raw.neumf.is_some()];
         if set.iter().filter(|&&b| b).count() != 1 {
             return Err(AccelError::issue(origin, "", "needs exactly one of preset, dlrm, neumf"));
@@ -376,7 +376,7 @@ impl ModelShape {
         if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
             return Err(AccelError::UnknownFormat { file });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| AccelError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io { file: file.clone(), error })?;
         if ext == "json" {
             Self::from_recpipe_json_str(&text, &file)
         } else {

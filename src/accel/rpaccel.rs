@@ -134,7 +134,10 @@ pub fn weight_bytes(model: &ModelShape, hw: &AccelConfig) -> f64 {
     bottom.iter().chain(top.iter()).map(|&(a, b)| a as f64 * b as f64 * e).sum()
 }
 
-fn layer_lists(model: &ModelShape) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+/// Fully connected layers as (input, output) widths.
+type Layers = Vec<(u32, u32)>;
+
+fn layer_lists(model: &ModelShape) -> (Layers, Layers) {
     match model {
         ModelShape::Dlrm(d) => {
             let mut top = Vec::with_capacity(d.top_mlp.len());

@@ -24,47 +24,49 @@ pub struct StageAlloc {
 /// skipped.
 pub fn enumerate(option_area_mm2: &[f64], stages: usize, budget_mm2: f64, max_count: u32) -> Vec<Vec<StageAlloc>> {
     let mut out = Vec::new();
-    if stages == 0 || !(budget_mm2 > 0.0) {
+    if stages == 0 || budget_mm2.is_nan() || budget_mm2 <= 0.0 {
         return out;
     }
-    let limit = budget_mm2 * (1.0 + 1e-9);
     let cheapest = option_area_mm2.iter().copied().filter(|a| a.is_finite() && *a > 0.0).fold(f64::INFINITY, f64::min);
-    let mut current = Vec::with_capacity(stages);
-    fn rec(
-        areas: &[f64],
-        stages: usize,
-        limit: f64,
-        cheapest: f64,
-        max_count: u32,
-        used: f64,
-        current: &mut Vec<StageAlloc>,
-        out: &mut Vec<Vec<StageAlloc>>,
-    ) {
-        if current.len() == stages {
+    if !cheapest.is_finite() {
+        return out;
+    }
+    let e = Enumerator { areas: option_area_mm2, stages, limit: budget_mm2 * (1.0 + 1e-9), cheapest, max_count };
+    e.rec(0.0, &mut Vec::with_capacity(stages), &mut out);
+    out
+}
+
+struct Enumerator<'a> {
+    areas: &'a [f64],
+    stages: usize,
+    limit: f64,
+    cheapest: f64,
+    max_count: u32,
+}
+
+impl Enumerator<'_> {
+    fn rec(&self, used: f64, current: &mut Vec<StageAlloc>, out: &mut Vec<Vec<StageAlloc>>) {
+        if current.len() == self.stages {
             out.push(current.clone());
             return;
         }
         // Area the remaining stages need at least (one copy of the cheapest option each).
-        let rest = (stages - current.len() - 1) as f64 * cheapest;
-        for (option, &area) in areas.iter().enumerate() {
+        let rest = (self.stages - current.len() - 1) as f64 * self.cheapest;
+        for (option, &area) in self.areas.iter().enumerate() {
             if !(area.is_finite() && area > 0.0) {
                 continue;
             }
-            for count in 1..=max_count {
+            for count in 1..=self.max_count {
                 let total = used + area * count as f64;
-                if total + rest > limit {
+                if total + rest > self.limit {
                     break;
                 }
                 current.push(StageAlloc { option, count });
-                rec(areas, stages, limit, cheapest, max_count, total, current, out);
+                self.rec(total, current, out);
                 current.pop();
             }
         }
     }
-    if cheapest.is_finite() {
-        rec(option_area_mm2, stages, limit, cheapest, max_count, 0.0, &mut current, &mut out);
-    }
-    out
 }
 
 /// The original generator's result for `stages` stages: per-stage (size S, engines) with engines

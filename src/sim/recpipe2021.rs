@@ -35,25 +35,30 @@ pub enum Rm {
     Large,
 }
 
-/// RPAccel per-query service time (ms) of model `rm` on `items` items on a 1/`size` sub-accelerator, for
-/// the cases the reference's accelerator experiments use (§7.2); `None` otherwise.
+/// RPAccel per-query service time (ms) of model `rm` on `items` items on a 1/`size` sub-accelerator
+/// (`size` ∈ {1, 4, 16, 64}; `None` otherwise), computed by the original cost model
+/// ([`crate::accel::reference2021`], Python-2 division and `top_n = 0` as in the logged runs) on the
+/// `accel/recpipe-s{size}.yaml` presets, which carry RecPipe's `hardconf_{size}.json` numbers. These are the
+/// §7.2 values (e.g. RM-large@4096 on S=1: 2.090744 ms).
 pub fn rpaccel_service_ms(rm: Rm, items: u32, size: u32) -> Option<f64> {
-    let row: [f64; 4] = match (rm, items) {
-        (Rm::Small, 4096) => [0.446614, 0.557257, 1.163173, 8.194734],
-        (Rm::Med, 512) => [0.201712, 0.262544, 0.558335, 4.725967],
-        (Rm::Large, 128) => [0.218130, 0.425018, 1.118079, 10.896355],
-        (Rm::Large, 512) => [0.399351, 0.837132, 2.333962, 18.947018],
-        (Rm::Large, 4096) => [2.090744, 4.683535, 13.682197, 94.086531],
+    use crate::accel::{evaluate_stage, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
+    let preset = match size {
+        1 => include_str!("../../accel/recpipe-s1.yaml"),
+        4 => include_str!("../../accel/recpipe-s4.yaml"),
+        16 => include_str!("../../accel/recpipe-s16.yaml"),
+        64 => include_str!("../../accel/recpipe-s64.yaml"),
         _ => return None,
     };
-    let col = match size {
-        1 => 0,
-        4 => 1,
-        16 => 2,
-        64 => 3,
-        _ => return None,
+    let hw = AccelConfig::from_yaml_str(preset, "accel preset").expect("shipped presets are valid");
+    let name = match rm {
+        Rm::Small => "rm-small",
+        Rm::Med => "rm-med",
+        Rm::Large => "rm-large",
     };
-    Some(row[col])
+    let model = ModelShape::from_preset(name).expect("RM presets exist");
+    let mut req = StageRequest::new(Dataset::Kaggle, items, 0, Mode::Recpipe2021);
+    req.division = Division::Python2;
+    Some(evaluate_stage(&model, &hw, &req).latency_s * 1e3)
 }
 
 /// One accelerator pipeline configuration of the reference's sweeps.
@@ -147,6 +152,26 @@ pub fn figure12_sweep(queries: u64, seed: u64, with_overhead: bool) -> Result<Ve
 
 #[cfg(test)]
 mod tests {
+
+    /// recpipe-reference.md §7.2, ms, rounded to 6 decimals there.
+    #[test]
+    fn service_times_match_the_logged_table() {
+        let table: [(Rm, u32, [f64; 4]); 5] = [
+            (Rm::Small, 4096, [0.446614, 0.557257, 1.163173, 8.194734]),
+            (Rm::Med, 512, [0.201712, 0.262544, 0.558335, 4.725967]),
+            (Rm::Large, 128, [0.218130, 0.425018, 1.118079, 10.896355]),
+            (Rm::Large, 512, [0.399351, 0.837132, 2.333962, 18.947018]),
+            (Rm::Large, 4096, [2.090744, 4.683535, 13.682197, 94.086531]),
+        ];
+        for (rm, items, row) in table {
+            for (size, expected) in [1, 4, 16, 64].into_iter().zip(row) {
+                let got = rpaccel_service_ms(rm, items, size).expect("known size");
+                assert!((got - expected).abs() <= 5e-7, "{rm:?}@{items} S={size}: {got} vs {expected}");
+            }
+        }
+        assert_eq!(rpaccel_service_ms(Rm::Small, 4096, 8), None);
+    }
+
     use super::*;
 
     #[test]

@@ -947,7 +947,7 @@ fn resolve_accel(
         return None;
     }
     let full = cx.base_dir.join(&file.value);
-    let mut config = match AccelConfig::load(&full) {
+    let config = match AccelConfig::load(&full) {
         Ok(c) => c,
         Err(e) => {
             cx.err(
@@ -962,25 +962,7 @@ fn resolve_accel(
             return None;
         }
     };
-    const KIB: u64 = 1024;
-    if let Some(a) = overrides.array_size {
-        config.array_size = a;
-    }
-    if let Some(w) = overrides.weight_sram_kib {
-        config.weight_sram_bytes = w * KIB;
-    }
-    if let Some(a) = overrides.activation_sram_kib {
-        config.activation_sram_bytes = a * KIB;
-    }
-    if let Some(e) = overrides.embedding_cache_kib {
-        config.embedding_cache_bytes = e * KIB;
-    }
-    if let Some(b) = overrides.dram_bandwidth_gib_s {
-        config.dram_bandwidth_gib_s = b;
-    }
-    if let Some(c) = overrides.clock_mhz {
-        config.clock_mhz = c;
-    }
+    let config = config.with_overrides(overrides);
     let problems = config.validate();
     if !problems.is_empty() {
         for (field, message) in problems {

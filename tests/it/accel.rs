@@ -87,11 +87,13 @@ fn check_golden(hw_for: impl Fn(u32) -> AccelConfig) {
     assert_eq!(rows.len(), 720);
     let hws: Vec<(u32, AccelConfig)> = [1, 4, 16, 64].iter().map(|&s| (s, hw_for(s))).collect();
     let mut worst = 0.0_f64;
+    let models: std::collections::BTreeMap<String, ModelShape> =
+        rows.iter().map(|r| (r.model.clone(), recpipe_model(&r.model))).collect();
     for r in &rows {
-        let model = recpipe_model(&r.model);
+        let model = &models[&r.model];
         let hw = &hws.iter().find(|(s, _)| *s == r.hardconf).unwrap().1;
         let req = StageRequest::new(r.dataset, r.items, r.top_n, Mode::Recpipe2021);
-        let out = accel::evaluate_stage(&model, hw, &req);
+        let out = accel::evaluate_stage(model, hw, &req);
         let c = out.components;
         let got = [c.input_pcie, c.embedding, c.mlp_bottom, c.mlp_top, c.topk, c.output_pcie, out.latency_s];
         for (i, (&g, &want)) in got.iter().zip(r.values.iter()).enumerate() {
@@ -205,11 +207,14 @@ fn presets_pin_their_numbers() {
 fn rpaccel_invariants_over_golden_cases() {
     let rows = golden();
     let mut last: Option<(String, u32, u32, f64)> = None;
+    let models: std::collections::BTreeMap<String, ModelShape> =
+        rows.iter().map(|r| (r.model.clone(), recpipe_model(&r.model))).collect();
+    let hws: Vec<AccelConfig> = [1, 4, 16, 64].iter().map(|&s| hardconf(s)).collect();
     for r in &rows {
-        let model = recpipe_model(&r.model);
-        let hw = hardconf(r.hardconf);
+        let model = &models[&r.model];
+        let hw = &hws[[1, 4, 16, 64].iter().position(|&s| s == r.hardconf).unwrap()];
         let req = StageRequest::new(r.dataset, r.items, r.top_n, Mode::Rpaccel);
-        let out = accel::evaluate_stage(&model, &hw, &req);
+        let out = accel::evaluate_stage(model, hw, &req);
         assert!(out.latency_s.is_finite() && out.latency_s > 0.0);
         assert!(out.energy_j > 0.0 && out.area_mm2 > 0.0 && out.power_w > 0.0);
         assert!((0.0..=1.0).contains(&out.embedding_hit_rate));
@@ -402,6 +407,30 @@ fn cli_rejects_model_dataset_mismatch_and_missing_files() {
     assert!(err.contains("--dataset movielens1m") && err.contains("dlrm"), "{err}");
     let err = eval_fails(Path::new("rm-small"), Path::new("accel/missing.yaml"), "kaggle");
     assert!(err.contains("accel/missing.yaml: cannot read file"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     let err = eval_fails(Path::new("rm-tiny"), Path::new("accel/recpipe-s16.yaml"), "kaggle");
     assert!(err.contains("unknown model 'rm-tiny'"), "{err}");
+}
+
+#[test]
+fn cli_eval_movielens_json_matches_golden() {
+    let model = shared().join("reference-data/recpipe-configs/model_configs/movie20m_large.json");
+    let hw = shared().join("reference-data/recpipe-configs/accel_configs/hardconf_64.json");
+    let out = bin()
+        .args(["accel", "eval", "--model"])
+        .arg(&model)
+        .arg("--hardware")
+        .arg(&hw)
+        .args(["--dataset", "movielens20m", "--items", "1024", "--top-n", "64"])
+        .args(["--mode", "recpipe2021", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = golden()
+        .into_iter()
+        .find(|r| r.model == "movie20m_large" && r.hardconf == 64 && r.items == 1024 && r.top_n == 64)
+        .unwrap();
+    assert!(rel(v["latency_s"].as_f64().unwrap(), row.values[6]) <= 1e-9);
+    assert!(rel(v["components"]["mlp_bottom"].as_f64().unwrap(), row.values[2]) <= 1e-9);
 }

@@ -146,7 +146,8 @@ fn light_load_means_match_the_logs_within_the_emulation_overhead() {
         let pure = sim::simulate(&p.model(gap, false).unwrap(), &SimSettings::new(10_000, 123)).unwrap();
         let with = sim::simulate(&p.model(gap, true).unwrap(), &SimSettings::new(10_000, 123)).unwrap();
         let service_sum: f64 = p.stages.iter().map(|&(rm, n, s)| rpaccel_service_ms(rm, n, s).unwrap()).sum();
-        assert!(pure.mean_ms >= service_sum - 1e-9 && pure.mean_ms < service_sum * 1.01, "{}", p.label);
+        // Service times are rounded to whole nanoseconds in the simulator: ≤ 0.5 ns per stage.
+        assert!(pure.mean_ms >= service_sum - 2e-6 && pure.mean_ms < service_sum * 1.01, "{}", p.label);
         assert!(logged_mean > pure.mean_ms, "{}: the emulation is never faster than the model", p.label);
         assert!(
             (with.mean_ms - logged_mean).abs() <= 0.1,
