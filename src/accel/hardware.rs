@@ -119,6 +119,27 @@ impl fmt::Display for FieldIssue {
     }
 }
 
+/// The two description formats: RecPipe's original JSON configs and our YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DescriptionFormat {
+    /// `.json`: a RecPipe config file.
+    RecpipeJson,
+    /// `.yaml` / `.yml`: our form.
+    Yaml,
+}
+
+/// Read an accelerator or model description file: (name for messages, format by extension, text).
+pub(crate) fn read_description(path: &Path) -> Result<(String, DescriptionFormat, String), AccelError> {
+    let file = path.display().to_string();
+    let format = match path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase().as_str() {
+        "json" => DescriptionFormat::RecpipeJson,
+        "yaml" | "yml" => DescriptionFormat::Yaml,
+        _ => return Err(AccelError::UnknownFormat { file }),
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io { file: file.clone(), error })?;
+    Ok((file, format, text))
+}
+
 /// Why an accelerator or model description could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum AccelError {
@@ -339,16 +360,10 @@ impl AccelConfig {
 
     /// Read and parse a file: `.json` → RecPipe hardconf, `.yaml`/`.yml` → our form.
     pub fn load(path: &Path) -> Result<Self, AccelError> {
-        let file = path.display().to_string();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
-            return Err(AccelError::UnknownFormat { file });
-        }
-        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io { file: file.clone(), error })?;
-        if ext == "json" {
-            Self::from_recpipe_json_str(&text, &file)
-        } else {
-            Self::from_yaml_str(&text, &file)
+        let (file, format, text) = read_description(path)?;
+        match format {
+            DescriptionFormat::RecpipeJson => Self::from_recpipe_json_str(&text, &file),
+            DescriptionFormat::Yaml => Self::from_yaml_str(&text, &file),
         }
     }
 

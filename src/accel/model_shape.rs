@@ -373,14 +373,10 @@ impl ModelShape {
         if !path.exists() && ext.is_empty() {
             return Self::from_preset(&file).ok_or_else(|| AccelError::issue(&file, "", preset_error(&file)));
         }
-        if !matches!(ext.as_str(), "json" | "yaml" | "yml") {
-            return Err(AccelError::UnknownFormat { file });
-        }
-        let text = std::fs::read_to_string(path).map_err(|error| AccelError::Io { file: file.clone(), error })?;
-        if ext == "json" {
-            Self::from_recpipe_json_str(&text, &file)
-        } else {
-            Self::from_yaml_str(&text, &file)
+        let (file, format, text) = super::hardware::read_description(path)?;
+        match format {
+            super::hardware::DescriptionFormat::RecpipeJson => Self::from_recpipe_json_str(&text, &file),
+            super::hardware::DescriptionFormat::Yaml => Self::from_yaml_str(&text, &file),
         }
     }
 }

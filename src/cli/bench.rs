@@ -19,3 +19,16 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Sim(args) => super::bench_sim::run(args),
     }
 }
+
+/// CPU time consumed by the calling thread, s (excludes time the thread waited for a core on a busy machine).
+pub(crate) fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call; CLOCK_THREAD_CPUTIME_ID is
+    // supported on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}

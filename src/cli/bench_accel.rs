@@ -15,23 +15,11 @@ use anyhow::anyhow;
 use std::hint::black_box;
 use std::time::Instant;
 
-/// CPU time consumed by the calling thread, s.
-fn thread_cpu_s() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc == 0 {
-        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-    } else {
-        f64::NAN
-    }
-}
-
 /// Wall and thread-CPU seconds of `f`.
 fn timed(f: impl FnOnce()) -> (f64, f64) {
-    let (start, cpu) = (Instant::now(), thread_cpu_s());
+    let (start, cpu) = (Instant::now(), super::bench::thread_cpu_s());
     f();
-    (start.elapsed().as_secs_f64(), thread_cpu_s() - cpu)
+    (start.elapsed().as_secs_f64(), super::bench::thread_cpu_s() - cpu)
 }
 
 /// Arguments of `bench accel`.

@@ -13,23 +13,11 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
 
-/// CPU time consumed by the calling thread, s (excludes time the thread waited for a core on a busy machine).
-fn thread_cpu_s() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc == 0 {
-        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-    } else {
-        f64::NAN
-    }
-}
-
 /// Wall and thread-CPU seconds of `f`, with its result.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
-    let (w, c) = (Instant::now(), thread_cpu_s());
+    let (w, c) = (Instant::now(), super::bench::thread_cpu_s());
     let out = f();
-    (out, w.elapsed().as_secs_f64(), thread_cpu_s() - c)
+    (out, w.elapsed().as_secs_f64(), super::bench::thread_cpu_s() - c)
 }
 
 /// Arguments of `bench sim`.

@@ -655,15 +655,7 @@ fn service(cx: &mut Cx<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDi
 
 /// Read and validate a pipeline file; referenced files resolve against the file's directory.
 pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, SpecErrors> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
-        issues: vec![SpecIssue {
-            file: file.clone(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot read file: {e}"),
-        }],
-    })?;
+    let (file, text) = crate::spec::read_file(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_pipeline(&text, &file, base)
 }

@@ -24,16 +24,24 @@ pub fn parse_space(text: &str, file: &str, base_dir: &Path) -> Result<Space, Spe
 
 /// Read, parse and validate a design-space file; relative paths inside resolve against the working directory.
 pub fn load_space(path: &Path) -> Result<Space, SpecErrors> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
-        issues: vec![SpecIssue {
-            file: file.clone(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot read file: {e}"),
-        }],
-    })?;
+    let (file, text) = read_file(path)?;
     parse_space(&text, &file, Path::new("."))
+}
+
+/// Read a YAML input file whole: (the name to use in messages, its text), or one issue naming the file.
+pub fn read_file(path: &Path) -> Result<(String, String), SpecErrors> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(SpecErrors {
+            issues: vec![SpecIssue {
+                file,
+                position: None,
+                path: String::new(),
+                message: format!("cannot read file: {e}"),
+            }],
+        }),
+    }
 }
 
 /// Deserialize YAML into `T`, turning a syntax or type error into one issue with the parser's position and
