@@ -10,8 +10,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared reference directory: `../shared` from the repository root (the main checkout's layout), or the
-/// nearest `shared/` above it that holds the golden file (a worktree one level deeper).
+/// The shared reference directory: the nearest `shared/` above the repository root that holds the golden
+/// file (normally `../shared`, beside the checkout).
 fn shared() -> PathBuf {
     repo()
         .ancestors()
