@@ -114,10 +114,7 @@ struct Cx<'a> {
     issues: Vec<SpecIssue>,
 }
 
-fn pos<T>(sp: &Sp<T>) -> Option<(u64, u64)> {
-    let l = sp.referenced;
-    (l.line() > 0).then(|| (l.line(), l.column()))
-}
+use crate::spec::position as pos;
 
 impl Cx<'_> {
     fn err(&mut self, at: Option<(u64, u64)>, path: &str, message: String) {

@@ -44,6 +44,12 @@ pub fn read_file(path: &Path) -> Result<(String, String), SpecErrors> {
     }
 }
 
+/// 1-based (line, column) of a spanned YAML value, when the parser knows it.
+pub fn position<T>(value: &serde_saphyr::Spanned<T>) -> Option<(u64, u64)> {
+    let loc = value.referenced;
+    (loc.line() > 0).then(|| (loc.line(), loc.column()))
+}
+
 /// Deserialize YAML into `T`, turning a syntax or type error into one issue with the parser's position and
 /// the field path where it happened.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, SpecErrors> {

@@ -17,10 +17,7 @@ pub const MAX_STAGES: i64 = 8;
 /// Default number of simulated queries per (design, load).
 pub const DEFAULT_QUERIES: u64 = 10_000;
 
-fn pos<T>(sp: &Sp<T>) -> Option<(u64, u64)> {
-    let loc = sp.referenced;
-    (loc.line() > 0).then(|| (loc.line(), loc.column()))
-}
+use super::position as pos;
 
 /// Validation context: the issue list plus the directory relative paths are resolved against.
 struct Ctx<'a> {
