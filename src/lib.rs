@@ -8,6 +8,7 @@
 
 pub mod accel;
 pub mod cli;
+pub mod data;
 pub mod device;
 pub mod sim;
 pub mod spec;
