@@ -97,6 +97,15 @@ pub fn run(args: &BenchDataArgs) -> Result<(), CliError> {
         clicks / rows as f64
     );
 
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let mut par_rows = 0usize;
+    for lo in (0..rows).step_by(4 * block as usize) {
+        par_rows += gen.rows_parallel(lo..(lo + 4 * block).min(rows), threads).len();
+    }
+    let par_s = t.elapsed().as_secs_f64();
+    println!("  generator, {threads} threads: {par_rows} rows in {par_s:.2} s = {:.0} rows/s", par_rows as f64 / par_s);
+
     let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let path = dir.join(format!("recpipe-dse-bench-data-{}-{}.txt", std::process::id(), args.seed));
     let tmp = TempFile(path.with_extension("txt.tmp"));
