@@ -86,6 +86,15 @@ pub enum CriteoError {
         /// Rows needed.
         min: u64,
     },
+    /// The data set is not a Criteo one.
+    #[error("dataset.kind is not criteo-kaggle")]
+    NotCriteo,
+    /// The file is absent and the synthetic fallback is off (or no path is given).
+    #[error("Criteo file {path} not found and synthetic_fallback is false")]
+    NotFound {
+        /// The path as resolved (or `(none)`).
+        path: String,
+    },
     /// Evaluation windows do not fit the test set.
     #[error("{candidates} candidates per query do not fit a test set of {rows} rows")]
     WindowTooLarge {
@@ -486,13 +495,19 @@ pub struct ReadProgress {
     pub bytes: u64,
 }
 
+/// Read `path` with DLRM's preprocessing and split, keeping at most `caps` rows per split (see
+/// [`load_split_with_progress`]).
+pub fn load_split(path: &Path, max_ind_range: Option<u64>, caps: SplitCaps) -> Result<CriteoSplit, CriteoError> {
+    load_split_with_progress(path, max_ind_range, caps, &mut |_| {})
+}
+
 /// Read `path` with DLRM's preprocessing and split, keeping at most `caps` rows per split.
 ///
 /// Two passes: one counts the lines (for the day boundaries), one parses. Reading stops once every split is
 /// full, so `table_rows` are the distinct values among the rows read up to then (the whole file's counts when
 /// the validation split, the file's last rows, is read in full). Memory: the dictionaries plus the kept rows
 /// (160 bytes each). `progress` is called every 2^20 rows.
-pub fn load_split(
+pub fn load_split_with_progress(
     path: &Path,
     max_ind_range: Option<u64>,
     caps: SplitCaps,

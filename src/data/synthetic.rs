@@ -498,12 +498,14 @@ impl SyntheticCriteo {
         out
     }
 
-    /// Consecutive splits: rows `0..train`, then `validation` rows, then `test` rows.
+    /// Consecutive splits: rows `0..train`, then `validation` rows, then `test` rows (generated on all
+    /// available cores; identical to [`SyntheticCriteo::rows`] of those ranges).
     pub fn split(&self, train: u64, validation: u64, test: u64) -> CriteoSplit {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         CriteoSplit {
-            train: self.rows(0..train),
-            validation: self.rows(train..train + validation),
-            test: self.rows(train + validation..train + validation + test),
+            train: self.rows_parallel(0..train, threads),
+            validation: self.rows_parallel(train..train + validation, threads),
+            test: self.rows_parallel(train + validation..train + validation + test, threads),
         }
     }
 

@@ -1,10 +1,14 @@
 //! Criteo data: the Kaggle `train.txt` reader (round trip through the writer, empty and malformed fields,
 //! `max_ind_range`, day split, evaluation windows) and the synthetic Criteo-shaped generator (determinism,
 //! click rate, id skew, learnable teacher).
-use recpipe_dse::data::criteo::{self, eval_windows, load_split, CriteoError, CriteoReader, DaySplit, SplitCaps};
+use recpipe_dse::data::criteo::{
+    self, eval_windows, load_split, load_split_with_progress, CriteoError, CriteoReader, DaySplit, SplitCaps,
+};
+use recpipe_dse::data::criteo_source::{load_criteo, SplitSizes};
 use recpipe_dse::data::synthetic::{mix64, SyntheticConfig, SyntheticCriteo, KAGGLE_CLICK_RATE};
 use recpipe_dse::data::tsv_writer::{write_rows, RawCriteoRow};
 use recpipe_dse::data::{CriteoSamples, DENSE, SPARSE};
+use recpipe_dse::spec::{DatasetKind, DatasetSpec, Protocol};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -174,7 +178,7 @@ fn malformed_lines_name_file_line_field_and_value() {
     let short = format!("{}\n\n", lines[0]);
     assert_eq!(first_error(&short, "short.txt"), "FILE:2: expected 40 tab-separated fields, found 1");
     let missing = TempFile(std::env::temp_dir().join("recpipe-dse-data-does-not-exist.txt"));
-    let err = load_split(missing.path(), None, SplitCaps::default(), &mut |_| {}).unwrap_err();
+    let err = load_split(missing.path(), None, SplitCaps::default()).unwrap_err();
     assert!(matches!(err, CriteoError::Io { .. }));
     assert!(err.to_string().starts_with(&missing.path().display().to_string()));
 }
@@ -212,7 +216,7 @@ fn load_split_follows_dlrm_days_and_caps() {
     let file = TempFile::with_rows("days.txt", &rows);
     let i1 =
         |s: &CriteoSamples| (0..s.len()).map(|r| (s.dense[r * DENSE].exp() - 1.0).round() as i64).collect::<Vec<_>>();
-    let split = load_split(file.path(), None, SplitCaps::default(), &mut |_| {}).unwrap();
+    let split = load_split(file.path(), None, SplitCaps::default()).unwrap();
     assert_eq!(i1(&split.train), (0..86).collect::<Vec<_>>());
     assert_eq!(i1(&split.test), (86..93).collect::<Vec<_>>());
     assert_eq!(i1(&split.validation), (93..100).collect::<Vec<_>>());
@@ -223,7 +227,7 @@ fn load_split_follows_dlrm_days_and_caps() {
 
     let caps = SplitCaps { train: Some(10), validation: Some(3), test: Some(0) };
     let mut calls = 0;
-    let capped = load_split(file.path(), None, caps, &mut |p| {
+    let capped = load_split_with_progress(file.path(), None, caps, &mut |p| {
         calls += 1;
         assert_eq!(p.total_rows, 100);
     })
@@ -236,7 +240,7 @@ fn load_split_follows_dlrm_days_and_caps() {
     assert_eq!(capped.validation.table_rows, [96; SPARSE]);
 
     let tiny = TempFile::with_rows("tiny.txt", &rows[..13]);
-    let err = load_split(tiny.path(), None, SplitCaps::default(), &mut |_| {}).unwrap_err();
+    let err = load_split(tiny.path(), None, SplitCaps::default()).unwrap_err();
     assert!(err.to_string().ends_with("13 rows are too few for DLRM's 7-day split (at least 14 needed)"), "{err}");
 }
 
@@ -364,4 +368,50 @@ fn teacher_signal_is_learnable() {
     assert!(teacher_auc > 0.75, "teacher AUC {teacher_auc}");
     assert!(model_auc > 0.57, "logistic AUC {model_auc}");
     assert!(model_auc < teacher_auc, "a first-order model cannot reach the teacher");
+}
+
+fn criteo_dataset(path: Option<String>, fallback: bool, kind: DatasetKind) -> DatasetSpec {
+    DatasetSpec {
+        kind,
+        path,
+        path_exists: false,
+        synthetic_fallback: fallback,
+        eval_queries: 10,
+        candidates_per_query: Some(64),
+        protocol: Protocol::Window,
+        max_ind_range: Some(1000),
+        seed: 9,
+    }
+}
+
+#[test]
+fn spaces_get_the_real_file_or_the_synthetic_fallback() {
+    let sizes = SplitSizes { train: 300, validation: 20, test: 30 };
+    let gen = generator(9, Some(1000));
+    let raw: Vec<RawCriteoRow> = (0..700).map(|r| gen.raw_row(r)).collect();
+    let file = TempFile::with_rows("source.txt", &raw);
+    let dir = file.path().parent().unwrap();
+    let name = file.path().file_name().unwrap().to_str().unwrap().to_string();
+
+    let real =
+        load_criteo(&criteo_dataset(Some(name), false, DatasetKind::CriteoKaggle), dir, sizes, &mut |_| {}).unwrap();
+    assert!(!real.synthetic);
+    assert!(real.description.starts_with("Criteo Kaggle"), "{}", real.description);
+    let caps = SplitCaps { train: Some(300), validation: Some(20), test: Some(30) };
+    let direct = load_split(file.path(), Some(1000), caps).unwrap();
+    assert_eq!((real.split.train.len(), real.split.validation.len(), real.split.test.len()), (300, 20, 30));
+    assert_eq!(real.split.test, direct.test);
+
+    let absent = criteo_dataset(Some("no-such-train.txt".into()), true, DatasetKind::CriteoKaggle);
+    let synthetic = load_criteo(&absent, dir, sizes, &mut |_| {}).unwrap();
+    assert!(synthetic.synthetic);
+    assert!(synthetic.description.starts_with("synthetic") && synthetic.description.contains("not found"));
+    assert_eq!(synthetic.split.test, gen.rows(320..350));
+    assert_eq!(synthetic.split.train.table_rows, gen.table_rows());
+
+    let strict = criteo_dataset(Some("no-such-train.txt".into()), false, DatasetKind::CriteoKaggle);
+    let err = load_criteo(&strict, dir, sizes, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, CriteoError::NotFound { .. }), "{err}");
+    let movielens = criteo_dataset(None, true, DatasetKind::Movielens);
+    assert!(matches!(load_criteo(&movielens, dir, sizes, &mut |_| {}), Err(CriteoError::NotCriteo)));
 }
