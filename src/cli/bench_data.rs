@@ -10,6 +10,7 @@
 //! With `--file` only step (3) runs, on the given file (the real Kaggle file, if present). The
 //! last lines extrapolate to the real 45.84 M-row file from the measured rates. Rates are per wall-clock second
 //! on a possibly shared machine.
+use super::bench::thread_cpu_s;
 use super::CliError;
 use crate::data::criteo::{self, CategoricalDicts, CriteoReader, KAGGLE_TRAIN_ROWS};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
@@ -46,6 +47,9 @@ pub struct BenchDataArgs {
     /// Read this `train.txt`-format file (for example the real Kaggle file) instead of generating one.
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// Keep the generated file (its path is printed) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
     /// Also fill dictionaries with the real file's 33.76 M distinct values and report their memory.
     #[arg(long)]
     pub full_dictionaries: bool,
@@ -78,16 +82,18 @@ impl Drop for TempFile {
 
 /// Print the generator's throughput on one thread and on all cores.
 fn bench_generator(gen: &SyntheticCriteo, rows: u64) {
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), thread_cpu_s());
     let mut clicks = 0f64;
     for lo in (0..rows).step_by(BLOCK as usize) {
         let chunk = gen.rows(lo..(lo + BLOCK).min(rows));
         clicks += chunk.click_rate() * chunk.len() as f64;
     }
-    let gen_s = t.elapsed().as_secs_f64();
+    let (gen_s, gen_cpu_s) = (t.elapsed().as_secs_f64(), thread_cpu_s() - c);
     println!(
-        "  generator, 1 thread: {rows} rows in {gen_s:.2} s = {:.0} rows/s (click rate {:.4})",
+        "  generator, 1 thread: {rows} rows in {gen_s:.2} s wall, {gen_cpu_s:.2} s CPU = {:.0} rows/s per wall \
+         second, {:.0} per CPU second (click rate {:.4})",
         rows as f64 / gen_s,
+        rows as f64 / gen_cpu_s,
         clicks / rows as f64
     );
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -145,7 +151,7 @@ fn bench_reader(path: &Path, cap: Option<u64>, chunk_rows: usize) -> Result<(), 
     );
 
     let rss_before = peak_rss_bytes();
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), thread_cpu_s());
     let mut reader = CriteoReader::open(path, cap).map_err(CliError::input)?;
     let mut read_rows = 0usize;
     for chunk in reader.chunks(chunk_rows) {
@@ -155,14 +161,16 @@ fn bench_reader(path: &Path, cap: Option<u64>, chunk_rows: usize) -> Result<(), 
         }
     }
     eprintln!();
-    let read_s = t.elapsed().as_secs_f64();
+    let (read_s, read_cpu_s) = (t.elapsed().as_secs_f64(), thread_cpu_s() - c);
     let rss_after = peak_rss_bytes();
     let distinct: u64 = reader.table_rows().iter().sum();
     println!(
-        "  reader (parse + dictionaries, chunks of {chunk_rows} rows): {read_rows} rows in {read_s:.2} s = {:.0} rows/s, \
-         {:.1} MB/s",
+        "  reader (parse + dictionaries, chunks of {chunk_rows} rows): {read_rows} rows in {read_s:.2} s wall, \
+         {read_cpu_s:.2} s CPU = {:.0} rows/s, {:.1} MB/s per wall second; {:.0} rows/s, {:.1} MB/s per CPU second",
         read_rows as f64 / read_s,
-        bytes as f64 / read_s / 1e6
+        bytes as f64 / read_s / 1e6,
+        read_rows as f64 / read_cpu_s,
+        bytes as f64 / read_cpu_s / 1e6
     );
     println!(
         "  reader memory: process peak RSS {} before reading, {} after; dictionaries {distinct} distinct values, \
@@ -174,11 +182,12 @@ fn bench_reader(path: &Path, cap: Option<u64>, chunk_rows: usize) -> Result<(), 
     let full_dict = criteo::dictionary_bytes_estimate(&CRITEO_KAGGLE_TABLE_ROWS);
     println!(
         "  extrapolation to the real train.txt ({KAGGLE_TRAIN_ROWS} rows, {:.1} GB) at these rates: line count ≈ {:.1} \
-         min, parse pass ≈ {:.1} min; uncapped dictionaries for its 33.76 M distinct values ≈ {:.0} MiB (hash-table \
+         min, parse pass ≈ {:.1} min wall ({:.1} min of one free core); uncapped dictionaries for its 33.76 M distinct values ≈ {:.0} MiB (hash-table \
          estimate)",
         KAGGLE_TRAIN_BYTES / 1e9,
         KAGGLE_TRAIN_BYTES / (bytes as f64 / count_s) / 60.0,
         KAGGLE_TRAIN_ROWS as f64 / (read_rows as f64 / read_s) / 60.0,
+        KAGGLE_TRAIN_ROWS as f64 / (read_rows as f64 / read_cpu_s) / 60.0,
         mib(full_dict),
     );
     Ok(())
@@ -225,6 +234,10 @@ pub fn run(args: &BenchDataArgs) -> Result<(), CliError> {
             let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
             let file = write_bench_file(&gen, rows, &dir, args.seed).map_err(CliError::runtime)?;
             bench_reader(&file.0, cap, chunk_rows)?;
+            if args.keep {
+                println!("  kept {}", file.0.display());
+                std::mem::forget(file);
+            }
         }
     }
     if args.full_dictionaries {
