@@ -182,8 +182,8 @@ fn bench_reader(path: &Path, cap: Option<u64>, chunk_rows: usize) -> Result<(), 
     let full_dict = criteo::dictionary_bytes_estimate(&CRITEO_KAGGLE_TABLE_ROWS);
     println!(
         "  extrapolation to the real train.txt ({KAGGLE_TRAIN_ROWS} rows, {:.1} GB) at these rates: line count ≈ {:.1} \
-         min, parse pass ≈ {:.1} min wall ({:.1} min of one free core); uncapped dictionaries for its 33.76 M distinct values ≈ {:.0} MiB (hash-table \
-         estimate)",
+         min, parse pass ≈ {:.1} min wall ({:.1} min of one free core); uncapped dictionaries for its 33.76 M \
+         distinct values ≈ {:.0} MiB (hash-table estimate)",
         KAGGLE_TRAIN_BYTES / 1e9,
         KAGGLE_TRAIN_BYTES / (bytes as f64 / count_s) / 60.0,
         KAGGLE_TRAIN_ROWS as f64 / (read_rows as f64 / read_s) / 60.0,
