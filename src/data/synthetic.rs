@@ -9,8 +9,8 @@
 //!   approximately Kaggle's rates; an empty field becomes id 0, as DLRM maps an empty field and `00000000` alike.
 //! - 13 dense features: counts drawn from per-feature log-normal laws (`floor(exp(μ + σ·z)) − 1`, many zeros,
 //!   heavy right tails, `I5` into the millions), missing at approximately Kaggle's per-column rates (45 % for
-//!   I1, 77 % for I12, …), `I2` occasionally −1; the model sees `ln(max(x, 0) + 1)`. The shapes are chosen by hand to look
-//!   like Kaggle's columns, not fitted to them.
+//!   I1, 77 % for I12, …), `I2` occasionally −1; the model sees `ln(max(x, 0) + 1)`. The shapes are chosen by
+//!   hand to look like Kaggle's columns, not fitted to them.
 //! - Labels from a planted teacher with DLRM's structure: a dense "bottom" network
 //!   `h = tanh(W₁ x̃ + b₁)` (x̃ the standardised dense features, 16 hidden units) gives a latent vector `U h` and a
 //!   scalar `aᵀh`; each categorical id has a latent vector of dimension `latent_dim` (default 32) and a
