@@ -9,7 +9,9 @@ use std::process::ExitCode;
 pub mod accel;
 pub mod bench;
 pub mod bench_accel;
+pub mod bench_inference;
 pub mod bench_sim;
+pub mod calibrate;
 pub mod simulate;
 pub mod validate;
 
@@ -37,6 +39,8 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Print the compute devices libtorch can use.
     Devices,
+    /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Accel(cmd) => accel::run(&cmd),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());
