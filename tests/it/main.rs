@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per capability.
 mod accel;
+mod measure;
 mod sim;
 mod spec;
