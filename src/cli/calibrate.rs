@@ -42,6 +42,9 @@ pub struct CalibrateArgs {
     /// Most concurrent engines in the interference measurement (default: this host's cores; 0 skips it).
     #[arg(long)]
     pub max_engines: Option<u32>,
+    /// List the keys that would be measured and exit.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Seed of the random weights, feature store and candidate sets (recorded in each row).
     #[arg(long, default_value_t = ProfileOptions::default().seed)]
     pub seed: u64,
@@ -85,6 +88,12 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     todo.sort_by(|a, b| (&a.device, &a.model, a.items, a.keep, a.threads).cmp(&(&b.device, &b.model, b.items, b.keep, b.threads)));
     eprintln!("calibrate: host {host}");
     eprintln!("calibrate: {} key(s) to measure, written to {}", todo.len(), args.calib_dir.display());
+    if args.dry_run {
+        for key in &todo {
+            println!("{key} ({})", key.arch);
+        }
+        return Ok(());
+    }
     let opts = ProfileOptions {
         warmup: args.warmup,
         reps: args.reps,

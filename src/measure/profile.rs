@@ -237,10 +237,10 @@ impl<'a> StepRunner<'a> {
             .iter()
             .map(|(s, k)| {
                 let t = Tensor::zeros(s.as_slice(), (*k, Device::Cpu));
-                if model.device == DeviceKind::Cuda {
-                    t.pin_memory(device)
-                } else {
-                    t
+                match model.device {
+                    // Page-locked host memory makes the host-to-device copy a direct DMA; unpinned still works.
+                    DeviceKind::Cuda => t.f_pin_memory(device).unwrap_or(t),
+                    DeviceKind::Cpu => t,
                 }
             })
             .collect();
