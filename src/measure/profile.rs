@@ -145,13 +145,15 @@ impl LoadedModel {
         let vs = tch::nn::VarStore::new(device.tch_device());
         let _guard = tch::no_grad_guard();
         let model = match (arch, tables) {
-            (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => StageModel::Dlrm(Dlrm::new(&vs.root(), a, rows, false)),
+            (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => {
+                StageModel::Dlrm(Dlrm::new(&vs.root(), a, rows, false))
+            }
             (ModelArch::NeuMf(a), ModelTables::MovieLens { users, items }) => {
                 StageModel::NeuMf(NeuMf::new(&vs.root(), a, *users as i64, *items as i64, 0.0))
             }
-            (ModelArch::Popularity, ModelTables::MovieLens { items, .. }) => StageModel::Popularity(
-                Tensor::randint(1000, [*items as i64], (Kind::Float, device.tch_device())),
-            ),
+            (ModelArch::Popularity, ModelTables::MovieLens { items, .. }) => {
+                StageModel::Popularity(Tensor::randint(1000, [*items as i64], (Kind::Float, device.tch_device())))
+            }
             (arch, _) => {
                 return Err(MeasureError::Unsupported(format!(
                     "a {} model cannot be built on this data set's tables",
@@ -188,9 +190,8 @@ impl FeatureStore {
         match tables {
             ModelTables::Criteo { rows: table_rows } => {
                 let dense: Vec<f32> = (0..rows * DENSE).map(|_| rng.random_range(0.0f32..8.0)).collect();
-                let sparse: Vec<i64> = (0..rows * SPARSE)
-                    .map(|i| rng.random_range(0..table_rows[i % SPARSE].max(1)) as i64)
-                    .collect();
+                let sparse: Vec<i64> =
+                    (0..rows * SPARSE).map(|i| rng.random_range(0..table_rows[i % SPARSE].max(1)) as i64).collect();
                 FeatureStore::Criteo {
                     dense: Tensor::from_slice(&dense).view([rows as i64, DENSE as i64]),
                     sparse: Tensor::from_slice(&sparse).view([rows as i64, SPARSE as i64]),
@@ -311,7 +312,10 @@ pub fn time_steps(
     opts: &ProfileOptions,
 ) -> Result<Vec<f64>, MeasureError> {
     if model.device != key.device {
-        return Err(MeasureError::Unsupported(format!("model lives on {} but the key asks for {}", model.device, key.device)));
+        return Err(MeasureError::Unsupported(format!(
+            "model lives on {} but the key asks for {}",
+            model.device, key.device
+        )));
     }
     apply_threads(key);
     let cuda = key.device == DeviceKind::Cuda;
