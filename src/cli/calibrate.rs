@@ -57,7 +57,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     if args.reps == 0 {
         return Err(CliError::input(anyhow!("--reps: must be at least 1, found 0")));
     }
-    if !(args.max_seconds > 0.0) {
+    if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
         return Err(CliError::input(anyhow!("--max-seconds: must be positive, found {}", args.max_seconds)));
     }
     let cuda_visible = tch::Cuda::is_available();

@@ -116,7 +116,7 @@ impl Default for ProfileOptions {
 /// A model ready for inference on one device.
 pub enum StageModel {
     /// DLRM (Criteo), fused forward.
-    Dlrm(Dlrm),
+    Dlrm(Box<Dlrm>),
     /// NeuMF (MovieLens).
     NeuMf(NeuMf),
     /// Popularity: one score per item (random counts; the lookup is the work).
@@ -146,7 +146,7 @@ impl LoadedModel {
         let _guard = tch::no_grad_guard();
         let model = match (arch, tables) {
             (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => {
-                StageModel::Dlrm(Dlrm::new(&vs.root(), a, rows, false))
+                StageModel::Dlrm(Box::new(Dlrm::new(&vs.root(), a, rows, false)))
             }
             (ModelArch::NeuMf(a), ModelTables::MovieLens { users, items }) => {
                 StageModel::NeuMf(NeuMf::new(&vs.root(), a, *users as i64, *items as i64, 0.0))
