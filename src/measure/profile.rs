@@ -11,8 +11,8 @@
 //! host-to-device copy into preallocated device buffers, the forward pass (`forward` of the fused DLRM,
 //! NeuMF `forward_t` without dropout, a count lookup for popularity), `topk(keep)` and the survivors' ids
 //! back in host memory. On CUDA `tch::Cuda::synchronize` runs right before the clock starts and before it
-//! stops (never on CPU). CPU keys set `tch::set_num_threads(threads)` first; the weights are random (seeded
-//! with [`ProfileOptions::seed`]), which does not change the work.
+//! stops (never on CPU). CPU keys set `tch::set_num_threads(threads)` first, CUDA keys one host thread; the
+//! weights are random (seeded with [`ProfileOptions::seed`]), which does not change the work.
 
 use super::host::HostFingerprint;
 use super::stats::summarize;
@@ -297,11 +297,14 @@ pub fn candidate_sets(store: &FeatureStore, items: u32, steps: usize, seed: u64)
         .collect()
 }
 
-/// Set libtorch's intra-op threads for a CPU key (no-op for CUDA keys).
+/// Set libtorch's intra-op threads for a key: the key's threads on the CPU; one host thread driving the GPU
+/// (the host-side gather of a CUDA step) for CUDA keys.
 pub fn apply_threads(key: &ProfileKey) {
-    if key.device == DeviceKind::Cpu {
-        tch::set_num_threads(key.threads.max(1) as i32);
-    }
+    let threads = match key.device {
+        DeviceKind::Cpu => key.threads.max(1),
+        DeviceKind::Cuda => 1,
+    };
+    tch::set_num_threads(threads as i32);
 }
 
 /// Time stage steps of `key` on `model`: warm-up, then the timed sample in ms (see the module docs).
