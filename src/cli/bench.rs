@@ -12,6 +12,8 @@ pub enum BenchCommand {
     Sim(super::bench_sim::BenchSimArgs),
     /// Criteo data: synthetic generator rows/s, Kaggle reader MB/s and rows/s, reader peak RSS.
     Data(super::bench_data::BenchDataArgs),
+    /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
+    Inference(super::bench_inference::BenchInferenceArgs),
 }
 
 /// Run one benchmark.
@@ -20,6 +22,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
+        BenchCommand::Inference(args) => super::bench_inference::run(args),
     }
 }
 

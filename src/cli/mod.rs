@@ -10,7 +10,9 @@ pub mod accel;
 pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
+pub mod bench_inference;
 pub mod bench_sim;
+pub mod calibrate;
 pub mod simulate;
 pub mod validate;
 
@@ -38,6 +40,8 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Print the compute devices libtorch can use.
     Devices,
+    /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -77,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Accel(cmd) => accel::run(&cmd),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());
