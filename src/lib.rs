@@ -12,3 +12,7 @@ pub mod data;
 pub mod device;
 pub mod sim;
 pub mod spec;
+pub mod explore;
+pub mod pareto;
+pub mod report;
+pub mod search;

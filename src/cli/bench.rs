@@ -10,6 +10,8 @@ pub enum BenchCommand {
     Accel(super::bench_accel::BenchAccelArgs),
     /// Serving simulator: simulated query-stages per second and the Figure-12-style sweep wall time.
     Sim(super::bench_sim::BenchSimArgs),
+    /// Search strategies: hypervolume reached vs exhaustive search with a fraction of the evaluations.
+    Search(super::bench_search::BenchSearchArgs),
 }
 
 /// Run one benchmark.
@@ -17,6 +19,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
+        BenchCommand::Search(args) => super::bench_search::run(args),
     }
 }
 

@@ -9,7 +9,10 @@ use std::process::ExitCode;
 pub mod accel;
 pub mod bench;
 pub mod bench_accel;
+pub mod bench_search;
 pub mod bench_sim;
+pub mod compare;
+pub mod explore;
 pub mod simulate;
 pub mod validate;
 
@@ -37,6 +40,10 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Print the compute devices libtorch can use.
     Devices,
+    /// Search a design space: evaluate points, journal them, and write Pareto reports.
+    Explore(explore::ExploreArgs),
+    /// Configurations of a space side by side under SLA targets, best first.
+    Compare(compare::CompareArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -76,6 +83,8 @@ pub fn main() -> ExitCode {
         Command::Accel(cmd) => accel::run(&cmd),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Explore(args) => explore::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());
