@@ -10,5 +10,6 @@ pub mod accel;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod quality;
 pub mod sim;
 pub mod spec;
