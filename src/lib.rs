@@ -2,7 +2,8 @@
 //!
 //! Module map: [`spec`] (design-space YAML → validated [`spec::Space`]), [`accel`] (RecPipeAccel cost,
 //! area, power and energy model), [`sim`] (virtual-time serving simulator), [`device`] (libtorch devices),
-//! [`cli`] (the command line; the only place that does terminal I/O).
+//! [`data`] (Criteo and MovieLens data), [`zoo`] (DLRM and NeuMF in tch), [`cli`] (the command line; the only place
+//! that does terminal I/O).
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
@@ -13,3 +14,4 @@ pub mod device;
 pub mod quality;
 pub mod sim;
 pub mod spec;
+pub mod zoo;
