@@ -10,6 +10,8 @@ pub enum BenchCommand {
     Accel(super::bench_accel::BenchAccelArgs),
     /// Serving simulator: simulated query-stages per second and the Figure-12-style sweep wall time.
     Sim(super::bench_sim::BenchSimArgs),
+    /// Criteo data: synthetic generator rows/s, Kaggle reader MB/s and rows/s, reader peak RSS.
+    Data(super::bench_data::BenchDataArgs),
 }
 
 /// Run one benchmark.
@@ -17,6 +19,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
+        BenchCommand::Data(args) => super::bench_data::run(args),
     }
 }
 

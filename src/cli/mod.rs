@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub mod accel;
 pub mod bench;
 pub mod bench_accel;
+pub mod bench_data;
 pub mod bench_sim;
 pub mod simulate;
 pub mod validate;

@@ -9,6 +9,10 @@ pub mod movielens;
 
 use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
 
+pub mod criteo;
+pub mod synthetic;
+pub mod tsv_writer;
+
 /// Dense features per Criteo row.
 pub const DENSE: usize = CRITEO_DENSE_FEATURES as usize;
 /// Categorical features (embedding tables) per Criteo row.
