@@ -14,3 +14,28 @@ pub mod protocol;
 pub mod score_cache;
 
 pub use score_cache::{CascadeQuality, ScoreCache};
+mod prepare;
+
+pub use prepare::{prepare, used_models, PrepareOptions};
+
+/// Why quality could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum QualityError {
+    /// The data set is missing or malformed (the message names the file and line).
+    #[error("{0}")]
+    Data(String),
+    /// A model does not fit the data set.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::zoo::checkpoint::CheckpointError),
+    /// A cache file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}

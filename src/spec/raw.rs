@@ -195,5 +195,6 @@ pub struct RawTraining {
     pub dropout: Option<Sp<f64>>,
     pub train_rows: Option<Sp<i64>>,
     pub validation_rows: Option<Sp<i64>>,
+    pub table_rows_cap: Option<Sp<i64>>,
     pub seed: Option<Sp<i64>>,
 }

@@ -117,8 +117,12 @@ pub struct TrainingSpec {
     pub dropout: f64,
     /// Criteo: most training rows used (`None` = all).
     pub train_rows: Option<u64>,
-    /// Criteo: held-out rows for validation and per-model AUC / log-loss.
+    /// Criteo: held-out rows for validation (early stopping, validation AUC / log-loss).
     pub validation_rows: u64,
+    /// Criteo: most rows per embedding table of the quality models and their data (categorical ids beyond it
+    /// are hashed modulo the cap, DLRM's `max_ind_range`; the synthetic generator draws ids within it). Keeps
+    /// training in memory and minutes; latency profiles use the real table sizes regardless.
+    pub table_rows_cap: u64,
     /// Seed of initialisation, negative sampling and shuffling.
     pub seed: u64,
 }

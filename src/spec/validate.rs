@@ -327,9 +327,15 @@ fn training(cx: &mut Ctx, t: Option<&RawTraining>, kind: Option<DatasetKind>, ma
         None => Some(d.train_rows),
     };
     let validation_rows = cx.opt_int(&t.validation_rows, "training.validation_rows", 1, d.validation_rows);
+    let table_rows_cap = cx.opt_int(&t.table_rows_cap, "training.table_rows_cap", 1, d.table_rows_cap);
     let seed = cx.opt_int(&t.seed, "training.seed", 0, master_seed);
     if !criteo {
-        for (v, name) in [(t.train_rows.is_some(), "train_rows"), (t.validation_rows.is_some(), "validation_rows")] {
+        let criteo_only = [
+            (t.train_rows.is_some(), "train_rows"),
+            (t.validation_rows.is_some(), "validation_rows"),
+            (t.table_rows_cap.is_some(), "table_rows_cap"),
+        ];
+        for (v, name) in criteo_only {
             if v {
                 cx.issues.push(None, format!("training.{name}"), "only allowed for criteo-kaggle");
             }
@@ -346,6 +352,7 @@ fn training(cx: &mut Ctx, t: Option<&RawTraining>, kind: Option<DatasetKind>, ma
         dropout: dropout?,
         train_rows: train_rows?,
         validation_rows: validation_rows?,
+        table_rows_cap: table_rows_cap?,
         seed: seed?,
     })
 }
@@ -360,6 +367,7 @@ pub(crate) const DEFAULT_TRAINING_MOVIELENS: TrainingSpec = TrainingSpec {
     dropout: 0.1,
     train_rows: None,
     validation_rows: 0,
+    table_rows_cap: 0,
     seed: 0,
 };
 
@@ -373,6 +381,7 @@ pub(crate) const DEFAULT_TRAINING_CRITEO: TrainingSpec = TrainingSpec {
     dropout: 0.0,
     train_rows: Some(500_000),
     validation_rows: 100_000,
+    table_rows_cap: 100_000,
     seed: 0,
 };
 

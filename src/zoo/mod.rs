@@ -7,3 +7,6 @@
 pub mod dlrm;
 pub mod mlp;
 pub mod neumf;
+pub mod checkpoint;
+pub mod popularity;
+pub mod train;
