@@ -12,6 +12,8 @@ pub enum BenchCommand {
     Sim(super::bench_sim::BenchSimArgs),
     /// Criteo data: synthetic generator rows/s, Kaggle reader MB/s and rows/s, reader peak RSS.
     Data(super::bench_data::BenchDataArgs),
+    /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
+    Quality(super::bench_quality::BenchQualityArgs),
 }
 
 /// Run one benchmark.
@@ -19,6 +21,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
+        BenchCommand::Quality(args) => super::bench_quality::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
     }
 }

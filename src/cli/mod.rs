@@ -11,7 +11,10 @@ pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
 pub mod bench_sim;
+pub mod bench_quality;
+pub mod quality;
 pub mod simulate;
+pub mod train;
 pub mod validate;
 
 /// recpipe-dse: design-space exploration for multi-stage recommendation pipelines and their hardware.
@@ -38,6 +41,10 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Print the compute devices libtorch can use.
     Devices,
+    /// Train every zoo model a space uses (reusing cached checkpoints) and print per-model metrics.
+    Train(train::TrainArgs),
+    /// Quality (HR@k, NDCG@k, RecPipe's NDCG@k) of every cascade a space contains, from the score cache.
+    Quality(quality::QualityArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -77,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Accel(cmd) => accel::run(&cmd),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Train(args) => train::run(&args),
+        Command::Quality(args) => quality::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

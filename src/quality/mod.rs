@@ -16,7 +16,33 @@ pub mod score_cache;
 pub use score_cache::{CascadeQuality, ScoreCache};
 mod prepare;
 
-pub use prepare::{prepare, used_models, PrepareOptions};
+pub use prepare::{prepare, prepare_models, used_models, PrepareOptions};
+
+/// Every cascade a space's pipelines contain: each model choice per stage × each item tuple, as
+/// `(zoo model index, items)` per stage, in spec order (pipelines, then item tuples, then models with the first
+/// stage varying fastest).
+pub fn cascades(space: &crate::spec::Space) -> Vec<Vec<(usize, u32)>> {
+    let mut out = Vec::new();
+    for p in &space.pipelines {
+        for items in &p.items {
+            let combos: usize = p.models.iter().map(Vec::len).product();
+            for mut c in 0..combos {
+                let stages = p
+                    .models
+                    .iter()
+                    .zip(items)
+                    .map(|(choices, &n)| {
+                        let m = choices[c % choices.len()];
+                        c /= choices.len();
+                        (m, n)
+                    })
+                    .collect();
+                out.push(stages);
+            }
+        }
+    }
+    out
+}
 
 /// Why quality could not be prepared.
 #[derive(Debug, thiserror::Error)]

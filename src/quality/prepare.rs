@@ -227,6 +227,11 @@ fn arch_json(m: &ZooModel) -> String {
 
 /// Train or load every used model, score every candidate once per model (cached), and return the cache.
 pub fn prepare(space: &Space, opts: &PrepareOptions) -> Result<ScoreCache, QualityError> {
+    prepare_models(space, &used_models(space), opts)
+}
+
+/// [`prepare`] for the zoo models `models` only (zoo indices); other models stay unscored.
+pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) -> Result<ScoreCache, QualityError> {
     let verbose = opts.progress;
     let say = move |msg: &str| {
         if verbose {
@@ -242,7 +247,7 @@ pub fn prepare(space: &Space, opts: &PrepareOptions) -> Result<ScoreCache, Quali
         Loaded::Movielens { identity, .. } => identity.clone(),
         Loaded::Criteo(c) => c.identity.clone(),
     };
-    for m in used_models(space) {
+    for &m in models {
         let model = &space.zoo[m];
         let learned = !matches!(model.arch, ModelArch::Popularity);
         let training = if learned { training_json(&space.training) } else { String::new() };
