@@ -25,6 +25,9 @@ pub struct QualityArgs {
     /// Retrain and rescore even when cached files exist.
     #[arg(long)]
     pub retrain: bool,
+    /// libtorch intra-op threads (0 = libtorch's default, one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: i32,
 }
 
 /// Metric columns of the table: hr/ndcg/recpipe_ndcg at 10 (when ≤ top_k) and at top_k, then the space's own.
@@ -51,6 +54,9 @@ fn columns(space: &Space) -> Vec<String> {
 /// Run `quality`.
 pub fn run(args: &QualityArgs) -> Result<(), CliError> {
     let space = spec::load_space(&args.space).map_err(|e| CliError::input(anyhow!("invalid design space\n{e}")))?;
+    if args.threads > 0 {
+        tch::set_num_threads(args.threads);
+    }
     let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
     let cache = quality::prepare(&space, &opts).map_err(|e| match e {
         quality::QualityError::Data(_) | quality::QualityError::Unsupported(_) => CliError::input(e),

@@ -28,6 +28,9 @@ pub struct TrainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = super::validate::Format::Table)]
     pub format: super::validate::Format,
+    /// libtorch intra-op threads (0 = libtorch's default, one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: i32,
 }
 
 /// The metrics `train` reports for one model, by data kind.
@@ -87,6 +90,9 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .collect::<Result<_, _>>()?
     };
     let seeds = if args.seeds.is_empty() { vec![space.training.seed] } else { args.seeds.clone() };
+    if args.threads > 0 {
+        tch::set_num_threads(args.threads);
+    }
     let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
     // results[model] = per seed, the metric row.
     let mut results: Vec<Vec<(u64, Vec<(String, f64)>)>> = vec![Vec::new(); models.len()];

@@ -2,3 +2,4 @@
 mod accel;
 mod sim;
 mod spec;
+mod quality;
