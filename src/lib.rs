@@ -2,7 +2,8 @@
 //!
 //! Module map: [`spec`] (design-space YAML → validated [`spec::Space`]), [`accel`] (RecPipeAccel cost,
 //! area, power and energy model), [`sim`] (virtual-time serving simulator), [`device`] (libtorch devices),
-//! [`cli`] (the command line; the only place that does terminal I/O).
+//! [`data`] (Criteo and MovieLens data), [`zoo`] (DLRM and NeuMF in tch), [`cli`] (the command line; the only place
+//! that does terminal I/O).
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
@@ -10,9 +11,11 @@ pub mod accel;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod quality;
 pub mod sim;
 pub mod spec;
 pub mod explore;
 pub mod pareto;
 pub mod report;
 pub mod search;
+pub mod zoo;

@@ -12,6 +12,10 @@ pub enum BenchCommand {
     Sim(super::bench_sim::BenchSimArgs),
     /// Search strategies: hypervolume reached vs exhaustive search with a fraction of the evaluations.
     Search(super::bench_search::BenchSearchArgs),
+    /// Criteo data: synthetic generator rows/s, Kaggle reader MB/s and rows/s, reader peak RSS.
+    Data(super::bench_data::BenchDataArgs),
+    /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
+    Quality(super::bench_quality::BenchQualityArgs),
 }
 
 /// Run one benchmark.
@@ -20,6 +24,8 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Search(args) => super::bench_search::run(args),
+        BenchCommand::Quality(args) => super::bench_quality::run(args),
+        BenchCommand::Data(args) => super::bench_data::run(args),
     }
 }
 

@@ -13,7 +13,11 @@ pub mod bench_search;
 pub mod bench_sim;
 pub mod compare;
 pub mod explore;
+pub mod bench_data;
+pub mod bench_quality;
+pub mod quality;
 pub mod simulate;
+pub mod train;
 pub mod validate;
 
 /// recpipe-dse: design-space exploration for multi-stage recommendation pipelines and their hardware.
@@ -44,6 +48,10 @@ pub enum Command {
     Explore(explore::ExploreArgs),
     /// Configurations of a space side by side under SLA targets, best first.
     Compare(compare::CompareArgs),
+    /// Train every zoo model a space uses (reusing cached checkpoints) and print per-model metrics.
+    Train(train::TrainArgs),
+    /// Quality (HR@k, NDCG@k, RecPipe's NDCG@k) of every cascade a space contains, from the score cache.
+    Quality(quality::QualityArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -85,6 +93,8 @@ pub fn main() -> ExitCode {
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Explore(args) => explore::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Quality(args) => quality::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

@@ -5,7 +5,13 @@
 //! features become `ln(max(x, 0) + 1)` and each of the 26 categorical features becomes a dense per-table id in
 //! `0..table_rows[t]`.
 
+pub mod movielens;
+
 use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
+
+pub mod criteo;
+pub mod synthetic;
+pub mod tsv_writer;
 
 /// Dense features per Criteo row.
 pub const DENSE: usize = CRITEO_DENSE_FEATURES as usize;
@@ -15,8 +21,8 @@ pub const SPARSE: usize = CRITEO_SPARSE_FEATURES as usize;
 /// Rows per embedding table of the Criteo Kaggle data set after DLRM's preprocessing without a cap
 /// (`max_ind_range = -1`); 33,762,577 rows in total.
 pub const CRITEO_KAGGLE_TABLE_ROWS: [u64; SPARSE] = [
-    1460, 583, 10_131_227, 2_202_608, 305, 24, 12_517, 633, 3, 93_145, 5683, 8_351_593, 3194, 27, 14_992,
-    5_461_306, 10, 5652, 2173, 4, 7_046_547, 18, 15, 286_181, 105, 142_572,
+    1460, 583, 10_131_227, 2_202_608, 305, 24, 12_517, 633, 3, 93_145, 5683, 8_351_593, 3194, 27, 14_992, 5_461_306,
+    10, 5652, 2173, 4, 7_046_547, 18, 15, 286_181, 105, 142_572,
 ];
 
 /// Criteo-shaped rows held in memory, row-major.

@@ -112,7 +112,8 @@ pub const PRESET_NAMES: [&str; 8] =
 /// RM-small/med/large are RecPipe's `dim_4_0`, `dim_16`, `dim_32_0` DLRMs. The NeuMF small/medium/large
 /// presets keep the GMF width and MLP tower of RecPipe's `movie1m_*` configs; where those configs' `d` disagrees
 /// with the tower input (medium: 800 vs 2·128, large: 1024 vs 2·384), the tower input wins and the MLP
-/// embedding is half of it. `neumf-recbole` is RecBole 1.2.1's default NeuMF shape (64, 64, [128, 64]).
+/// embedding is half of it. `neumf-recbole` is RecBole 1.2.1's default NeuMF (mf 64, MLP embedding 64, hidden [128, 64]; its tower
+/// input is 2·64, so the widths here are [128, 128, 64]).
 pub fn preset(name: &str) -> Option<ModelArch> {
     let dlrm = |d: u32, bottom: &[u32], top: &[u32]| {
         ModelArch::Dlrm(DlrmArch {
@@ -132,7 +133,7 @@ pub fn preset(name: &str) -> Option<ModelArch> {
         "neumf-small" => neumf(128, 32, &[64, 32]),
         "neumf-medium" => neumf(16, 400, &[800, 512, 256, 128, 64, 32]),
         "neumf-large" => neumf(128, 512, &[1024, 512, 256, 128]),
-        "neumf-recbole" => neumf(64, 64, &[128, 64]),
+        "neumf-recbole" => neumf(64, 64, &[128, 128, 64]),
         "popularity" => ModelArch::Popularity,
         _ => return None,
     })

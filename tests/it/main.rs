@@ -3,3 +3,4 @@ mod accel;
 mod sim;
 mod spec;
 mod explore;
+mod quality;

@@ -1,0 +1,543 @@
+//! Seeded generator of synthetic Criteo-shaped click data with a planted teacher network, so that model quality
+//! can be measured without the real Kaggle file. Everything computed on it must be labelled "synthetic".
+//!
+//! Shape (after DLRM's preprocessing, see [`super::criteo`]):
+//! - 26 categorical features whose tables have the Criteo Kaggle cardinalities
+//!   ([`super::CRITEO_KAGGLE_TABLE_ROWS`]), each capped at `max_ind_range` when set. Ids are drawn from a
+//!   Zipf-like law: id `k` (0-based) has probability ∝ `(k + 1)^-s` (continuous inverse-CDF approximation,
+//!   exponent `s` = [`SyntheticConfig::zipf_exponent`]), so low ids dominate. Some tables have empty fields at
+//!   approximately Kaggle's rates; an empty field becomes id 0, as DLRM maps an empty field and `00000000` alike.
+//! - 13 dense features: counts drawn from per-feature log-normal laws (`floor(exp(μ + σ·z)) − 1`, many zeros,
+//!   heavy right tails up to ~10^5), missing at approximately Kaggle's per-column rates (45 % for I1, 77 % for
+//!   I12, …), `I2` occasionally −1; the model sees `ln(max(x, 0) + 1)`. The shapes are chosen by hand to look
+//!   like Kaggle's columns, not fitted to them.
+//! - Labels from a planted teacher with DLRM's structure: a dense "bottom" network
+//!   `h = tanh(W₁ x̃ + b₁)` (x̃ the standardised dense features, 16 hidden units) gives a latent vector `U h` and a
+//!   scalar `aᵀh`; each categorical id has a latent vector of dimension `latent_dim` (default 32) and a
+//!   first-order weight, both derived from a seeded hash of (table, id) — nothing is stored, so tables of any
+//!   size cost nothing. The logit is
+//!   `b + α·Σ_{i<j} c_ij ⟨v_i, v_j⟩ + β·aᵀh + γ·Σ_t w_t(id_t) + δ·ε` over the 27 latent vectors (dense + 26
+//!   tables) with seeded pair weights `c_ij`, `ε ~ N(0, 1)` per row, and the label is Bernoulli(σ(logit)). The
+//!   scales α, β, γ are set on a calibration sample so that each part has the standard deviation given in
+//!   [`TeacherMix`], and the bias `b` by bisection so that the mean click probability is the target click rate
+//!   (Criteo Kaggle: 25.6 %). An embedding dimension below `latent_dim` cannot represent the interaction part
+//!   exactly, so larger DLRMs can fit the teacher better than smaller ones.
+//!
+//! Row `r` is a pure function of (seed, r): its random stream is a xoshiro256++ generator seeded from a hash of
+//! both, so any range of rows can be produced independently (splits, parallel generation).
+use super::criteo::{dense_transform, CriteoSplit};
+use super::tsv_writer::RawCriteoRow;
+use super::{CriteoSamples, CRITEO_KAGGLE_TABLE_ROWS, DENSE, SPARSE};
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::ops::Range;
+
+/// Click rate of the Criteo Kaggle training file (11,745,438 clicks in 45,840,617 rows).
+pub const KAGGLE_CLICK_RATE: f64 = 0.2562;
+
+/// Per dense column: (probability the field is empty, μ, σ of the log-normal count law).
+const DENSE_PROFILE: [(f64, f64, f64); DENSE] = [
+    (0.454, 0.5, 1.2),
+    (0.0, 2.0, 1.8),
+    (0.215, 2.0, 1.3),
+    (0.217, 1.6, 1.0),
+    (0.026, 7.5, 2.0),
+    (0.223, 3.5, 1.7),
+    (0.043, 1.3, 1.5),
+    (0.0005, 2.5, 1.1),
+    (0.043, 4.0, 1.4),
+    (0.454, -0.5, 0.8),
+    (0.043, 0.8, 1.1),
+    (0.766, -0.5, 1.2),
+    (0.217, 1.4, 1.1),
+];
+/// Probability that `I2` holds −1 (Kaggle's `I2` has small negative values).
+const I2_NEGATIVE_RATE: f64 = 0.05;
+/// Per categorical column: probability the field is empty (approximately Kaggle's rates).
+const CATEGORICAL_MISSING: [f64; SPARSE] = [
+    0.0, 0.0, 0.034, 0.034, 0.0, 0.121, 0.0, 0.0, 0.0, 0.0, 0.0, 0.034, 0.0, 0.0, 0.0, 0.034, 0.0, 0.0, 0.44, 0.44,
+    0.034, 0.763, 0.0, 0.034, 0.44, 0.44,
+];
+/// Hidden units of the teacher's dense network.
+const TEACHER_HIDDEN: usize = 16;
+/// Latent vectors in the teacher's interaction: the dense one plus one per table.
+const VECTORS: usize = SPARSE + 1;
+/// Pairs of latent vectors.
+const PAIRS: usize = VECTORS * (VECTORS - 1) / 2;
+
+const SALT_TEACHER: u64 = 0x7465_6163_6865_7221;
+const SALT_DATA: u64 = 0x6461_7461_2121_2121;
+const SALT_CALIBRATION: u64 = 0x6361_6c69_6272_6174;
+const SALT_ID: u64 = 0x6964_6964_6964_6964;
+const SALT_SCRAMBLE: u64 = 0x7363_7261_6d62_6c65;
+
+/// SplitMix64 finaliser: a well-mixed 64-bit hash of `x`.
+pub fn mix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Standard deviations (in logits) of the teacher's parts on the calibration sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TeacherMix {
+    /// Pairwise latent-vector interactions.
+    pub interaction: f64,
+    /// Nonlinear dense part `aᵀh`.
+    pub dense: f64,
+    /// First-order per-id weights.
+    pub first_order: f64,
+    /// Gaussian logit noise per row (the Bernoulli draw adds more).
+    pub noise: f64,
+}
+
+impl Default for TeacherMix {
+    fn default() -> Self {
+        TeacherMix { interaction: 1.2, dense: 0.5, first_order: 0.6, noise: 0.4 }
+    }
+}
+
+/// Settings of the generator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticConfig {
+    /// Seed of everything (teacher, rows, calibration).
+    pub seed: u64,
+    /// Cap on rows per table (DLRM's `max_ind_range`); `None` = Kaggle's full cardinalities. 0 counts as 1.
+    pub max_ind_range: Option<u64>,
+    /// Dimension of the teacher's latent vectors (rounded up to an even number ≥ 2).
+    pub latent_dim: usize,
+    /// Zipf exponent `s` of id popularity.
+    pub zipf_exponent: f64,
+    /// Target click rate.
+    pub click_rate: f64,
+    /// Scales of the teacher's parts.
+    pub mix: TeacherMix,
+    /// Rows of the calibration sample.
+    pub calibration_rows: usize,
+}
+
+impl SyntheticConfig {
+    /// Defaults: latent dimension 32, Zipf exponent 1.05, Kaggle's click rate, [`TeacherMix::default`],
+    /// 20,000 calibration rows.
+    pub fn new(seed: u64, max_ind_range: Option<u64>) -> SyntheticConfig {
+        SyntheticConfig {
+            seed,
+            max_ind_range,
+            latent_dim: 32,
+            zipf_exponent: 1.05,
+            click_rate: KAGGLE_CLICK_RATE,
+            mix: TeacherMix::default(),
+            calibration_rows: 20_000,
+        }
+    }
+}
+
+/// Inverse-CDF sampler of a bounded continuous power law mapped to ids `0..n`.
+#[derive(Debug, Clone, Copy)]
+struct ZipfTable {
+    n: u64,
+    /// `(n + 1)^(1 − s) − 1`, or `ln(n + 1)` when `s = 1`.
+    span: f64,
+    /// `1 / (1 − s)`, or 0 when `s = 1`.
+    inv: f64,
+}
+
+impl ZipfTable {
+    fn new(n: u64, s: f64) -> ZipfTable {
+        let top = (n + 1) as f64;
+        if (s - 1.0).abs() < 1e-9 {
+            ZipfTable { n, span: top.ln(), inv: 0.0 }
+        } else {
+            ZipfTable { n, span: top.powf(1.0 - s) - 1.0, inv: 1.0 / (1.0 - s) }
+        }
+    }
+
+    fn sample(&self, u: f64) -> u32 {
+        let x = if self.inv == 0.0 { (u * self.span).exp() } else { (1.0 + u * self.span).powf(self.inv) };
+        ((x.floor() as u64).saturating_sub(1)).min(self.n - 1) as u32
+    }
+}
+
+/// Features of one row before labelling.
+#[derive(Debug, Clone, Copy)]
+struct Features {
+    counts: [Option<i64>; DENSE],
+    dense: [f32; DENSE],
+    ids: [u32; SPARSE],
+    missing: [bool; SPARSE],
+}
+
+/// The teacher's logit split into its parts (unscaled).
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    interaction: f64,
+    dense: f64,
+    first_order: f64,
+}
+
+/// The planted teacher network (weights from the seed; per-id vectors hashed on demand).
+#[derive(Debug, Clone)]
+struct Teacher {
+    dim: usize,
+    id_seed: u64,
+    w1: Vec<f32>,
+    b1: [f32; TEACHER_HIDDEN],
+    u: Vec<f32>,
+    a: [f32; TEACHER_HIDDEN],
+    pair: Vec<f32>,
+    dense_mean: [f32; DENSE],
+    dense_inv_std: [f32; DENSE],
+}
+
+impl Teacher {
+    fn new(seed: u64, dim: usize) -> Teacher {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix64(seed ^ SALT_TEACHER));
+        let mut normal = |scale: f64| (rng.sample::<f64, _>(StandardNormal) * scale) as f32;
+        let w1 = (0..TEACHER_HIDDEN * DENSE).map(|_| normal(1.5 / (DENSE as f64).sqrt())).collect();
+        let b1 = std::array::from_fn(|_| normal(0.5));
+        let u = (0..dim * TEACHER_HIDDEN).map(|_| normal(1.0 / (TEACHER_HIDDEN as f64).sqrt())).collect();
+        let a = std::array::from_fn(|_| normal(1.0 / (TEACHER_HIDDEN as f64).sqrt()));
+        let pair = (0..PAIRS).map(|_| normal(1.0)).collect();
+        Teacher {
+            dim,
+            id_seed: mix64(seed ^ SALT_ID),
+            w1,
+            b1,
+            u,
+            a,
+            pair,
+            dense_mean: [0.0; DENSE],
+            dense_inv_std: [1.0; DENSE],
+        }
+    }
+
+    /// Latent vector (variance 1/dim per component) and first-order weight (variance 1) of `id` in table `t`.
+    fn id_vector(&self, t: usize, id: u32, out: &mut [f32]) -> f32 {
+        let key = mix64(self.id_seed ^ ((t as u64) << 40) ^ u64::from(id));
+        let scale = (3.0 / self.dim as f32).sqrt();
+        let unit = |bits: u32| (bits as f32 / 2_147_483_648.0 - 1.0) * scale;
+        for (p, pair) in out.chunks_exact_mut(2).enumerate() {
+            let h = mix64(key.wrapping_add((p as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            pair[0] = unit(h as u32);
+            pair[1] = unit((h >> 32) as u32);
+        }
+        let h = mix64(key ^ 0xF1F1_F1F1_F1F1_F1F1);
+        ((h >> 32) as f32 / 2_147_483_648.0 - 1.0) * 3f32.sqrt()
+    }
+
+    fn parts(&self, f: &Features) -> Parts {
+        let dim = self.dim;
+        let mut hidden = [0f32; TEACHER_HIDDEN];
+        for (k, h) in hidden.iter_mut().enumerate() {
+            let row = &self.w1[k * DENSE..(k + 1) * DENSE];
+            let z: f32 = (0..DENSE).map(|j| row[j] * (f.dense[j] - self.dense_mean[j]) * self.dense_inv_std[j]).sum();
+            *h = (z + self.b1[k]).tanh();
+        }
+        let mut vectors = vec![0f32; VECTORS * dim];
+        for (c, v) in vectors[..dim].iter_mut().enumerate() {
+            *v = (0..TEACHER_HIDDEN).map(|k| self.u[c * TEACHER_HIDDEN + k] * hidden[k]).sum();
+        }
+        let mut first_order = 0f64;
+        for t in 0..SPARSE {
+            let out = &mut vectors[(t + 1) * dim..(t + 2) * dim];
+            first_order += f64::from(self.id_vector(t, f.ids[t], out));
+        }
+        let mut interaction = 0f64;
+        let mut p = 0;
+        for i in 0..VECTORS {
+            let vi = &vectors[i * dim..(i + 1) * dim];
+            for j in i + 1..VECTORS {
+                let vj = &vectors[j * dim..(j + 1) * dim];
+                let dot: f32 = vi.iter().zip(vj).map(|(a, b)| a * b).sum();
+                interaction += f64::from(self.pair[p] * dot);
+                p += 1;
+            }
+        }
+        let dense = f64::from(self.a.iter().zip(&hidden).map(|(a, h)| a * h).sum::<f32>());
+        Parts { interaction, dense, first_order }
+    }
+}
+
+/// The scales and bias fixed by calibration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// Scale α of the interaction part.
+    pub interaction_scale: f64,
+    /// Scale β of the dense part.
+    pub dense_scale: f64,
+    /// Scale γ of the first-order part.
+    pub first_order_scale: f64,
+    /// Bias `b` of the logit.
+    pub bias: f64,
+    /// Mean click probability on the calibration sample with that bias.
+    pub calibrated_click_rate: f64,
+}
+
+/// The synthetic Criteo-shaped data source.
+#[derive(Debug, Clone)]
+pub struct SyntheticCriteo {
+    config: SyntheticConfig,
+    table_rows: [u64; SPARSE],
+    zipf: [ZipfTable; SPARSE],
+    teacher: Teacher,
+    calibration: Calibration,
+    data_seed: u64,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn mean_std(xs: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = xs.clone().count().max(1) as f64;
+    let mean = xs.clone().sum::<f64>() / n;
+    let var = xs.map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+impl SyntheticCriteo {
+    /// Build the generator: draw the teacher from the seed and calibrate its scales and bias.
+    pub fn new(config: SyntheticConfig) -> SyntheticCriteo {
+        let dim = config.latent_dim.max(2).next_multiple_of(2);
+        let table_rows = std::array::from_fn(|t| match config.max_ind_range {
+            Some(m) => CRITEO_KAGGLE_TABLE_ROWS[t].min(m.max(1)),
+            None => CRITEO_KAGGLE_TABLE_ROWS[t],
+        });
+        let zipf = std::array::from_fn(|t| ZipfTable::new(table_rows[t], config.zipf_exponent));
+        let placeholder = Calibration {
+            interaction_scale: 0.0,
+            dense_scale: 0.0,
+            first_order_scale: 0.0,
+            bias: 0.0,
+            calibrated_click_rate: 0.0,
+        };
+        let mut gen = SyntheticCriteo {
+            teacher: Teacher::new(config.seed, dim),
+            data_seed: mix64(config.seed ^ SALT_DATA),
+            config,
+            table_rows,
+            zipf,
+            calibration: placeholder,
+        };
+        gen.calibrate();
+        gen
+    }
+
+    fn calibrate(&mut self) {
+        let cal_seed = mix64(self.config.seed ^ SALT_CALIBRATION);
+        let n = self.config.calibration_rows.max(100);
+        let sample: Vec<(Features, f64)> = (0..n as u64)
+            .map(|r| {
+                let mut rng = self.row_rng(cal_seed, r);
+                let f = self.features(&mut rng);
+                (f, rng.sample::<f64, _>(StandardNormal))
+            })
+            .collect();
+        for j in 0..DENSE {
+            let (mean, std) = mean_std(sample.iter().map(|(f, _)| f64::from(f.dense[j])));
+            self.teacher.dense_mean[j] = mean as f32;
+            self.teacher.dense_inv_std[j] = if std > 1e-9 { (1.0 / std) as f32 } else { 0.0 };
+        }
+        let parts: Vec<Parts> = sample.iter().map(|(f, _)| self.teacher.parts(f)).collect();
+        let scale = |target: f64, std: f64| if std > 1e-12 { target / std } else { 0.0 };
+        let mix = self.config.mix;
+        let c = &mut self.calibration;
+        c.interaction_scale = scale(mix.interaction, mean_std(parts.iter().map(|p| p.interaction)).1);
+        c.dense_scale = scale(mix.dense, mean_std(parts.iter().map(|p| p.dense)).1);
+        c.first_order_scale = scale(mix.first_order, mean_std(parts.iter().map(|p| p.first_order)).1);
+        let centred: Vec<f64> =
+            parts.iter().zip(&sample).map(|(p, (_, eps))| self.logit_without_bias(p) + mix.noise * eps).collect();
+        let rate = |b: f64| centred.iter().map(|z| sigmoid(z + b)).sum::<f64>() / centred.len() as f64;
+        let target = self.config.click_rate.clamp(1e-6, 1.0 - 1e-6);
+        let (mut lo, mut hi) = (-50.0, 50.0);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if rate(mid) < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        self.calibration.bias = 0.5 * (lo + hi);
+        self.calibration.calibrated_click_rate = rate(self.calibration.bias);
+    }
+
+    fn logit_without_bias(&self, p: &Parts) -> f64 {
+        let c = &self.calibration;
+        c.interaction_scale * p.interaction + c.dense_scale * p.dense + c.first_order_scale * p.first_order
+    }
+
+    fn row_rng(&self, stream: u64, r: u64) -> Xoshiro256PlusPlus {
+        Xoshiro256PlusPlus::seed_from_u64(mix64(stream ^ mix64(r)))
+    }
+
+    fn features(&self, rng: &mut Xoshiro256PlusPlus) -> Features {
+        let mut f = Features { counts: [None; DENSE], dense: [0.0; DENSE], ids: [0; SPARSE], missing: [false; SPARSE] };
+        for (j, &(missing, mu, sigma)) in DENSE_PROFILE.iter().enumerate() {
+            let u: f64 = rng.random();
+            let z: f64 = rng.sample(StandardNormal);
+            if u < missing {
+                continue;
+            }
+            let count = if j == 1 && u > 1.0 - I2_NEGATIVE_RATE {
+                -1
+            } else {
+                ((mu + sigma * z).exp().floor() as i64 - 1).max(0)
+            };
+            f.counts[j] = Some(count);
+            f.dense[j] = dense_transform(Some(count));
+        }
+        for t in 0..SPARSE {
+            let u_missing: f64 = rng.random();
+            let u_id: f64 = rng.random();
+            if u_missing < CATEGORICAL_MISSING[t] {
+                f.missing[t] = true;
+            } else {
+                f.ids[t] = self.zipf[t].sample(u_id);
+            }
+        }
+        f
+    }
+
+    /// Features, noise-free teacher logit and label of row `r`.
+    fn generate(&self, r: u64) -> (Features, f64, u8) {
+        let mut rng = self.row_rng(self.data_seed, r);
+        let f = self.features(&mut rng);
+        let logit = self.logit_without_bias(&self.teacher.parts(&f)) + self.calibration.bias;
+        let eps: f64 = rng.sample(StandardNormal);
+        let u: f64 = rng.random();
+        let label = u8::from(u < sigmoid(logit + self.config.mix.noise * eps));
+        (f, logit, label)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SyntheticConfig {
+        &self.config
+    }
+
+    /// The calibrated scales and bias.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// Rows per embedding table.
+    pub fn table_rows(&self) -> [u64; SPARSE] {
+        self.table_rows
+    }
+
+    /// One line naming the data and its settings (for reports).
+    pub fn describe(&self) -> String {
+        let cap = self.config.max_ind_range.map_or("uncapped".to_string(), |m| format!("tables capped at {m}"));
+        format!(
+            "synthetic Criteo-shaped data (seed {}, {cap}, teacher latent dim {}, Zipf s = {}, target click rate {})",
+            self.config.seed, self.teacher.dim, self.config.zipf_exponent, self.config.click_rate
+        )
+    }
+
+    /// Append row `r` to `out`.
+    pub fn push_row(&self, r: u64, out: &mut CriteoSamples) {
+        let (f, _, label) = self.generate(r);
+        out.dense.extend_from_slice(&f.dense);
+        out.sparse.extend_from_slice(&f.ids);
+        out.labels.push(f32::from(label));
+    }
+
+    /// Rows `range` (preprocessed), on the calling thread.
+    pub fn rows(&self, range: Range<u64>) -> CriteoSamples {
+        let n = (range.end.saturating_sub(range.start)) as usize;
+        let mut out = CriteoSamples::empty(self.table_rows);
+        out.dense.reserve(n * DENSE);
+        out.sparse.reserve(n * SPARSE);
+        out.labels.reserve(n);
+        for r in range {
+            self.push_row(r, &mut out);
+        }
+        out
+    }
+
+    /// Rows `range` generated on `threads` threads (identical to [`SyntheticCriteo::rows`]).
+    pub fn rows_parallel(&self, range: Range<u64>, threads: usize) -> CriteoSamples {
+        let threads = threads.max(1) as u64;
+        let n = range.end.saturating_sub(range.start);
+        let per = n.div_ceil(threads).max(1);
+        let parts: Vec<CriteoSamples> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    let lo = (range.start + i * per).min(range.end);
+                    let hi = (lo + per).min(range.end);
+                    s.spawn(move || self.rows(lo..hi))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("generator thread panicked")).collect()
+        });
+        let mut out = CriteoSamples::empty(self.table_rows);
+        for p in parts {
+            out.dense.extend_from_slice(&p.dense);
+            out.sparse.extend_from_slice(&p.sparse);
+            out.labels.extend_from_slice(&p.labels);
+        }
+        out
+    }
+
+    /// Consecutive splits: rows `0..train`, then `validation` rows, then `test` rows.
+    pub fn split(&self, train: u64, validation: u64, test: u64) -> CriteoSplit {
+        CriteoSplit {
+            train: self.rows(0..train),
+            validation: self.rows(train..train + validation),
+            test: self.rows(train + validation..train + validation + test),
+        }
+    }
+
+    /// The teacher's noise-free logit of row `r` (the Bayes-optimal score up to the logit noise).
+    pub fn teacher_logit(&self, r: u64) -> f64 {
+        self.generate(r).1
+    }
+
+    /// The 32-bit value written to the file for id `id` of table `t`: an odd multiplier per table, a bijection
+    /// of the 32-bit values that maps id 0 to `00000000` (which DLRM treats like an empty field).
+    pub fn raw_categorical(&self, t: usize, id: u32) -> u32 {
+        let odd = (mix64(self.config.seed ^ SALT_SCRAMBLE ^ t as u64) as u32) | 1;
+        id.wrapping_mul(odd)
+    }
+
+    /// Row `r` as the file stores it (counts and 32-bit categorical values; empty fields as `None`).
+    pub fn raw_row(&self, r: u64) -> RawCriteoRow {
+        let (f, _, label) = self.generate(r);
+        RawCriteoRow {
+            label,
+            dense: f.counts,
+            categorical: std::array::from_fn(|t| (!f.missing[t]).then(|| self.raw_categorical(t, f.ids[t]))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_sampler_covers_the_table_and_favours_low_ids() {
+        let z = ZipfTable::new(1000, 1.05);
+        assert_eq!(z.sample(0.0), 0);
+        assert_eq!(z.sample(1.0 - 1e-12), 999);
+        assert!(z.sample(0.3) < z.sample(0.9));
+        let tiny = ZipfTable::new(3, 1.0);
+        assert!((0..100).map(|i| tiny.sample(i as f64 / 100.0)).all(|id| id < 3));
+    }
+
+    #[test]
+    fn rows_are_a_function_of_seed_and_index() {
+        let g = SyntheticCriteo::new(SyntheticConfig { calibration_rows: 500, ..SyntheticConfig::new(3, Some(1000)) });
+        let all = g.rows(0..50);
+        let tail = g.rows(20..50);
+        assert_eq!(&all.sparse[20 * SPARSE..], &tail.sparse[..]);
+        assert_eq!(&all.labels[20..], &tail.labels[..]);
+        assert_eq!(g.rows_parallel(0..50, 3), all);
+        assert!(all
+            .sparse
+            .chunks(SPARSE)
+            .all(|row| row.iter().zip(&g.table_rows()).all(|(&id, &n)| u64::from(id) < n)));
+    }
+}

@@ -1,0 +1,12 @@
+//! The model zoo in tch (libtorch): DLRM for Criteo-shaped data and NeuMF for MovieLens.
+//!
+//! Models return logits (scores before the sigmoid); ranking by logits equals ranking by click probability, and
+//! training uses the numerically stable BCE-with-logits. Variables live in a `tch::nn::VarStore` so that
+//! checkpoints are plain safetensors files.
+
+pub mod dlrm;
+pub mod mlp;
+pub mod neumf;
+pub mod checkpoint;
+pub mod popularity;
+pub mod train;
