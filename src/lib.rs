@@ -12,6 +12,7 @@ pub mod cli;
 pub mod data;
 pub mod device;
 pub mod quality;
+pub mod measure;
 pub mod sim;
 pub mod spec;
 pub mod explore;

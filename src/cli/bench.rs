@@ -16,6 +16,8 @@ pub enum BenchCommand {
     Data(super::bench_data::BenchDataArgs),
     /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
     Quality(super::bench_quality::BenchQualityArgs),
+    /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
+    Inference(super::bench_inference::BenchInferenceArgs),
 }
 
 /// Run one benchmark.
@@ -26,6 +28,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Search(args) => super::bench_search::run(args),
         BenchCommand::Quality(args) => super::bench_quality::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
+        BenchCommand::Inference(args) => super::bench_inference::run(args),
     }
 }
 

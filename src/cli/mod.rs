@@ -16,6 +16,8 @@ pub mod explore;
 pub mod bench_data;
 pub mod bench_quality;
 pub mod quality;
+pub mod bench_inference;
+pub mod calibrate;
 pub mod simulate;
 pub mod train;
 pub mod validate;
@@ -52,6 +54,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Quality (HR@k, NDCG@k, RecPipe's NDCG@k) of every cascade a space contains, from the score cache.
     Quality(quality::QualityArgs),
+    /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Quality(args) => quality::run(&args),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per capability.
 mod accel;
+mod measure;
 mod sim;
 mod spec;
 mod explore;
