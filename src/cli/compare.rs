@@ -43,6 +43,7 @@ pub struct CompareArgs {
     /// Folder receiving the table and the journal (default: the space's `output.dir`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
 }

@@ -42,6 +42,7 @@ pub struct ExploreArgs {
     /// Folder receiving the report folders and the journal (default: the space's `output.dir`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
 }

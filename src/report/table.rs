@@ -7,7 +7,7 @@
 
 use super::{write_atomic, PointRow, Report};
 use anyhow::Context;
-use polars::prelude::*;
+use polars::prelude::{Column, CsvWriter, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, SerWriter};
 use std::path::{Path, PathBuf};
 
 /// Metric column names: the objectives first, then every other metric alphabetically.

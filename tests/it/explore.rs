@@ -139,6 +139,8 @@ fn interrupted_and_resumed_runs_match_uninterrupted_ones() {
         assert!(cut.interrupted && cut.evaluated >= 13 && (cut.order.len() as u64) < 40, "{kind:?}");
         let resumed = run(&sp, &dir.join("cut.jsonl"), kind, 40, None);
         assert!(resumed.reused >= 13, "{kind:?}: {}", resumed.reused);
+        let ids = |s: &recpipe_dse::explore::RunSummary| s.order.iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(ids(&full), ids(&resumed), "{kind:?}: points accepted");
         assert_eq!(table(&sp, &full), table(&sp, &resumed), "{kind:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
