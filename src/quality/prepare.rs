@@ -29,6 +29,9 @@ use std::time::Instant;
 use tch::nn::VarStore;
 use tch::Device;
 
+/// Training rows generated for synthetic Criteo data when `training.train_rows` is unset.
+pub const DEFAULT_SYNTHETIC_TRAIN_ROWS: u64 = 500_000;
+
 /// Where caches live and whether to ignore them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrepareOptions {
@@ -130,7 +133,7 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
             };
             let cap = ds.max_ind_range.map_or(t.table_rows_cap, |m| m.min(t.table_rows_cap));
             if ds.is_synthetic() {
-                let train = t.train_rows.unwrap_or(500_000);
+                let train = t.train_rows.unwrap_or(DEFAULT_SYNTHETIC_TRAIN_ROWS);
                 let caps = SplitCaps { train: Some(train as usize), ..caps };
                 let gen = SyntheticCriteo::new(SyntheticConfig::new(ds.seed, Some(cap)));
                 let description = gen.describe();
@@ -420,7 +423,7 @@ fn score_model(
             )))
         }
     };
-    say(&format!("{}: scored {} candidates in {:.1} s", model.name, scores.len(), start.elapsed().as_secs_f64()));
+    say(&format!("{}: ready ({} candidates scored) after {:.1} s", model.name, scores.len(), start.elapsed().as_secs_f64()));
     Ok(scores)
 }
 
