@@ -73,7 +73,9 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
             }
             let width = cascades
                 .iter()
-                .map(|c| c.iter().map(|&(m, n)| format!("{}@{n}", name(m))).collect::<Vec<_>>().join(" → ").chars().count())
+                .map(|c| {
+                    c.iter().map(|&(m, n)| format!("{}@{n}", name(m))).collect::<Vec<_>>().join(" → ").chars().count()
+                })
                 .max()
                 .unwrap_or(8)
                 .max(8);

@@ -84,7 +84,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .map(|name| {
                 space.zoo.iter().position(|m| &m.name == name).ok_or_else(|| {
                     let known: Vec<&str> = space.zoo.iter().map(|m| m.name.as_str()).collect();
-                    CliError::input(anyhow!("--models: no zoo model '{name}' in {} (known: {})", space.source, known.join(", ")))
+                    CliError::input(anyhow!(
+                        "--models: no zoo model '{name}' in {} (known: {})",
+                        space.source,
+                        known.join(", ")
+                    ))
                 })
             })
             .collect::<Result<_, _>>()?
@@ -95,7 +99,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
     // results[model] = per seed, the metric row.
-    let mut results: Vec<Vec<(u64, Vec<(String, f64)>)>> = vec![Vec::new(); models.len()];
+    let mut results: Results = vec![Vec::new(); models.len()];
     let mut description = String::new();
     for &seed in &seeds {
         space.training.seed = seed;
@@ -140,7 +144,8 @@ fn table(space: &Space, models: &[usize], results: &Results, description: &str) 
                 .1
                 .iter()
                 .map(|(k, _)| {
-                    let xs: Vec<f64> = results[i].iter().filter_map(|(_, r)| r.iter().find(|(n, _)| n == k).map(|p| p.1)).collect();
+                    let xs: Vec<f64> =
+                        results[i].iter().filter_map(|(_, r)| r.iter().find(|(n, _)| n == k).map(|p| p.1)).collect();
                     let (mean, sd) = mean_sd(&xs);
                     format!("{k} {} ± {}", fmt_value(k, mean), fmt_value(k, sd))
                 })

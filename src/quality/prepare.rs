@@ -56,7 +56,8 @@ pub fn used_models(space: &Space) -> Vec<usize> {
     set.into_iter().collect()
 }
 
-/// The data a space is evaluated on, loaded.
+/// The data a space is evaluated on, loaded (one value per `prepare` call, so variant sizes do not matter).
+#[allow(clippy::large_enum_variant)]
 enum Loaded {
     Movielens { data: Interactions, split: LooSplit, identity: String, file: String },
     Criteo(CriteoData),
@@ -156,7 +157,8 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
                 }))
             } else {
                 let path = PathBuf::from(ds.path.as_deref().unwrap_or("train.txt"));
-                let meta = std::fs::metadata(&path).map_err(|e| QualityError::Data(format!("{}: {e}", path.display())))?;
+                let meta =
+                    std::fs::metadata(&path).map_err(|e| QualityError::Data(format!("{}: {e}", path.display())))?;
                 let mtime = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
                 let identity = format!(
                     "criteo-file:{}:{}:{:?}:{caps:?}:cap={cap}",
@@ -297,7 +299,8 @@ fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: b
             y.push(cache.queries().labels[j]);
         }
     }
-    let probs: Vec<f32> = if probabilities { s.clone() } else { s.iter().map(|&x| super::metrics::sigmoid(x)).collect() };
+    let probs: Vec<f32> =
+        if probabilities { s.clone() } else { s.iter().map(|&x| super::metrics::sigmoid(x)).collect() };
     if let Some(a) = super::metrics::auc(&s, &y) {
         cache.set_model_metric(m, "auc", a);
     }
@@ -386,7 +389,13 @@ fn score_model(
             let mut vs = VarStore::new(Device::Cpu);
             let net = NeuMf::new(&vs.root(), arch, split.users as i64, split.items as i64, t.dropout);
             if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
-                say(&format!("{}: training ({} interactions, {} users, {} items)", model.name, split.train.len(), split.users, split.items));
+                say(&format!(
+                    "{}: training ({} interactions, {} users, {} items)",
+                    model.name,
+                    split.train.len(),
+                    split.users,
+                    split.items
+                ));
                 let valid = protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed);
                 let summary = train::train_neumf(&vs, &net, split, &valid, t, &mut epoch_printer(&model.name, say));
                 save_checkpoint(&vs, ckpt, &summary)?;
@@ -405,7 +414,8 @@ fn score_model(
             if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
                 let (train_rows, valid_rows) = c.train_valid(say)?;
                 say(&format!("{}: training on {} rows", model.name, train_rows.len()));
-                let summary = train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
+                let summary =
+                    train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
                 save_checkpoint(&vs, ckpt, &summary)?;
             } else {
                 say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
@@ -423,7 +433,12 @@ fn score_model(
             )))
         }
     };
-    say(&format!("{}: ready ({} candidates scored) after {:.1} s", model.name, scores.len(), start.elapsed().as_secs_f64()));
+    say(&format!(
+        "{}: ready ({} candidates scored) after {:.1} s",
+        model.name,
+        scores.len(),
+        start.elapsed().as_secs_f64()
+    ));
     Ok(scores)
 }
 

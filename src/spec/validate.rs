@@ -293,7 +293,12 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
 /// The `training:` section with defaults by data kind: MovieLens follows RecBole 1.2.1's NeuMF recipe (Adam
 /// lr 1e-3, batch 2048, one negative per positive, dropout 0.1, patience 10); Criteo follows DLRM (SGD, lr 0.1
 /// on a capped number of rows, early stopping on validation AUC).
-fn training(cx: &mut Ctx, t: Option<&RawTraining>, kind: Option<DatasetKind>, master_seed: u64) -> Option<TrainingSpec> {
+fn training(
+    cx: &mut Ctx,
+    t: Option<&RawTraining>,
+    kind: Option<DatasetKind>,
+    master_seed: u64,
+) -> Option<TrainingSpec> {
     let criteo = kind == Some(DatasetKind::CriteoKaggle);
     let d = if criteo { DEFAULT_TRAINING_CRITEO } else { DEFAULT_TRAINING_MOVIELENS };
     let Some(t) = t else { return Some(TrainingSpec { seed: master_seed, ..d }) };
