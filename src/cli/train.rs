@@ -28,8 +28,9 @@ pub struct TrainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = super::validate::Format::Table)]
     pub format: super::validate::Format,
-    /// libtorch intra-op threads (0 = libtorch's default, one per core).
-    #[arg(long, default_value_t = 0)]
+    /// libtorch intra-op threads (0 = libtorch's default, one per core). The default of 1 is fastest on a
+    /// small shared machine, where libtorch's spinning worker threads lose most of their time to other processes.
+    #[arg(long, default_value_t = 1)]
     pub threads: i32,
 }
 
