@@ -141,9 +141,11 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
                 let start = train + t.validation_rows;
                 say(&format!("generating {test_rows} held-out rows ({description})"));
                 let test = gen.rows_parallel(start..start + test_rows as u64, threads());
+                // The held-out rows' fingerprint changes whenever the generator's output does.
                 let identity = format!(
-                    "synthetic:{description}:train={train}:valid={}:test={test_rows}:cap={cap}",
-                    t.validation_rows
+                    "synthetic:{description}:train={train}:valid={}:test={test_rows}:cap={cap}:rows={:016x}",
+                    t.validation_rows,
+                    samples_fingerprint(&test)
                 );
                 Ok(Loaded::Criteo(CriteoData {
                     identity,
@@ -180,6 +182,22 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
             }
         }
     }
+}
+
+/// FNV-1a-64 of every value of `samples` (features, ids, labels, table sizes).
+fn samples_fingerprint(samples: &CriteoSamples) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |word: u64| {
+        for b in word.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    samples.dense.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.sparse.iter().for_each(|&x| eat(u64::from(x)));
+    samples.labels.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.table_rows.iter().for_each(|&x| eat(x));
+    h
 }
 
 /// Evaluation queries and their description.
