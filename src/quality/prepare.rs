@@ -12,7 +12,7 @@
 use super::protocol::{self, EvalQueries, LooTarget};
 use super::score_cache::{decode_scores, encode_scores, ScoreCache};
 use super::QualityError;
-use crate::data::criteo::{eval_windows, load_split, SplitCaps};
+use crate::data::criteo::{eval_windows, load_split_with_progress, SplitCaps};
 use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSplit};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::CriteoSamples;
@@ -107,7 +107,7 @@ fn read_criteo(
     say: &dyn Fn(&str),
 ) -> Result<crate::data::criteo::CriteoSplit, QualityError> {
     say(&format!("reading {} (tables capped at {cap} rows)", path.display()));
-    load_split(path, Some(cap), caps, &mut |p| {
+    load_split_with_progress(path, Some(cap), caps, &mut |p| {
         say(&format!("  {} of {} rows read", p.rows, p.total_rows));
     })
     .map_err(|e| QualityError::Data(e.to_string()))

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per capability.
 mod accel;
+mod data;
 mod quality;
 mod sim;
 mod spec;
