@@ -7,18 +7,22 @@
 //! chunks that are dropped at once (MB/s, rows/s), reporting the process's peak resident set (`VmHWM` from
 //! `/proc/self/status`) before and after reading; (4) optionally (`--full-dictionaries`) fill per-table
 //! dictionaries with as many distinct values as the real Kaggle file has (33.76 M) and report their memory. The
+//! With `--file` only step (3) runs, on the given file (the real Kaggle file, if present). The
 //! last lines extrapolate to the real 45.84 M-row file from the measured rates. Rates are per wall-clock second
 //! on a possibly shared machine.
+use super::bench::thread_cpu_s;
 use super::CliError;
 use crate::data::criteo::{self, CategoricalDicts, CriteoReader, KAGGLE_TRAIN_ROWS};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::tsv_writer::write_rows;
-use crate::data::{CriteoSamples, CRITEO_KAGGLE_TABLE_ROWS, SPARSE};
+use crate::data::CRITEO_KAGGLE_TABLE_ROWS;
 use anyhow::Context;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Rows per generator block.
+const BLOCK: u64 = 65_536;
 /// Size of the real Kaggle `train.txt`, bytes.
 const KAGGLE_TRAIN_BYTES: f64 = 11_147_184_845.0;
 
@@ -40,6 +44,12 @@ pub struct BenchDataArgs {
     /// Rows per reader chunk.
     #[arg(long, default_value_t = 65_536)]
     pub chunk_rows: usize,
+    /// Read this `train.txt`-format file (for example the real Kaggle file) instead of generating one.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Keep the generated file (its path is printed) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
     /// Also fill dictionaries with the real file's 33.76 M distinct values and report their memory.
     #[arg(long)]
     pub full_dictionaries: bool,
@@ -70,56 +80,49 @@ impl Drop for TempFile {
     }
 }
 
-/// Run the benchmark and print the figures.
-pub fn run(args: &BenchDataArgs) -> Result<(), CliError> {
-    let rows = args.rows.max(14);
-    let cap = (args.max_ind_range > 0).then_some(args.max_ind_range);
-    let t = Instant::now();
-    let gen = SyntheticCriteo::new(SyntheticConfig::new(args.seed, cap));
-    println!("data benchmark: {}", gen.describe());
-    println!(
-        "  generator set-up (teacher + calibration on {} rows): {:.3} s",
-        gen.config().calibration_rows,
-        t.elapsed().as_secs_f64()
-    );
-
-    let block = 65_536u64;
-    let t = Instant::now();
+/// Print the generator's throughput on one thread and on all cores.
+fn bench_generator(gen: &SyntheticCriteo, rows: u64) {
+    let (t, c) = (Instant::now(), thread_cpu_s());
     let mut clicks = 0f64;
-    for lo in (0..rows).step_by(block as usize) {
-        let chunk = gen.rows(lo..(lo + block).min(rows));
+    for lo in (0..rows).step_by(BLOCK as usize) {
+        let chunk = gen.rows(lo..(lo + BLOCK).min(rows));
         clicks += chunk.click_rate() * chunk.len() as f64;
     }
-    let gen_s = t.elapsed().as_secs_f64();
+    let (gen_s, gen_cpu_s) = (t.elapsed().as_secs_f64(), thread_cpu_s() - c);
     println!(
-        "  generator, 1 thread: {rows} rows in {gen_s:.2} s = {:.0} rows/s (click rate {:.4})",
+        "  generator, 1 thread: {rows} rows in {gen_s:.2} s wall, {gen_cpu_s:.2} s CPU = {:.0} rows/s per wall \
+         second, {:.0} per CPU second (click rate {:.4})",
         rows as f64 / gen_s,
+        rows as f64 / gen_cpu_s,
         clicks / rows as f64
     );
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let mut par_rows = 0usize;
+    for lo in (0..rows).step_by(4 * BLOCK as usize) {
+        par_rows += gen.rows_parallel(lo..(lo + 4 * BLOCK).min(rows), threads).len();
+    }
+    let par_s = t.elapsed().as_secs_f64();
+    println!("  generator, {threads} threads: {par_rows} rows in {par_s:.2} s = {:.0} rows/s", par_rows as f64 / par_s);
+}
 
-    let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let path = dir.join(format!("recpipe-dse-bench-data-{}-{}.txt", std::process::id(), args.seed));
+/// Write `rows` generated rows to a fresh file in `dir` (temp file + rename); the guard deletes it.
+fn write_bench_file(gen: &SyntheticCriteo, rows: u64, dir: &Path, seed: u64) -> anyhow::Result<TempFile> {
+    let path = dir.join(format!("recpipe-dse-bench-data-{}-{seed}.txt", std::process::id()));
     let tmp = TempFile(path.with_extension("txt.tmp"));
     let t = Instant::now();
-    let file = std::fs::File::create(&tmp.0)
-        .with_context(|| format!("creating {}", tmp.0.display()))
-        .map_err(CliError::runtime)?;
+    let file = std::fs::File::create(&tmp.0).with_context(|| format!("creating {}", tmp.0.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut bytes = 0u64;
-    for lo in (0..rows).step_by(block as usize) {
-        let raw: Vec<_> = (lo..(lo + block).min(rows)).map(|r| gen.raw_row(r)).collect();
-        bytes += write_rows(&mut w, &raw)
-            .with_context(|| format!("writing {}", tmp.0.display()))
-            .map_err(CliError::runtime)?;
-        eprint!("\r  writing {}/{rows} rows", (lo + block).min(rows));
+    for lo in (0..rows).step_by(BLOCK as usize) {
+        let raw: Vec<_> = (lo..(lo + BLOCK).min(rows)).map(|r| gen.raw_row(r)).collect();
+        bytes += write_rows(&mut w, &raw).with_context(|| format!("writing {}", tmp.0.display()))?;
+        eprint!("\r  writing {}/{rows} rows", (lo + BLOCK).min(rows));
     }
     eprintln!();
-    w.flush().with_context(|| format!("writing {}", tmp.0.display())).map_err(CliError::runtime)?;
+    w.flush().with_context(|| format!("writing {}", tmp.0.display()))?;
     drop(w);
-    std::fs::rename(&tmp.0, &path)
-        .with_context(|| format!("renaming to {}", path.display()))
-        .map_err(CliError::runtime)?;
-    let file_guard = TempFile(path.clone());
+    std::fs::rename(&tmp.0, &path).with_context(|| format!("renaming to {}", path.display()))?;
     let write_s = t.elapsed().as_secs_f64();
     println!(
         "  writer (generate raw rows + format): {} in {write_s:.2} s = {:.0} rows/s, {:.1} MB/s; {:.1} bytes/row",
@@ -128,73 +131,117 @@ pub fn run(args: &BenchDataArgs) -> Result<(), CliError> {
         bytes as f64 / write_s / 1e6,
         bytes as f64 / rows as f64
     );
+    Ok(TempFile(path))
+}
 
+/// Count and stream-read `path`; print rates, memory and the extrapolation to the real file.
+fn bench_reader(path: &Path, cap: Option<u64>, chunk_rows: usize) -> Result<(), CliError> {
+    let bytes =
+        std::fs::metadata(path).with_context(|| format!("reading {}", path.display())).map_err(CliError::input)?.len();
     let t = Instant::now();
-    let counted = std::fs::File::open(&path)
+    let counted = std::fs::File::open(path)
         .and_then(criteo::count_rows)
         .with_context(|| format!("counting lines of {}", path.display()))
-        .map_err(CliError::runtime)?;
+        .map_err(CliError::input)?;
     let count_s = t.elapsed().as_secs_f64();
     println!(
-        "  line count (pass 1 of load_split): {counted} lines in {count_s:.3} s = {:.0} MB/s",
+        "  line count (pass 1 of load_split): {counted} lines, {:.1} MB in {count_s:.3} s = {:.0} MB/s",
+        bytes as f64 / 1e6,
         bytes as f64 / count_s / 1e6
     );
 
     let rss_before = peak_rss_bytes();
-    let t = Instant::now();
-    let mut reader = CriteoReader::open(&path, cap).map_err(CliError::input)?;
+    let (t, c) = (Instant::now(), thread_cpu_s());
+    let mut reader = CriteoReader::open(path, cap).map_err(CliError::input)?;
     let mut read_rows = 0usize;
-    let mut last = CriteoSamples::empty([0; SPARSE]);
-    for chunk in reader.chunks(args.chunk_rows) {
-        let chunk = chunk.map_err(CliError::input)?;
-        read_rows += chunk.len();
-        last = chunk;
+    for chunk in reader.chunks(chunk_rows) {
+        read_rows += chunk.map_err(CliError::input)?.len();
+        if read_rows % (1 << 20) < chunk_rows {
+            eprint!("\r  reading {read_rows}/{counted} rows");
+        }
     }
-    let read_s = t.elapsed().as_secs_f64();
+    eprintln!();
+    let (read_s, read_cpu_s) = (t.elapsed().as_secs_f64(), thread_cpu_s() - c);
     let rss_after = peak_rss_bytes();
     let distinct: u64 = reader.table_rows().iter().sum();
     println!(
-        "  reader (parse + dictionaries, chunks of {} rows): {read_rows} rows in {read_s:.2} s = {:.0} rows/s, {:.1} MB/s",
-        args.chunk_rows,
+        "  reader (parse + dictionaries, chunks of {chunk_rows} rows): {read_rows} rows in {read_s:.2} s wall, \
+         {read_cpu_s:.2} s CPU = {:.0} rows/s, {:.1} MB/s per wall second; {:.0} rows/s, {:.1} MB/s per CPU second",
         read_rows as f64 / read_s,
-        bytes as f64 / read_s / 1e6
+        bytes as f64 / read_s / 1e6,
+        read_rows as f64 / read_cpu_s,
+        bytes as f64 / read_cpu_s / 1e6
     );
     println!(
-        "  reader memory: peak RSS {} before reading, {} after; dictionaries {distinct} distinct values, {:.1} MiB of hash tables",
+        "  reader memory: process peak RSS {} before reading, {} after; dictionaries {distinct} distinct values, \
+         {:.1} MiB of hash tables",
         fmt_rss(rss_before),
         fmt_rss(rss_after),
         mib(reader.dictionaries().heap_bytes())
     );
-    drop(last);
-    drop(file_guard);
-
-    let rows_per_s = read_rows as f64 / read_s;
     let full_dict = criteo::dictionary_bytes_estimate(&CRITEO_KAGGLE_TABLE_ROWS);
     println!(
-        "  extrapolation to the real train.txt ({KAGGLE_TRAIN_ROWS} rows, {:.1} GB): line count ≈ {:.1} min, parse pass ≈ {:.1} min \
-         at the measured rates; dictionaries for its 33.76 M distinct values ≈ {:.0} MiB (hash-table estimate){}",
+        "  extrapolation to the real train.txt ({KAGGLE_TRAIN_ROWS} rows, {:.1} GB) at these rates: line count ≈ {:.1} \
+         min, parse pass ≈ {:.1} min wall ({:.1} min of one free core); uncapped dictionaries for its 33.76 M \
+         distinct values ≈ {:.0} MiB (hash-table estimate)",
         KAGGLE_TRAIN_BYTES / 1e9,
         KAGGLE_TRAIN_BYTES / (bytes as f64 / count_s) / 60.0,
-        KAGGLE_TRAIN_ROWS as f64 / rows_per_s / 60.0,
+        KAGGLE_TRAIN_ROWS as f64 / (read_rows as f64 / read_s) / 60.0,
+        KAGGLE_TRAIN_ROWS as f64 / (read_rows as f64 / read_cpu_s) / 60.0,
         mib(full_dict),
-        if cap.is_some() { " without a cap" } else { "" }
     );
+    Ok(())
+}
 
-    if args.full_dictionaries {
-        let t = Instant::now();
-        let mut dicts = CategoricalDicts::new();
-        for (tab, &n) in CRITEO_KAGGLE_TABLE_ROWS.iter().enumerate() {
-            for v in 0..n as u32 {
-                dicts.id(tab, v.wrapping_mul(0x9E37_79B1));
+/// Fill dictionaries with as many distinct values as the real file has and print their memory.
+fn bench_full_dictionaries() {
+    let t = Instant::now();
+    let mut dicts = CategoricalDicts::new();
+    for (tab, &n) in CRITEO_KAGGLE_TABLE_ROWS.iter().enumerate() {
+        for v in 0..n as u32 {
+            dicts.id(tab, v.wrapping_mul(0x9E37_79B1));
+        }
+    }
+    println!(
+        "  full-size dictionaries: {} values inserted in {:.2} s, {:.1} MiB of hash tables, process peak RSS {}",
+        dicts.table_rows().iter().sum::<u64>(),
+        t.elapsed().as_secs_f64(),
+        mib(dicts.heap_bytes()),
+        fmt_rss(peak_rss_bytes())
+    );
+}
+
+/// Run the benchmark and print the figures.
+pub fn run(args: &BenchDataArgs) -> Result<(), CliError> {
+    let cap = (args.max_ind_range > 0).then_some(args.max_ind_range);
+    let chunk_rows = args.chunk_rows.max(1);
+    match &args.file {
+        Some(path) => {
+            println!("data benchmark: reading {}", path.display());
+            bench_reader(path, cap, chunk_rows)?;
+        }
+        None => {
+            let rows = args.rows.max(14);
+            let t = Instant::now();
+            let gen = SyntheticCriteo::new(SyntheticConfig::new(args.seed, cap));
+            println!("data benchmark: {}", gen.describe());
+            println!(
+                "  generator set-up (teacher + calibration on {} rows): {:.3} s",
+                gen.config().calibration_rows,
+                t.elapsed().as_secs_f64()
+            );
+            bench_generator(&gen, rows);
+            let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+            let file = write_bench_file(&gen, rows, &dir, args.seed).map_err(CliError::runtime)?;
+            bench_reader(&file.0, cap, chunk_rows)?;
+            if args.keep {
+                println!("  kept {}", file.0.display());
+                std::mem::forget(file);
             }
         }
-        println!(
-            "  full-size dictionaries: {} values inserted in {:.2} s, {:.1} MiB of hash tables, process peak RSS {}",
-            dicts.table_rows().iter().sum::<u64>(),
-            t.elapsed().as_secs_f64(),
-            mib(dicts.heap_bytes()),
-            fmt_rss(peak_rss_bytes())
-        );
+    }
+    if args.full_dictionaries {
+        bench_full_dictionaries();
     }
     Ok(())
 }

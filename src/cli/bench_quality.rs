@@ -59,13 +59,21 @@ fn bench_space(space: &Space, min_seconds: f64) -> Result<(), CliError> {
     println!("{}:", space.source);
     match space.dataset.kind {
         DatasetKind::CriteoKaggle => {
-            let cap = space.dataset.max_ind_range.map_or(space.training.table_rows_cap, |m| m.min(space.training.table_rows_cap));
+            let cap = space
+                .dataset
+                .max_ind_range
+                .map_or(space.training.table_rows_cap, |m| m.min(space.training.table_rows_cap));
             let gen = SyntheticCriteo::new(SyntheticConfig::new(space.dataset.seed, Some(cap)));
             let c = space.dataset.candidates_per_query.unwrap_or(1) as usize;
             let rows = gen.rows_parallel(0..(c * space.dataset.eval_queries as usize) as u64, 2);
-            let windows = eval_windows(rows.len(), c, space.dataset.eval_queries as usize).map_err(CliError::runtime)?;
+            let windows =
+                eval_windows(rows.len(), c, space.dataset.eval_queries as usize).map_err(CliError::runtime)?;
             let queries = protocol::windows(&rows.labels, windows.iter().map(|w| w.rows().collect::<Vec<_>>()));
-            println!("  data: {} ({} queries × {c} candidates; tables capped at {cap} rows)", gen.describe(), queries.len());
+            println!(
+                "  data: {} ({} queries × {c} candidates; tables capped at {cap} rows)",
+                gen.describe(),
+                queries.len()
+            );
             cache = ScoreCache::new(queries, names, space.top_k, true, gen.describe());
             let all: Vec<usize> = match &cache.queries().refs {
                 CandidateRefs::Rows(r) => r.iter().map(|&x| x as usize).collect(),
@@ -94,7 +102,12 @@ fn bench_space(space: &Space, min_seconds: f64) -> Result<(), CliError> {
             let split = leave_one_out(&data);
             let queries: EvalQueries =
                 protocol::loo_full(&split, LooTarget::Test, space.dataset.eval_queries as usize, space.dataset.seed);
-            println!("  data: MovieLens, {} users × {} items, {} loo-full queries", split.users, split.items, queries.len());
+            println!(
+                "  data: MovieLens, {} users × {} items, {} loo-full queries",
+                split.users,
+                split.items,
+                queries.len()
+            );
             cache = ScoreCache::new(queries, names, space.top_k, false, "movielens".into());
             let users = cache.queries().candidate_users().expect("user/item queries");
             let CandidateRefs::UserItem { items, .. } = cache.queries().refs.clone() else { unreachable!() };

@@ -25,8 +25,9 @@ pub struct QualityArgs {
     /// Retrain and rescore even when cached files exist.
     #[arg(long)]
     pub retrain: bool,
-    /// libtorch intra-op threads (0 = libtorch's default, one per core).
-    #[arg(long, default_value_t = 0)]
+    /// libtorch intra-op threads (0 = libtorch's default, one per core). The default of 1 is fastest on a
+    /// small shared machine, where libtorch's spinning worker threads lose most of their time to other processes.
+    #[arg(long, default_value_t = 1)]
     pub threads: i32,
 }
 
@@ -73,7 +74,9 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
             }
             let width = cascades
                 .iter()
-                .map(|c| c.iter().map(|&(m, n)| format!("{}@{n}", name(m))).collect::<Vec<_>>().join(" → ").chars().count())
+                .map(|c| {
+                    c.iter().map(|&(m, n)| format!("{}@{n}", name(m))).collect::<Vec<_>>().join(" → ").chars().count()
+                })
                 .max()
                 .unwrap_or(8)
                 .max(8);

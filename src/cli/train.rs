@@ -28,8 +28,9 @@ pub struct TrainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = super::validate::Format::Table)]
     pub format: super::validate::Format,
-    /// libtorch intra-op threads (0 = libtorch's default, one per core).
-    #[arg(long, default_value_t = 0)]
+    /// libtorch intra-op threads (0 = libtorch's default, one per core). The default of 1 is fastest on a
+    /// small shared machine, where libtorch's spinning worker threads lose most of their time to other processes.
+    #[arg(long, default_value_t = 1)]
     pub threads: i32,
 }
 
@@ -84,7 +85,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .map(|name| {
                 space.zoo.iter().position(|m| &m.name == name).ok_or_else(|| {
                     let known: Vec<&str> = space.zoo.iter().map(|m| m.name.as_str()).collect();
-                    CliError::input(anyhow!("--models: no zoo model '{name}' in {} (known: {})", space.source, known.join(", ")))
+                    CliError::input(anyhow!(
+                        "--models: no zoo model '{name}' in {} (known: {})",
+                        space.source,
+                        known.join(", ")
+                    ))
                 })
             })
             .collect::<Result<_, _>>()?
@@ -95,7 +100,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
     // results[model] = per seed, the metric row.
-    let mut results: Vec<Vec<(u64, Vec<(String, f64)>)>> = vec![Vec::new(); models.len()];
+    let mut results: Results = vec![Vec::new(); models.len()];
     let mut description = String::new();
     for &seed in &seeds {
         space.training.seed = seed;
@@ -140,7 +145,8 @@ fn table(space: &Space, models: &[usize], results: &Results, description: &str) 
                 .1
                 .iter()
                 .map(|(k, _)| {
-                    let xs: Vec<f64> = results[i].iter().filter_map(|(_, r)| r.iter().find(|(n, _)| n == k).map(|p| p.1)).collect();
+                    let xs: Vec<f64> =
+                        results[i].iter().filter_map(|(_, r)| r.iter().find(|(n, _)| n == k).map(|p| p.1)).collect();
                     let (mean, sd) = mean_sd(&xs);
                     format!("{k} {} ± {}", fmt_value(k, mean), fmt_value(k, sd))
                 })

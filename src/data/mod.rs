@@ -10,6 +10,7 @@ pub mod movielens;
 use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
 
 pub mod criteo;
+pub mod criteo_source;
 pub mod synthetic;
 pub mod tsv_writer;
 

@@ -224,10 +224,8 @@ pub fn locate_movielens(path: &Path) -> Result<(PathBuf, MovielensFormat), Movie
         return Ok((path.to_path_buf(), format_of(path).ok_or_else(|| err(unknown_format_message()))?));
     }
     let entries = std::fs::read_dir(path).map_err(|e| err(format!("cannot read the MovieLens folder: {e}")))?;
-    let mut found: Vec<(PathBuf, MovielensFormat)> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter_map(|p| format_of(&p).map(|f| (p, f)))
-        .collect();
+    let mut found: Vec<(PathBuf, MovielensFormat)> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter_map(|p| format_of(&p).map(|f| (p, f))).collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     match found.len() {
         0 => Err(err(format!("no MovieLens interaction file found ({})", unknown_format_message()))),
@@ -260,8 +258,11 @@ fn format_of(path: &Path) -> Option<MovielensFormat> {
 pub fn read_movielens(path: &Path) -> Result<Interactions, MovielensError> {
     let (file, format) = locate_movielens(path)?;
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| MovielensError { file: name.clone(), line: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(&file).map_err(|e| MovielensError {
+        file: name.clone(),
+        line: None,
+        message: format!("cannot read: {e}"),
+    })?;
     parse_movielens(&text, format, &name)
 }
 
@@ -426,13 +427,13 @@ mod tests {
 
     #[test]
     fn ml1m_and_ml20m_formats_parse() {
-        let dat = parse_movielens("1::10::5::100\n1::11::3::99\n2::10::4::1\n", MovielensFormat::Ml1mDat, "r.dat")
-            .unwrap();
+        let dat =
+            parse_movielens("1::10::5::100\n1::11::3::99\n2::10::4::1\n", MovielensFormat::Ml1mDat, "r.dat").unwrap();
         assert_eq!((dat.user_count(), dat.item_count(), dat.len()), (2, 2, 3));
         let csv = "userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n";
         let csv = parse_movielens(csv, MovielensFormat::Ml20mCsv, "r.csv").unwrap();
         assert_eq!(csv.item_tokens, vec!["31", "1029"]);
-        assert_eq!(csv.timestamps_s[1], 1_260_759_179.0);
+        assert!((csv.timestamps_s[1] - 1_260_759_179.0).abs() < 1e-9);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use super::protocol::{self, EvalQueries, LooTarget};
 use super::score_cache::{decode_scores, encode_scores, ScoreCache};
 use super::QualityError;
-use crate::data::criteo::{eval_windows, load_split, SplitCaps};
+use crate::data::criteo::{eval_windows, load_split_with_progress, SplitCaps};
 use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSplit};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::CriteoSamples;
@@ -28,6 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::Device;
+
+/// Training rows generated for synthetic Criteo data when `training.train_rows` is unset.
+pub const DEFAULT_SYNTHETIC_TRAIN_ROWS: u64 = 500_000;
 
 /// Where caches live and whether to ignore them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +56,8 @@ pub fn used_models(space: &Space) -> Vec<usize> {
     set.into_iter().collect()
 }
 
-/// The data a space is evaluated on, loaded.
+/// The data a space is evaluated on, loaded (one value per `prepare` call, so variant sizes do not matter).
+#[allow(clippy::large_enum_variant)]
 enum Loaded {
     Movielens { data: Interactions, split: LooSplit, identity: String, file: String },
     Criteo(CriteoData),
@@ -103,7 +107,7 @@ fn read_criteo(
     say: &dyn Fn(&str),
 ) -> Result<crate::data::criteo::CriteoSplit, QualityError> {
     say(&format!("reading {} (tables capped at {cap} rows)", path.display()));
-    load_split(path, Some(cap), caps, &mut |p| {
+    load_split_with_progress(path, Some(cap), caps, &mut |p| {
         say(&format!("  {} of {} rows read", p.rows, p.total_rows));
     })
     .map_err(|e| QualityError::Data(e.to_string()))
@@ -130,16 +134,18 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
             };
             let cap = ds.max_ind_range.map_or(t.table_rows_cap, |m| m.min(t.table_rows_cap));
             if ds.is_synthetic() {
-                let train = t.train_rows.unwrap_or(500_000);
+                let train = t.train_rows.unwrap_or(DEFAULT_SYNTHETIC_TRAIN_ROWS);
                 let caps = SplitCaps { train: Some(train as usize), ..caps };
                 let gen = SyntheticCriteo::new(SyntheticConfig::new(ds.seed, Some(cap)));
                 let description = gen.describe();
                 let start = train + t.validation_rows;
                 say(&format!("generating {test_rows} held-out rows ({description})"));
                 let test = gen.rows_parallel(start..start + test_rows as u64, threads());
+                // The held-out rows' fingerprint changes whenever the generator's output does.
                 let identity = format!(
-                    "synthetic:{description}:train={train}:valid={}:test={test_rows}:cap={cap}",
-                    t.validation_rows
+                    "synthetic:{description}:train={train}:valid={}:test={test_rows}:cap={cap}:rows={:016x}",
+                    t.validation_rows,
+                    samples_fingerprint(&test)
                 );
                 Ok(Loaded::Criteo(CriteoData {
                     identity,
@@ -153,7 +159,8 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
                 }))
             } else {
                 let path = PathBuf::from(ds.path.as_deref().unwrap_or("train.txt"));
-                let meta = std::fs::metadata(&path).map_err(|e| QualityError::Data(format!("{}: {e}", path.display())))?;
+                let meta =
+                    std::fs::metadata(&path).map_err(|e| QualityError::Data(format!("{}: {e}", path.display())))?;
                 let mtime = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
                 let identity = format!(
                     "criteo-file:{}:{}:{:?}:{caps:?}:cap={cap}",
@@ -175,6 +182,22 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
             }
         }
     }
+}
+
+/// FNV-1a-64 of every value of `samples` (features, ids, labels, table sizes).
+fn samples_fingerprint(samples: &CriteoSamples) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |word: u64| {
+        for b in word.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    samples.dense.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.sparse.iter().for_each(|&x| eat(u64::from(x)));
+    samples.labels.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.table_rows.iter().for_each(|&x| eat(x));
+    h
 }
 
 /// Evaluation queries and their description.
@@ -294,7 +317,8 @@ fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: b
             y.push(cache.queries().labels[j]);
         }
     }
-    let probs: Vec<f32> = if probabilities { s.clone() } else { s.iter().map(|&x| super::metrics::sigmoid(x)).collect() };
+    let probs: Vec<f32> =
+        if probabilities { s.clone() } else { s.iter().map(|&x| super::metrics::sigmoid(x)).collect() };
     if let Some(a) = super::metrics::auc(&s, &y) {
         cache.set_model_metric(m, "auc", a);
     }
@@ -383,7 +407,13 @@ fn score_model(
             let mut vs = VarStore::new(Device::Cpu);
             let net = NeuMf::new(&vs.root(), arch, split.users as i64, split.items as i64, t.dropout);
             if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
-                say(&format!("{}: training ({} interactions, {} users, {} items)", model.name, split.train.len(), split.users, split.items));
+                say(&format!(
+                    "{}: training ({} interactions, {} users, {} items)",
+                    model.name,
+                    split.train.len(),
+                    split.users,
+                    split.items
+                ));
                 let valid = protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed);
                 let summary = train::train_neumf(&vs, &net, split, &valid, t, &mut epoch_printer(&model.name, say));
                 save_checkpoint(&vs, ckpt, &summary)?;
@@ -402,7 +432,8 @@ fn score_model(
             if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
                 let (train_rows, valid_rows) = c.train_valid(say)?;
                 say(&format!("{}: training on {} rows", model.name, train_rows.len()));
-                let summary = train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
+                let summary =
+                    train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
                 save_checkpoint(&vs, ckpt, &summary)?;
             } else {
                 say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
@@ -420,7 +451,12 @@ fn score_model(
             )))
         }
     };
-    say(&format!("{}: scored {} candidates in {:.1} s", model.name, scores.len(), start.elapsed().as_secs_f64()));
+    say(&format!(
+        "{}: ready ({} candidates scored) after {:.1} s",
+        model.name,
+        scores.len(),
+        start.elapsed().as_secs_f64()
+    ));
     Ok(scores)
 }
 

@@ -168,7 +168,11 @@ fn push_query(b: &mut Builder, user: u32, items: &[u32], positive: u32) {
 }
 
 fn finish(b: Builder) -> EvalQueries {
-    EvalQueries { offsets: b.offsets, labels: b.labels, refs: CandidateRefs::UserItem { query_users: b.users, items: b.items } }
+    EvalQueries {
+        offsets: b.offsets,
+        labels: b.labels,
+        refs: CandidateRefs::UserItem { query_users: b.users, items: b.items },
+    }
 }
 
 #[cfg(test)]

@@ -292,8 +292,13 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
 
 /// The `training:` section with defaults by data kind: MovieLens follows RecBole 1.2.1's NeuMF recipe (Adam
 /// lr 1e-3, batch 2048, one negative per positive, dropout 0.1, patience 10); Criteo follows DLRM (SGD, lr 0.1
-/// on a capped number of rows, one epoch).
-fn training(cx: &mut Ctx, t: Option<&RawTraining>, kind: Option<DatasetKind>, master_seed: u64) -> Option<TrainingSpec> {
+/// on a capped number of rows, early stopping on validation AUC).
+fn training(
+    cx: &mut Ctx,
+    t: Option<&RawTraining>,
+    kind: Option<DatasetKind>,
+    master_seed: u64,
+) -> Option<TrainingSpec> {
     let criteo = kind == Some(DatasetKind::CriteoKaggle);
     let d = if criteo { DEFAULT_TRAINING_CRITEO } else { DEFAULT_TRAINING_MOVIELENS };
     let Some(t) = t else { return Some(TrainingSpec { seed: master_seed, ..d }) };
@@ -371,12 +376,13 @@ pub(crate) const DEFAULT_TRAINING_MOVIELENS: TrainingSpec = TrainingSpec {
     seed: 0,
 };
 
-/// Training defaults for Criteo-shaped data (DLRM's SGD recipe on a capped number of rows).
+/// Training defaults for Criteo-shaped data: DLRM's SGD recipe (batch 128, lr 0.1) on 500,000 rows, up to 5
+/// epochs with early stopping on validation AUC (patience 1).
 pub(crate) const DEFAULT_TRAINING_CRITEO: TrainingSpec = TrainingSpec {
-    epochs: 1,
+    epochs: 5,
     batch_size: 128,
     learning_rate: 0.1,
-    patience: 2,
+    patience: 1,
     negatives: 1,
     dropout: 0.0,
     train_rows: Some(500_000),

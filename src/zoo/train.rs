@@ -109,11 +109,7 @@ pub fn mean_ndcg10(queries: &EvalQueries, scores: &[f32]) -> f64 {
         let r = queries.range(q);
         let (s, y) = (&scores[r.clone()], &queries.labels[r]);
         let Some(p) = y.iter().position(|&l| l > 0) else { continue };
-        let rank = s
-            .iter()
-            .enumerate()
-            .filter(|&(j, &x)| x > s[p] || (x.total_cmp(&s[p]).is_eq() && j < p))
-            .count();
+        let rank = s.iter().enumerate().filter(|&(j, &x)| x > s[p] || (x.total_cmp(&s[p]).is_eq() && j < p)).count();
         if rank < 10 {
             total += discount(rank);
         }
@@ -157,7 +153,7 @@ pub fn train_neumf(
 ) -> TrainSummary {
     let start = Instant::now();
     let mut opt = tch::nn::Adam::default().build(vs, settings.learning_rate).expect("Adam builds on a VarStore");
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x6e65_756d_66);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x006e_6575_6d66);
     let per_positive = 1 + settings.negatives as usize;
     let rows = split.train.len() * per_positive;
     let batch = settings.batch_size.max(1) as usize;
@@ -185,7 +181,8 @@ pub fn train_neumf(
         let mut loss_sum = 0.0;
         for step in 0..steps {
             let r = step * batch..((step + 1) * batch).min(rows);
-            let logits = model.forward_t(&Tensor::from_slice(&users[r.clone()]), &Tensor::from_slice(&items[r.clone()]), true);
+            let logits =
+                model.forward_t(&Tensor::from_slice(&users[r.clone()]), &Tensor::from_slice(&items[r.clone()]), true);
             let target = Tensor::from_slice(&labels[r]);
             let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::Mean);
             opt.backward_step(&loss);
@@ -311,5 +308,11 @@ pub fn train_dlrm(
         restore(vs, &best_weights);
     }
     let (best_metric, best_epoch) = best.unwrap_or((0.0, 0));
-    TrainSummary { epochs_run, best_epoch, best_metric, metric_name: "auc".into(), train_s: start.elapsed().as_secs_f64() }
+    TrainSummary {
+        epochs_run,
+        best_epoch,
+        best_metric,
+        metric_name: "auc".into(),
+        train_s: start.elapsed().as_secs_f64(),
+    }
 }

@@ -5,3 +5,4 @@ mod sim;
 mod spec;
 mod explore;
 mod quality;
+mod data;

@@ -245,3 +245,27 @@ fn a_folder_without_interaction_files_is_reported_by_name() {
     let err = recpipe_dse::data::movielens::read_movielens(&PathBuf::from("tests")).unwrap_err();
     assert!(err.to_string().starts_with("tests: no MovieLens interaction file found"), "{err}");
 }
+
+#[test]
+fn training_section_defaults_by_data_kind_and_reports_bad_values() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let no_training = TINY_SPACE
+        .replace("training:\n  batch_size: 64\n  train_rows: 2000\n  validation_rows: 400\n  table_rows_cap: 40\n", "");
+    let space = spec::parse_space(&no_training, "t.yaml", &root).unwrap();
+    assert_eq!((space.training.epochs, space.training.batch_size, space.training.patience), (5, 128, 1));
+    assert_eq!((space.training.train_rows, space.training.table_rows_cap), (Some(500_000), 100_000));
+    assert_eq!(space.training.seed, 3, "defaults to the top-level seed");
+    let movielens = std::fs::read_to_string(root.join("spaces/movielens.yaml")).unwrap();
+    let space = spec::parse_space(&movielens, "movielens.yaml", &root).unwrap();
+    let t = &space.training;
+    assert_eq!((t.batch_size, t.negatives, t.patience, t.epochs), (2048, 1, 10, 100));
+    assert!((t.learning_rate - 1e-3).abs() < 1e-15 && (t.dropout - 0.1).abs() < 1e-15);
+    let bad = TINY_SPACE.replace("  batch_size: 64\n", "  batch_size: 0\n  dropout: 1.5\n  negatives: 2\n");
+    let err = spec::parse_space(&bad, "t.yaml", &root).unwrap_err().to_string();
+    assert!(err.contains("training.batch_size: must be ≥ 1, got 0"), "{err}");
+    assert!(err.contains("training.dropout: must be in [0, 1), got 1.5"), "{err}");
+    assert!(err.contains("training.negatives: only allowed for movielens"), "{err}");
+    let unknown = TINY_SPACE.replace("  batch_size: 64\n", "  batch: 64\n");
+    let err = spec::parse_space(&unknown, "t.yaml", &root).unwrap_err().to_string();
+    assert!(err.contains("unknown field `batch`"), "{err}");
+}
