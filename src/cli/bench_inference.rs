@@ -5,9 +5,12 @@
 //! `nn.EmbeddingBag(mode="sum")` tables with one index per bag, bottom MLP, dot interaction over the 27
 //! vectors (`bmm` + lower-triangle indexing), top MLP ending in a sigmoid — the shape of RecPipe's DLRM.
 //! Both sides use RecPipe's RM-small/med/large, the full Criteo Kaggle table sizes (unless
-//! `--max-ind-range`), uniform random ids and dense features, the same thread count, `--warmup` untimed
-//! forwards, then the median of `--runs` timed forwards (ms, wall clock; on CUDA inputs are already on the
-//! device and the clock is read after `synchronize`). Ours applies the sigmoid too, so both do the same work.
+//! `--max-ind-range`), uniform random ids and dense features, the same thread count and the same glibc
+//! allocator settings ([`crate::measure::MALLOC_THRESHOLDS`]). Per (model, batch) the implementations
+//! alternate for `--rounds` rounds of `--warmup` untimed and `--runs` timed forwards, so that a busy machine
+//! slows both alike; the median over all timed forwards is reported (ms, wall clock; on CUDA inputs are
+//! already on the device and the clock is read after `synchronize`). Ours applies the sigmoid too, so both
+//! do the same work. The eager process holds its model while ours holds the same one (two copies in memory).
 //! Without `--python`, or when that interpreter cannot import torch, the eager column is absent and the
 //! reason is printed.
 
@@ -19,25 +22,25 @@ use crate::spec::model::{preset, DlrmArch, ModelArch};
 use crate::zoo::dlrm::Dlrm;
 use anyhow::anyhow;
 use clap::Args;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 use tch::{Kind, Tensor};
 
-/// The PyTorch eager baseline. argv: device, threads, runs, warmup, batches (comma list), models (JSON:
-/// name → [d, bottom widths, top widths]), table rows (JSON list), seed. Prints `TORCH <version> <gpu>` and
-/// one `EAGER <model> <batch> <median ms>` line per case.
+/// The PyTorch eager baseline as a line-oriented server. argv: device, threads (0: leave), runs, warmup, seed,
+/// table rows (JSON list). It prints `TORCH <version> <gpu>`, then answers each stdin line: `build <JSON [d,
+/// bottom widths, top widths]>` → `READY`; `time <batch>` → `TIMES <ms>,<ms>,…` (`runs` timed forwards after
+/// `warmup` untimed ones on fresh random inputs); `drop` → `DROPPED`; `quit` ends it.
 pub const EAGER_SCRIPT: &str = r#"
-import json, statistics, sys, time
+import json, sys, time
 import torch, torch.nn as nn
-dev, threads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-batches = [int(b) for b in sys.argv[5].split(",")]
-models, rows, seed = json.loads(sys.argv[6]), json.loads(sys.argv[7]), int(sys.argv[8])
+dev, threads, runs, warmup, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rows = json.loads(sys.argv[6])
 if threads > 0:
     torch.set_num_threads(threads)
 torch.manual_seed(seed)
+torch.set_grad_enabled(False)
 def mlp(widths, sigmoid_last):
     layers = []
     for i in range(len(widths) - 1):
@@ -58,24 +61,35 @@ class DLRM(nn.Module):
         z = torch.bmm(t, t.transpose(1, 2))[:, self.li, self.lj]
         return self.top(torch.cat([b, z], 1))
 name = torch.cuda.get_device_name(0) if dev == "cuda" else "none"
-print("TORCH", torch.__version__, name, flush=True)
+print("TORCH", torch.__version__, name.replace(" ", "_"), flush=True)
 sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
-with torch.no_grad():
-    for mname, (d, bottom, top) in models.items():
-        m = DLRM(d, bottom, top).to(dev).eval()
-        for B in batches:
-            x = torch.rand(B, bottom[0], device=dev)
-            idx = torch.stack([torch.randint(0, n, (B,), device=dev) for n in rows], 1)
-            off = torch.arange(B, device=dev)
-            ts = []
-            for r in range(warmup + runs):
-                sync(); t0 = time.perf_counter(); y = m(x, idx, off); sync()
-                if r >= warmup:
-                    ts.append((time.perf_counter() - t0) * 1e3)
-            print("EAGER", mname, B, statistics.median(ts), flush=True)
-        del m
+m, dense_width = None, 13
+for line in sys.stdin:
+    cmd = line.split(maxsplit=1)
+    if not cmd:
+        continue
+    if cmd[0] == "build":
+        d, bottom, top = json.loads(cmd[1])
+        m, dense_width = DLRM(d, bottom, top).to(dev).eval(), bottom[0]
+        print("READY", flush=True)
+    elif cmd[0] == "time":
+        B = int(cmd[1])
+        x = torch.rand(B, dense_width, device=dev)
+        idx = torch.stack([torch.randint(0, n, (B,), device=dev) for n in rows], 1)
+        off = torch.arange(B, device=dev)
+        ts = []
+        for r in range(warmup + runs):
+            sync(); t0 = time.perf_counter(); y = m(x, idx, off); sync()
+            if r >= warmup:
+                ts.append((time.perf_counter() - t0) * 1e3)
+        print("TIMES", ",".join("%.6f" % t for t in ts), flush=True)
+    elif cmd[0] == "drop":
+        m = None
         if dev == "cuda":
             torch.cuda.empty_cache()
+        print("DROPPED", flush=True)
+    elif cmd[0] == "quit":
+        break
 "#;
 
 /// Arguments of `bench inference`.
@@ -96,11 +110,15 @@ pub struct BenchInferenceArgs {
     /// Models (zoo presets).
     #[arg(long, value_delimiter = ',', default_values_t = ["rm-small".to_string(), "rm-med".to_string(), "rm-large".to_string()])]
     pub models: Vec<String>,
-    /// Timed forwards per case (the median is reported).
-    #[arg(long, default_value_t = 30)]
+    /// Timed forwards per implementation and round.
+    #[arg(long, default_value_t = 10)]
     pub runs: u32,
-    /// Untimed forwards per case.
-    #[arg(long, default_value_t = 5)]
+    /// Rounds per case; the implementations alternate round by round so that both see the same machine load,
+    /// and the median is taken over all rounds' timed forwards.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// Untimed forwards before each round.
+    #[arg(long, default_value_t = 3)]
     pub warmup: u32,
     /// Cap on rows per embedding table (default: the full Criteo Kaggle sizes).
     #[arg(long)]
@@ -130,8 +148,8 @@ pub fn run(args: &BenchInferenceArgs) -> Result<(), CliError> {
             crate::device::load_cuda_backend()
         )));
     }
-    if args.runs == 0 || args.batches.iter().any(|&b| b == 0) {
-        return Err(CliError::input(anyhow!("--runs and every --batches value must be at least 1")));
+    if args.runs == 0 || args.rounds == 0 || args.batches.contains(&0) {
+        return Err(CliError::input(anyhow!("--runs, --rounds and every --batches value must be at least 1")));
     }
     let archs = args
         .models
@@ -143,6 +161,7 @@ pub fn run(args: &BenchInferenceArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<_>, _>>()?;
     let rows = CRITEO_KAGGLE_TABLE_ROWS.map(|r| args.max_ind_range.map_or(r, |cap| r.min(cap)));
     let host = this_host();
+    let retained = crate::measure::retain_freed_memory();
     let threads: Vec<u32> = match device {
         DeviceKind::Cuda => vec![0],
         DeviceKind::Cpu if args.threads.is_empty() => {
@@ -153,40 +172,110 @@ pub fn run(args: &BenchInferenceArgs) -> Result<(), CliError> {
         DeviceKind::Cpu => args.threads.clone(),
     };
     println!("host: {host}");
-    println!("tables: {} rows in 26 tables{}", rows.iter().sum::<u64>(), if args.max_ind_range.is_some() { " (capped)" } else { " (full Criteo Kaggle)" });
+    let (mmap, trim) = crate::measure::MALLOC_THRESHOLDS;
+    println!(
+        "allocator: glibc mmap threshold {} MiB, trim threshold {} MiB on both sides{}",
+        mmap >> 20,
+        trim >> 20,
+        if retained { "" } else { " (not accepted by this libc: defaults)" }
+    );
+    let capped = if args.max_ind_range.is_some() { "capped" } else { "full Criteo Kaggle sizes" };
+    println!("tables: {} rows in 26 tables ({capped})", rows.iter().sum::<u64>());
+    println!(
+        "timing: median of {} rounds x {} forwards after {} warm-up forwards per round, implementations alternating",
+        args.rounds, args.runs, args.warmup
+    );
     let mut table = Vec::new();
-    let mut eager_note = None;
+    let mut eager_note = String::from("eager: absent (no --python given)");
     for &t in &threads {
-        let eager = match &args.python {
-            None => {
-                eager_note = Some("eager: absent (no --python given)".to_string());
-                BTreeMap::new()
-            }
-            Some(python) => match run_eager(python, device, t, args, &archs, &rows) {
-                Ok((version, cases)) => {
-                    eager_note = Some(format!("eager: PyTorch {version}"));
-                    cases
+        let mut eager = match &args.python {
+            None => None,
+            Some(python) => match EagerSession::start(python, device, t, args, &rows) {
+                Ok(session) => {
+                    eager_note = format!("eager: PyTorch {} ({})", session.version, python.display());
+                    Some(session)
                 }
                 Err(e) => {
-                    eprintln!("bench inference: eager baseline failed: {e:#}");
-                    eager_note = Some(format!("eager: absent ({e:#})"));
-                    BTreeMap::new()
+                    eager_note = format!("eager: absent ({e:#})");
+                    eprintln!("bench inference: {eager_note}");
+                    None
                 }
             },
         };
+        if device == DeviceKind::Cpu {
+            tch::set_num_threads(t.max(1) as i32);
+        }
         for (name, arch) in &archs {
-            let cases = run_ours(device, t, args, arch, &rows).map_err(CliError::runtime)?;
-            for (batch, fused_ms, unfused_ms) in cases {
-                let eager_ms = eager.get(&(name.clone(), batch)).copied();
-                eprintln!("  {name} batch {batch}: fused {fused_ms:.3} ms, unfused {unfused_ms:.3} ms");
-                table.push(Row { threads: t, model: name.clone(), batch, fused_ms, unfused_ms, eager_ms });
+            eprintln!(
+                "bench inference: {name} on {device}{}",
+                if t > 0 { format!(", {t} thread(s)") } else { String::new() }
+            );
+            let dev = device.tch_device();
+            tch::manual_seed(args.seed as i64);
+            let _guard = tch::no_grad_guard();
+            let vs = tch::nn::VarStore::new(dev);
+            let model = Dlrm::new(&vs.root(), arch, &rows, false);
+            if let Some(session) = eager.as_mut() {
+                if let Err(e) = session.build(arch) {
+                    eager_note = format!("eager: absent ({e:#})");
+                    eprintln!("bench inference: {eager_note}");
+                    eager = None;
+                }
             }
+            for &batch in &args.batches {
+                let b = i64::from(batch);
+                let dense = Tensor::rand([b, DENSE as i64], (Kind::Float, dev));
+                let ids: Vec<Tensor> =
+                    rows.iter().map(|&n| Tensor::randint(n as i64, [b], (Kind::Int64, dev))).collect();
+                let sparse = Tensor::stack(&ids, 1);
+                let (mut fused, mut unfused, mut eager_ms) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..args.rounds {
+                    if let Some(session) = eager.as_mut() {
+                        match session.time(batch) {
+                            Ok(times) => eager_ms.extend(times),
+                            Err(e) => {
+                                eager_note = format!("eager: absent ({e:#})");
+                                eprintln!("bench inference: {eager_note}");
+                                eager = None;
+                                eager_ms.clear();
+                            }
+                        }
+                    }
+                    fused.extend(time_ms(device, args.warmup, args.runs, || model.forward(&dense, &sparse).sigmoid()));
+                    unfused.extend(time_ms(device, args.warmup, args.runs, || {
+                        model.forward_unfused(&dense, &sparse).sigmoid()
+                    }));
+                }
+                let median = |v: &[f64]| summarize(v).map(|s| s.p50);
+                let row = Row {
+                    threads: t,
+                    model: name.clone(),
+                    batch,
+                    fused_ms: median(&fused).unwrap_or(f64::NAN),
+                    unfused_ms: median(&unfused).unwrap_or(f64::NAN),
+                    eager_ms: if eager.is_some() { median(&eager_ms) } else { None },
+                };
+                eprintln!(
+                    "  batch {batch}: ours {:.3} ms, unfused {:.3} ms, eager {}",
+                    row.fused_ms,
+                    row.unfused_ms,
+                    row.eager_ms.map_or("absent".to_string(), |e| format!("{e:.3} ms"))
+                );
+                table.push(row);
+            }
+            if let Some(session) = eager.as_mut() {
+                if let Err(e) = session.drop_model() {
+                    eager_note = format!("eager: absent ({e:#})");
+                    eager = None;
+                }
+            }
+        }
+        if let Some(session) = eager {
+            session.finish();
         }
     }
     print_table(device, &table);
-    if let Some(note) = eager_note {
-        println!("{note}");
-    }
+    println!("{eager_note}");
     Ok(())
 }
 
@@ -208,8 +297,8 @@ fn print_table(device: DeviceKind, rows: &[Row]) {
     }
 }
 
-/// Median ms of `runs` timed calls after `warmup` untimed ones; on CUDA synchronised around each call.
-fn median_ms(device: DeviceKind, warmup: u32, runs: u32, mut f: impl FnMut() -> Tensor) -> f64 {
+/// `runs` timed calls (ms) after `warmup` untimed ones; on CUDA synchronised around each call.
+fn time_ms(device: DeviceKind, warmup: u32, runs: u32, mut f: impl FnMut() -> Tensor) -> Vec<f64> {
     let cuda = device == DeviceKind::Cuda;
     let mut samples = Vec::with_capacity(runs as usize);
     for r in 0..warmup + runs {
@@ -227,100 +316,113 @@ fn median_ms(device: DeviceKind, warmup: u32, runs: u32, mut f: impl FnMut() -> 
             samples.push(dt);
         }
     }
-    summarize(&samples).map_or(f64::NAN, |s| s.p50)
+    samples
 }
 
-/// Our fused and unfused forwards (plus sigmoid) per batch: (batch, fused ms, unfused ms).
-fn run_ours(
-    device: DeviceKind,
-    threads: u32,
-    args: &BenchInferenceArgs,
-    arch: &DlrmArch,
-    rows: &[u64; SPARSE],
-) -> Result<Vec<(u32, f64, f64)>, tch::TchError> {
-    if device == DeviceKind::Cpu {
-        tch::set_num_threads(threads.max(1) as i32);
-    }
-    let dev = device.tch_device();
-    tch::manual_seed(args.seed as i64);
-    let _guard = tch::no_grad_guard();
-    let vs = tch::nn::VarStore::new(dev);
-    let model = Dlrm::new(&vs.root(), arch, rows, false);
-    let mut out = Vec::new();
-    for &batch in &args.batches {
-        let b = i64::from(batch);
-        let dense = Tensor::rand([b, DENSE as i64], (Kind::Float, dev));
-        let sparse = Tensor::stack(
-            &rows.iter().map(|&n| Tensor::randint(n as i64, [b], (Kind::Int64, dev))).collect::<Vec<_>>(),
-            1,
-        );
-        let fused = median_ms(device, args.warmup, args.runs, || model.forward(&dense, &sparse).sigmoid());
-        let unfused =
-            median_ms(device, args.warmup, args.runs, || model.forward_unfused(&dense, &sparse).sigmoid());
-        out.push((batch, fused, unfused));
-    }
-    Ok(out)
+/// A running [`EAGER_SCRIPT`] process.
+struct EagerSession {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    python: PathBuf,
+    version: String,
 }
 
-/// Run the eager script for one thread count: (torch version and GPU, median ms per (model, batch)).
-#[allow(clippy::type_complexity)]
-fn run_eager(
-    python: &PathBuf,
-    device: DeviceKind,
-    threads: u32,
-    args: &BenchInferenceArgs,
-    archs: &[(String, DlrmArch)],
-    rows: &[u64; SPARSE],
-) -> anyhow::Result<(String, BTreeMap<(String, u32), f64>)> {
-    let models: serde_json::Map<String, serde_json::Value> = archs
-        .iter()
-        .map(|(name, a)| (name.clone(), serde_json::json!([a.embedding_dim, a.bottom_mlp, a.top_mlp])))
-        .collect();
-    let batches = args.batches.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-    eprintln!("bench inference: PyTorch eager on {device}, threads {threads} ({})", python.display());
-    let mut child = Command::new(python)
-        .arg("-c")
-        .arg(EAGER_SCRIPT)
-        .args([
-            device.as_str().to_string(),
-            threads.to_string(),
-            args.runs.to_string(),
-            args.warmup.to_string(),
-            batches,
-            serde_json::Value::Object(models).to_string(),
-            serde_json::json!(rows).to_string(),
-            args.seed.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| anyhow!("cannot start {}: {e}", python.display()))?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut stderr_pipe = child.stderr.take().expect("piped");
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
-        text
-    });
-    let mut version = String::from("unknown");
-    let mut cases = BTreeMap::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            ["TORCH", rest @ ..] => version = rest.join(" "),
-            ["EAGER", model, batch, ms] => {
-                eprintln!("  eager {model} batch {batch}: {ms} ms");
-                cases.insert((model.to_string(), batch.parse()?), ms.parse()?);
-            }
-            _ => {}
+impl EagerSession {
+    /// Start the script for one device and thread count; waits for its `TORCH` line.
+    fn start(
+        python: &Path,
+        device: DeviceKind,
+        threads: u32,
+        args: &BenchInferenceArgs,
+        rows: &[u64; SPARSE],
+    ) -> anyhow::Result<EagerSession> {
+        let mut child = Command::new(python)
+            .arg("-c")
+            .arg(EAGER_SCRIPT)
+            .args([
+                device.as_str().to_string(),
+                threads.to_string(),
+                args.runs.to_string(),
+                args.warmup.to_string(),
+                args.seed.to_string(),
+                serde_json::json!(rows).to_string(),
+            ])
+            .env("MALLOC_MMAP_THRESHOLD_", crate::measure::MALLOC_THRESHOLDS.0.to_string())
+            .env("MALLOC_TRIM_THRESHOLD_", crate::measure::MALLOC_THRESHOLDS.1.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| anyhow!("cannot start {}: {e}", python.display()))?;
+        let mut stderr_pipe = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
+            text
+        });
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut session = EagerSession {
+            child,
+            stdin,
+            stdout,
+            stderr: Some(stderr),
+            python: python.to_path_buf(),
+            version: String::new(),
+        };
+        let first = session.read_line()?;
+        session.version = first
+            .strip_prefix("TORCH ")
+            .ok_or_else(|| anyhow!("{}: unexpected first line {first:?}", python.display()))?
+            .replace('_', " ");
+        Ok(session)
+    }
+
+    /// The next stdout line; when the process ended, an error with the last line of its stderr.
+    fn read_line(&mut self) -> anyhow::Result<String> {
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            let status = self.child.wait()?;
+            let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+            return Err(anyhow!("{} exited with {status}: {last}", self.python.display()));
+        }
+        Ok(line.trim_end().to_string())
+    }
+
+    /// Send one command and read its one-line answer.
+    fn request(&mut self, command: &str) -> anyhow::Result<String> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        self.read_line()
+    }
+
+    fn build(&mut self, arch: &DlrmArch) -> anyhow::Result<()> {
+        let spec = serde_json::json!([arch.embedding_dim, arch.bottom_mlp, arch.top_mlp]);
+        match self.request(&format!("build {spec}"))?.as_str() {
+            "READY" => Ok(()),
+            other => Err(anyhow!("unexpected answer to build: {other:?}")),
         }
     }
-    let status = child.wait()?;
-    let stderr = stderr_reader.join().unwrap_or_default();
-    if !status.success() {
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-        return Err(anyhow!("{} exited with {status}: {last}", python.display()));
+
+    fn time(&mut self, batch: u32) -> anyhow::Result<Vec<f64>> {
+        let answer = self.request(&format!("time {batch}"))?;
+        let list = answer.strip_prefix("TIMES ").ok_or_else(|| anyhow!("unexpected answer to time: {answer:?}"))?;
+        list.split(',').map(|t| t.parse::<f64>().map_err(|e| anyhow!("bad time {t:?}: {e}"))).collect()
     }
-    Ok((version, cases))
+
+    fn drop_model(&mut self) -> anyhow::Result<()> {
+        match self.request("drop")?.as_str() {
+            "DROPPED" => Ok(()),
+            other => Err(anyhow!("unexpected answer to drop: {other:?}")),
+        }
+    }
+
+    fn finish(mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        let _ = self.child.wait();
+    }
 }

@@ -57,7 +57,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     if args.reps == 0 {
         return Err(CliError::input(anyhow!("--reps: must be at least 1, found 0")));
     }
-    if !(args.max_seconds > 0.0) {
+    if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
         return Err(CliError::input(anyhow!("--max-seconds: must be positive, found {}", args.max_seconds)));
     }
     let cuda_visible = tch::Cuda::is_available();
@@ -78,6 +78,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
         eprintln!("calibrate: {skipped_gpu} key(s) on other devices are not measured in this run");
     }
     let host = this_host();
+    crate::measure::retain_freed_memory();
     let mut cache = CalibCache::load(&args.calib_dir).map_err(CliError::input)?;
     let mut todo: Vec<ProfileKey> = all_keys
         .into_iter()
@@ -85,7 +86,9 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
         .filter(|k| args.recalibrate || cache.lookup_on(k, &host).is_none())
         .collect();
     // One model build per (model, device): group keys so.
-    todo.sort_by(|a, b| (&a.device, &a.model, a.items, a.keep, a.threads).cmp(&(&b.device, &b.model, b.items, b.keep, b.threads)));
+    todo.sort_by(|a, b| {
+        (&a.device, &a.model, a.items, a.keep, a.threads).cmp(&(&b.device, &b.model, b.items, b.keep, b.threads))
+    });
     eprintln!("calibrate: host {host}");
     eprintln!("calibrate: {} key(s) to measure, written to {}", todo.len(), args.calib_dir.display());
     if args.dry_run {

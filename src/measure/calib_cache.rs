@@ -64,10 +64,8 @@ impl CalibCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cache),
             Err(source) => return Err(MeasureError::Io { path: dir.display().to_string(), source }),
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| is_profile_file(p))
-            .collect();
+        let mut files: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_profile_file(p)).collect();
         files.sort();
         for file in files {
             for profile in read_file(&file)? {
@@ -99,8 +97,7 @@ impl CalibCache {
 
     /// Same-host profile if present, else one from another host (its `host` says which), else `None`.
     pub fn lookup(&self, key: &ProfileKey, this_host: &HostFingerprint) -> Option<&Profile> {
-        self.lookup_on(key, this_host)
-            .or_else(|| self.profiles.iter().find(|((_, k), _)| k == key).map(|(_, p)| p))
+        self.lookup_on(key, this_host).or_else(|| self.profiles.iter().find(|((_, k), _)| k == key).map(|(_, p)| p))
     }
 
     /// The profile of `key` measured on exactly `host`.

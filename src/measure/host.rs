@@ -50,8 +50,7 @@ impl HostFingerprint {
             }
         }
         let slug: String = slug.trim_matches('-').chars().take(48).collect();
-        let all =
-            format!("{}|{}|{}|{}|{}", self.cpu_model, self.cores, self.memory_gib, self.gpu, self.libtorch);
+        let all = format!("{}|{}|{}|{}|{}", self.cpu_model, self.cores, self.memory_gib, self.gpu, self.libtorch);
         format!("{}-{:08x}", slug.trim_end_matches('-'), fnv1a(all.as_bytes()) as u32)
     }
 }
@@ -107,15 +106,16 @@ fn gpu_name() -> Option<String> {
         let info = std::fs::read_to_string(entries.first()?.join("information")).ok()?;
         info.lines().find_map(|l| l.strip_prefix("Model:").map(|m| m.trim().to_string()))
     });
-    from_proc.or_else(|| {
-        let out = std::process::Command::new("nvidia-smi")
-            .args(["--query-gpu=name", "--format=csv,noheader", "--id=0"])
-            .output()
-            .ok()?;
-        let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !name.is_empty()).then_some(name)
-    })
-    .or_else(|| Some("cuda (name unknown)".to_string()))
+    from_proc
+        .or_else(|| {
+            let out = std::process::Command::new("nvidia-smi")
+                .args(["--query-gpu=name", "--format=csv,noheader", "--id=0"])
+                .output()
+                .ok()?;
+            let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (out.status.success() && !name.is_empty()).then_some(name)
+        })
+        .or_else(|| Some("cuda (name unknown)".to_string()))
 }
 
 /// Version of the libtorch this process mapped: `version.py` of the Python wheel (`torch/version.py` beside

@@ -26,6 +26,33 @@ pub use tables::{required_profiles, ModelTables};
 
 use std::fmt;
 
+/// glibc `malloc` settings that keep freed memory in the process: (mmap threshold, trim threshold), bytes.
+pub const MALLOC_THRESHOLDS: (usize, usize) = (32 << 20, 1 << 30);
+
+/// Make glibc keep freed heap memory in the process instead of returning it to the OS after every step.
+///
+/// By default glibc serves blocks above a dynamic threshold (128 KiB at start) with fresh `mmap`s and trims
+/// the heap top on `free`, so a forward pass whose activations are megabytes page-faults and zero-fills
+/// them anew on every call — on this project's 2-core machine that tripled DLRM latency at batch 4096.
+/// Serving processes avoid this with such settings (or another allocator); profiles and benchmarks apply
+/// [`MALLOC_THRESHOLDS`] (the eager baseline gets the same values through `MALLOC_MMAP_THRESHOLD_` and
+/// `MALLOC_TRIM_THRESHOLD_`). Returns whether glibc accepted both; a no-op elsewhere.
+pub fn retain_freed_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let (mmap, trim) = MALLOC_THRESHOLDS;
+        // SAFETY: mallopt only changes allocator tuning parameters; it is safe to call at any time.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, mmap as libc::c_int) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, trim as libc::c_int) == 1
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
 /// Errors of profiling and of the calibration cache.
 #[derive(Debug, thiserror::Error)]
 pub enum MeasureError {

@@ -11,8 +11,8 @@
 //! host-to-device copy into preallocated device buffers, the forward pass (`forward` of the fused DLRM,
 //! NeuMF `forward_t` without dropout, a count lookup for popularity), `topk(keep)` and the survivors' ids
 //! back in host memory. On CUDA `tch::Cuda::synchronize` runs right before the clock starts and before it
-//! stops (never on CPU). CPU keys set `tch::set_num_threads(threads)` first; the weights are random (seeded
-//! with [`ProfileOptions::seed`]), which does not change the work.
+//! stops (never on CPU). CPU keys set `tch::set_num_threads(threads)` first, CUDA keys one host thread; the
+//! weights are random (seeded with [`ProfileOptions::seed`]), which does not change the work.
 
 use super::host::HostFingerprint;
 use super::stats::summarize;
@@ -116,7 +116,7 @@ impl Default for ProfileOptions {
 /// A model ready for inference on one device.
 pub enum StageModel {
     /// DLRM (Criteo), fused forward.
-    Dlrm(Dlrm),
+    Dlrm(Box<Dlrm>),
     /// NeuMF (MovieLens).
     NeuMf(NeuMf),
     /// Popularity: one score per item (random counts; the lookup is the work).
@@ -145,13 +145,15 @@ impl LoadedModel {
         let vs = tch::nn::VarStore::new(device.tch_device());
         let _guard = tch::no_grad_guard();
         let model = match (arch, tables) {
-            (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => StageModel::Dlrm(Dlrm::new(&vs.root(), a, rows, false)),
+            (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => {
+                StageModel::Dlrm(Box::new(Dlrm::new(&vs.root(), a, rows, false)))
+            }
             (ModelArch::NeuMf(a), ModelTables::MovieLens { users, items }) => {
                 StageModel::NeuMf(NeuMf::new(&vs.root(), a, *users as i64, *items as i64, 0.0))
             }
-            (ModelArch::Popularity, ModelTables::MovieLens { items, .. }) => StageModel::Popularity(
-                Tensor::randint(1000, [*items as i64], (Kind::Float, device.tch_device())),
-            ),
+            (ModelArch::Popularity, ModelTables::MovieLens { items, .. }) => {
+                StageModel::Popularity(Tensor::randint(1000, [*items as i64], (Kind::Float, device.tch_device())))
+            }
             (arch, _) => {
                 return Err(MeasureError::Unsupported(format!(
                     "a {} model cannot be built on this data set's tables",
@@ -188,9 +190,8 @@ impl FeatureStore {
         match tables {
             ModelTables::Criteo { rows: table_rows } => {
                 let dense: Vec<f32> = (0..rows * DENSE).map(|_| rng.random_range(0.0f32..8.0)).collect();
-                let sparse: Vec<i64> = (0..rows * SPARSE)
-                    .map(|i| rng.random_range(0..table_rows[i % SPARSE].max(1)) as i64)
-                    .collect();
+                let sparse: Vec<i64> =
+                    (0..rows * SPARSE).map(|i| rng.random_range(0..table_rows[i % SPARSE].max(1)) as i64).collect();
                 FeatureStore::Criteo {
                     dense: Tensor::from_slice(&dense).view([rows as i64, DENSE as i64]),
                     sparse: Tensor::from_slice(&sparse).view([rows as i64, SPARSE as i64]),
@@ -296,11 +297,14 @@ pub fn candidate_sets(store: &FeatureStore, items: u32, steps: usize, seed: u64)
         .collect()
 }
 
-/// Set libtorch's intra-op threads for a CPU key (no-op for CUDA keys).
+/// Set libtorch's intra-op threads for a key: the key's threads on the CPU; one host thread driving the GPU
+/// (the host-side gather of a CUDA step) for CUDA keys.
 pub fn apply_threads(key: &ProfileKey) {
-    if key.device == DeviceKind::Cpu {
-        tch::set_num_threads(key.threads.max(1) as i32);
-    }
+    let threads = match key.device {
+        DeviceKind::Cpu => key.threads.max(1),
+        DeviceKind::Cuda => 1,
+    };
+    tch::set_num_threads(threads as i32);
 }
 
 /// Time stage steps of `key` on `model`: warm-up, then the timed sample in ms (see the module docs).
@@ -311,7 +315,10 @@ pub fn time_steps(
     opts: &ProfileOptions,
 ) -> Result<Vec<f64>, MeasureError> {
     if model.device != key.device {
-        return Err(MeasureError::Unsupported(format!("model lives on {} but the key asks for {}", model.device, key.device)));
+        return Err(MeasureError::Unsupported(format!(
+            "model lives on {} but the key asks for {}",
+            model.device, key.device
+        )));
     }
     apply_threads(key);
     let cuda = key.device == DeviceKind::Cuda;

@@ -46,9 +46,10 @@ impl ModelTables {
         match space.dataset.kind {
             DatasetKind::CriteoKaggle => Ok(ModelTables::criteo(space.dataset.max_ind_range)),
             DatasetKind::Movielens => {
-                let dir = space.dataset.path.as_deref().ok_or_else(|| {
-                    MeasureError::Unsupported("dataset.path is required for MovieLens tables".into())
-                })?;
+                let dir =
+                    space.dataset.path.as_deref().ok_or_else(|| {
+                        MeasureError::Unsupported("dataset.path is required for MovieLens tables".into())
+                    })?;
                 let (users, items) = movielens_entity_counts(Path::new(dir))?;
                 Ok(ModelTables::MovieLens { users, items })
             }
@@ -58,7 +59,7 @@ impl ModelTables {
 
 /// A stable text fingerprint of a model architecture with its table sizes, used in [`ProfileKey::arch`]:
 /// e.g. `dlrm-dot d4 bot13-64-4 top64-1 rows33762577#1a2b3c4d` (total rows and a hash of the 26 sizes) or
-/// `neumf mf64 emb64 mlp128-64 users943 items1682`.
+/// `neumf mf64 emb64 mlp128-128-64 users943 items1682`.
 pub fn arch_fingerprint(arch: &ModelArch, tables: &ModelTables) -> String {
     let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join("-");
     let table_part = match tables {
@@ -197,7 +198,7 @@ mod tests {
         let ml = ModelTables::MovieLens { users: 943, items: 1682 };
         assert_eq!(
             arch_fingerprint(&preset("neumf-recbole").unwrap(), &ml),
-            "neumf mf64 emb64 mlp128-64 users943 items1682"
+            "neumf mf64 emb64 mlp128-128-64 users943 items1682"
         );
     }
 }

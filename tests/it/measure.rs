@@ -29,7 +29,8 @@ fn dlrm_arch(name: &str) -> DlrmArch {
 /// Random dense features and per-table ids within `rows`.
 fn criteo_inputs(rows: &[u64; SPARSE], batch: i64) -> (Tensor, Tensor) {
     let dense = Tensor::rand([batch, 13], (Kind::Float, Device::Cpu)) * 5.0;
-    let ids: Vec<Tensor> = rows.iter().map(|&n| Tensor::randint(n as i64, [batch], (Kind::Int64, Device::Cpu))).collect();
+    let ids: Vec<Tensor> =
+        rows.iter().map(|&n| Tensor::randint(n as i64, [batch], (Kind::Int64, Device::Cpu))).collect();
     (dense, Tensor::stack(&ids, 1))
 }
 
