@@ -52,7 +52,12 @@ pub struct BenchRow {
 }
 
 /// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations.
-pub fn bench(space: Arc<Space>, journal_path: &Path, fraction: f64, seeds: u64) -> anyhow::Result<(f64, Vec<BenchRow>)> {
+pub fn bench(
+    space: Arc<Space>,
+    journal_path: &Path,
+    fraction: f64,
+    seeds: u64,
+) -> anyhow::Result<(f64, Vec<BenchRow>)> {
     if Evaluator::needs_quality(&space) {
         return Err(anyhow!("{}: bench search needs a space without quality objectives or constraints", space.source));
     }
@@ -71,7 +76,11 @@ pub fn bench(space: Arc<Space>, journal_path: &Path, fraction: f64, seeds: u64) 
         };
         let mut strategy = search::build(kind, Arc::clone(&space), s);
         let summary = Driver::new(&evaluator, Some(&journal), DriverOptions::new(budget)).run(strategy.as_mut());
-        Ok(summary.order.iter().filter_map(|id| crate::explore::objective_vector(&space, &summary.outcomes[id])).collect())
+        Ok(summary
+            .order
+            .iter()
+            .filter_map(|id| crate::explore::objective_vector(&space, &summary.outcomes[id]))
+            .collect())
     };
     let all = run(StrategyKind::Exhaustive, 0, n)?;
     let reference = reference_point(&all, REFERENCE_MARGIN).ok_or_else(|| anyhow!("no feasible point in the space"))?;
@@ -99,14 +108,18 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     }
     let space = match &args.space {
         Some(p) => load_space(p).map_err(CliError::input)?,
-        None => parse_space(BENCH_SPACE, "tests/spaces/bench-search.yaml (embedded)", Path::new(".")).map_err(CliError::input)?,
+        None => parse_space(BENCH_SPACE, "tests/spaces/bench-search.yaml (embedded)", Path::new("."))
+            .map_err(CliError::input)?,
     };
     let n = space.point_count();
     let journal = std::env::temp_dir().join(format!("recpipe-bench-search-{}.jsonl", std::process::id()));
     let t = Instant::now();
     let (hv, rows) = bench(Arc::new(space), &journal, args.fraction, args.seeds).map_err(CliError::runtime)?;
     let _ = std::fs::remove_file(&journal);
-    println!("space: {n} points; exhaustive hypervolume {hv:.6e}; budget per strategy {:.0} % of the points", args.fraction * 100.0);
+    println!(
+        "space: {n} points; exhaustive hypervolume {hv:.6e}; budget per strategy {:.0} % of the points",
+        args.fraction * 100.0
+    );
     println!("{:<18} {:>5} {:>12} {:>10}", "strategy", "seed", "evaluated", "HV ratio");
     for r in &rows {
         println!("{:<18} {:>5} {:>11.1}% {:>10.4}", r.strategy, r.seed, r.evaluated_fraction * 100.0, r.hv_ratio);

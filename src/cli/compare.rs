@@ -77,7 +77,11 @@ pub fn parse_slas(text: &str) -> anyhow::Result<Vec<SlaTarget>> {
 fn parse_loads(text: &str) -> anyhow::Result<Vec<f64>> {
     text.split(',')
         .map(|x| {
-            x.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0).ok_or_else(|| anyhow!("--qps: '{}' is not a positive load", x.trim()))
+            x.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| anyhow!("--qps: '{}' is not a positive load", x.trim()))
         })
         .collect()
 }
@@ -131,8 +135,18 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             Some(CompareRow {
                 id: id.0,
                 pipeline: pipeline_label(&space, &design),
-                backends: space.templates[design.template].backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(","),
-                hardware: design.stages.iter().map(|s| hardware_label(&space, &s.hardware)).collect::<Vec<_>>().join(" | "),
+                backends: space.templates[design.template]
+                    .backends
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                hardware: design
+                    .stages
+                    .iter()
+                    .map(|s| hardware_label(&space, &s.hardware))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
                 capacity_qps: served.capacity_qps,
                 p95_ms: served.p95_ms,
                 quality: quality.as_ref().and_then(|q| m.get(q)),
@@ -141,8 +155,11 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             })
         })
         .collect();
-    let sla_text =
-        slas.iter().map(|s| format!("p{} ≤ {} ms", fmt_num(s.percentile), fmt_num(s.target_ms))).collect::<Vec<_>>().join(" and ");
+    let sla_text = slas
+        .iter()
+        .map(|s| format!("p{} ≤ {} ms", fmt_num(s.percentile), fmt_num(s.target_ms)))
+        .collect::<Vec<_>>()
+        .join(" and ");
     let compared = rows.len();
     let table = markdown(&select(rows, args.top), &sla_text, &loads, quality.as_deref());
     println!("{table}");
@@ -153,7 +170,9 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         summary.order.len(),
         command_line()
     );
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display())).map_err(CliError::runtime)?;
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create {}", out.display()))
+        .map_err(CliError::runtime)?;
     let path = out.join(format!("{}-compare-{}.md", space.name, utc_stamp()));
     crate::report::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))

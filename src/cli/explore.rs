@@ -109,7 +109,9 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     }
     let strategy = match &args.strategy {
         Some(s) => StrategyKind::parse(s).ok_or_else(|| {
-            CliError::input(anyhow!("--strategy: unknown strategy '{s}' (expected exhaustive, annealing, annealing-pareto or nsga2)"))
+            CliError::input(anyhow!(
+                "--strategy: unknown strategy '{s}' (expected exhaustive, annealing, annealing-pareto or nsga2)"
+            ))
         })?,
         None => previous.as_ref().map_or(space.search.strategy.into(), |(_, st)| st.strategy),
     };
@@ -129,7 +131,9 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         Some((dir, _)) => dir.clone(),
         None => out.join(format!("{}-{}", space.name, utc_stamp())),
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display())).map_err(CliError::runtime)?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .map_err(CliError::runtime)?;
     let mut state = RunState { strategy, budget, seed, finished: false, command: command.clone() };
     write_state(&dir, &state).map_err(CliError::runtime)?;
 
@@ -237,10 +241,25 @@ pub fn compare_from_metrics(space: &Space, summary: &crate::explore::RunSummary)
             Some(CompareRow {
                 id: id.0,
                 pipeline: crate::explore::pipeline_label(space, &design),
-                backends: space.templates[design.template].backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(","),
-                hardware: design.stages.iter().map(|s| crate::explore::hardware_label(space, &s.hardware)).collect::<Vec<_>>().join(" | "),
+                backends: space.templates[design.template]
+                    .backends
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                hardware: design
+                    .stages
+                    .iter()
+                    .map(|s| crate::explore::hardware_label(space, &s.hardware))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
                 capacity_qps: cap,
-                p95_ms: space.load.qps.iter().map(|q| m.get(&format!("p95_ms@{}", crate::explore::evaluate::load_tag(*q)))).collect(),
+                p95_ms: space
+                    .load
+                    .qps
+                    .iter()
+                    .map(|q| m.get(&format!("p95_ms@{}", crate::explore::evaluate::load_tag(*q))))
+                    .collect(),
                 quality: quality.as_ref().and_then(|q| m.get(q)),
                 area_mm2: m.get("area_mm2"),
                 power_w: m.get("power_w"),
@@ -295,7 +314,9 @@ pub fn versions() -> String {
 
 /// Host name, CPU model and logical cores of this machine.
 pub fn host_description() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()

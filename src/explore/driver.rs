@@ -151,10 +151,8 @@ impl<'a> Driver<'a> {
                 interrupted = true;
                 break;
             }
-            let told: Vec<(PointId, Option<Vec<f64>>)> = asked
-                .iter()
-                .filter_map(|id| outcomes.get(id).map(|o| (*id, objective_vector(space, o))))
-                .collect();
+            let told: Vec<(PointId, Option<Vec<f64>>)> =
+                asked.iter().filter_map(|id| outcomes.get(id).map(|o| (*id, objective_vector(space, o)))).collect();
             search.tell(&told);
         }
         bar.finish_and_clear();
@@ -175,7 +173,12 @@ impl<'a> Driver<'a> {
     }
 
     /// Evaluate (or reuse) each point; `None` for points not started because a stop was requested.
-    fn evaluate_batch(&self, ids: &[PointId], evaluated_before: u64, bar: &ProgressBar) -> Vec<Option<(Outcome, bool)>> {
+    fn evaluate_batch(
+        &self,
+        ids: &[PointId],
+        evaluated_before: u64,
+        bar: &ProgressBar,
+    ) -> Vec<Option<(Outcome, bool)>> {
         let space = self.evaluator.space();
         let started = std::sync::atomic::AtomicU64::new(evaluated_before);
         ids.par_iter()
@@ -192,7 +195,13 @@ impl<'a> Driver<'a> {
                 if let Some(j) = self.journal {
                     let design = space.design(id).expect("asked ids are in the space");
                     let hw = design.stages.iter().map(|s| hardware_label(space, &s.hardware)).collect();
-                    let rec = j.record(id, pipeline_label(space, &design), hw, self.evaluator.settings().seed, outcome.clone());
+                    let rec = j.record(
+                        id,
+                        pipeline_label(space, &design),
+                        hw,
+                        self.evaluator.settings().seed,
+                        outcome.clone(),
+                    );
                     if let Err(e) = j.append(&rec) {
                         eprintln!("warning: cannot append to journal {}: {e}", j.path().display());
                     }
@@ -208,8 +217,10 @@ impl<'a> Driver<'a> {
             return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
         }
         let bar = ProgressBar::new(len);
-        let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points, {per_sec}, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar
     }

@@ -31,8 +31,10 @@
 
 use super::{Metrics, Outcome, QualitySource, StageLatencySource};
 use crate::accel::{self, evaluate_stage, Dataset, ModelShape, StageRequest};
-use crate::sim::{self, ArrivalProcess, CapacityOptions, PipelineModel, ServiceDist, SimSettings, SlaTarget, StageModel};
-use crate::spec::{ArrivalKind, Backend, DatasetKind, Design, PointId, Space, StageHardware};
+use crate::sim::{
+    self, ArrivalProcess, CapacityOptions, PipelineModel, ServiceDist, SimSettings, SlaTarget, StageModel,
+};
+use crate::spec::{ArrivalKind, DatasetKind, Design, PointId, Space, StageHardware};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -101,6 +103,9 @@ enum HwKey {
     Accel { choice: usize },
 }
 
+/// Quality metrics of a cascade, or why there are none.
+type QualityResult = Result<BTreeMap<String, f64>, String>;
+
 /// A resolved stage service: distribution, where it came from, and accelerator costs per query.
 #[derive(Debug, Clone)]
 struct ResolvedService {
@@ -115,7 +120,7 @@ pub struct Evaluator<'a> {
     quality: Option<&'a dyn QualitySource>,
     latency: &'a dyn StageLatencySource,
     settings: EvalSettings,
-    quality_cache: Mutex<HashMap<Vec<(usize, u32)>, Result<BTreeMap<String, f64>, String>>>,
+    quality_cache: Mutex<HashMap<Vec<(usize, u32)>, QualityResult>>,
     service_cache: Mutex<HashMap<ServiceKey, Result<ResolvedService, String>>>,
     /// Time per phase.
     pub clock: PhaseClock,
@@ -143,7 +148,12 @@ impl<'a> Evaluator<'a> {
 
     /// Whether some objective or constraint of `space` is a quality metric.
     pub fn needs_quality(space: &Space) -> bool {
-        space.objectives.iter().map(|o| o.metric).chain(space.constraints.iter().map(|c| c.metric)).any(|m| m.cutoff().is_some())
+        space
+            .objectives
+            .iter()
+            .map(|o| o.metric)
+            .chain(space.constraints.iter().map(|c| c.metric))
+            .any(|m| m.cutoff().is_some())
     }
 
     /// The settings used.
@@ -374,8 +384,10 @@ impl<'a> Evaluator<'a> {
             }
         }
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
-        let opts = CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
-        let cap = sim::max_qps_under_sla(&model, &settings, self.sla(), &opts).map_err(|e| format!("capacity search failed: {e}"))?;
+        let opts =
+            CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
+        let cap = sim::max_qps_under_sla(&model, &settings, self.sla(), &opts)
+            .map_err(|e| format!("capacity search failed: {e}"))?;
         m.set("saturation_qps", cap.saturation_qps);
         m.set("capacity_qps", cap.max_qps);
         if let (Some(p), Some(a)) = (m.get("power_w"), m.get("area_mm2")) {
@@ -410,7 +422,8 @@ impl<'a> Evaluator<'a> {
         let mut settings = self.sim_settings();
         let first = loads_qps.first().copied().unwrap_or(self.space.load.qps[0]);
         let model = PipelineModel { arrival: self.arrival(first), stages: stages.clone(), groups: vec![] };
-        let opts = CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
+        let opts =
+            CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
         let mut capacity_qps = f64::INFINITY;
         for sla in slas {
             let c = sim::max_qps_under_sla(&model, &settings, *sla, &opts).map_err(|e| e.to_string())?;
@@ -473,23 +486,20 @@ pub fn fmt_num(x: f64) -> String {
     s.to_string()
 }
 
-/// Whether a design uses a backend.
-pub fn uses_backend(design: &Design, backend: Backend) -> bool {
-    design.stages.iter().any(|s| match (s.hardware, backend) {
-        (StageHardware::Cpu { .. }, Backend::Cpu) => true,
-        (StageHardware::Gpu { .. }, Backend::Gpu) => true,
-        (StageHardware::Accel { .. }, Backend::Accel) => true,
-        _ => false,
-    })
-}
-
 /// The latency source of a run without calibration profiles: every CPU/GPU stage is infeasible with that
 /// reason, accelerator stages are unaffected (used for accelerator-only spaces).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProfiles;
 
 impl StageLatencySource for NoProfiles {
-    fn stage_service(&self, model: usize, items: u32, _: u32, hw: &StageHardware, _: u32) -> Result<super::StageService, String> {
+    fn stage_service(
+        &self,
+        model: usize,
+        items: u32,
+        _: u32,
+        hw: &StageHardware,
+        _: u32,
+    ) -> Result<super::StageService, String> {
         let backend = match hw {
             StageHardware::Gpu { .. } => "gpu",
             _ => "cpu",

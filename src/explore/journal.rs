@@ -76,7 +76,13 @@ impl Journal {
                 Err(_) => skipped_lines += 1,
             }
         }
-        Ok(Journal { path: path.to_path_buf(), fingerprint: fingerprint.to_string(), file: Mutex::new(file), known, skipped_lines })
+        Ok(Journal {
+            path: path.to_path_buf(),
+            fingerprint: fingerprint.to_string(),
+            file: Mutex::new(file),
+            known,
+            skipped_lines,
+        })
     }
 
     /// The file.
@@ -109,7 +115,14 @@ impl Journal {
     }
 
     /// A record for `outcome` of point `id` with this journal's fingerprint.
-    pub fn record(&self, id: PointId, pipeline: String, hardware: Vec<String>, seed: u64, outcome: Outcome) -> JournalRecord {
+    pub fn record(
+        &self,
+        id: PointId,
+        pipeline: String,
+        hardware: Vec<String>,
+        seed: u64,
+        outcome: Outcome,
+    ) -> JournalRecord {
         JournalRecord {
             fingerprint: self.fingerprint.clone(),
             id: id.0,
@@ -146,13 +159,8 @@ pub fn fingerprint(space: &crate::spec::Space, settings: &super::EvalSettings, s
         population: 0,
         restarts: 0,
     };
-    let text = format!(
-        "{}|{:?}|{}|{}",
-        serde_json::to_string(&s).unwrap_or_default(),
-        settings,
-        sources.join("|"),
-        VERSION
-    );
+    let text =
+        format!("{}|{:?}|{}|{}", serde_json::to_string(&s).unwrap_or_default(), settings, sources.join("|"), VERSION);
     fnv1a_hex(&text)
 }
 
@@ -175,12 +183,23 @@ mod tests {
             assert_eq!(other.known(), 0);
         }
         // A kill in the middle of a line.
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"fingerprint\":\"abc\",\"id\":4").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"fingerprint\":\"abc\",\"id\":4")
+            .unwrap();
         let j = Journal::open(&path, "abc").unwrap();
         assert_eq!(j.known(), 1);
         assert!(j.lookup(PointId(3)).unwrap().is_feasible());
-        j.append(&j.record(PointId(5), "p".into(), vec![], 1, Outcome::Infeasible { reason: "x".into(), partial: Metrics::default() }))
-            .unwrap();
+        j.append(&j.record(
+            PointId(5),
+            "p".into(),
+            vec![],
+            1,
+            Outcome::Infeasible { reason: "x".into(), partial: Metrics::default() },
+        ))
+        .unwrap();
         let j = Journal::open(&path, "abc").unwrap();
         assert_eq!((j.known(), j.skipped_lines), (2, 0));
         let _ = std::fs::remove_dir_all(&dir);

@@ -113,7 +113,8 @@ pub struct CalibLatency {
 impl CalibLatency {
     /// Profiles of `dir` for `space` (reads the MovieLens interaction file for table sizes).
     pub fn open(space: &Space, dir: &Path) -> anyhow::Result<CalibLatency> {
-        let cache = CalibCache::load(dir).with_context(|| format!("cannot read calibration profiles in {}", dir.display()))?;
+        let cache =
+            CalibCache::load(dir).with_context(|| format!("cannot read calibration profiles in {}", dir.display()))?;
         let tables = ModelTables::for_space(space).map_err(|e| anyhow!("{}: {e}", space.source))?;
         Ok(CalibLatency { cache, this_host: this_host(), tables, space: space.clone() })
     }
@@ -135,16 +136,33 @@ impl CalibLatency {
             StageHardware::Gpu { .. } => (DeviceKind::Cuda, 0),
             StageHardware::Accel { .. } => return None,
         };
-        Some(ProfileKey { model: zoo.name.clone(), arch: arch_fingerprint(&zoo.arch, &self.tables), items, keep, device, threads })
+        Some(ProfileKey {
+            model: zoo.name.clone(),
+            arch: arch_fingerprint(&zoo.arch, &self.tables),
+            items,
+            keep,
+            device,
+            threads,
+        })
     }
 }
 
 impl StageLatencySource for CalibLatency {
-    fn stage_service(&self, model: usize, items: u32, keep: u32, hw: &StageHardware, engines: u32) -> Result<StageService, String> {
-        let key = self.key(model, items, keep, hw).ok_or_else(|| "accelerator stages use the cost model".to_string())?;
+    fn stage_service(
+        &self,
+        model: usize,
+        items: u32,
+        keep: u32,
+        hw: &StageHardware,
+        engines: u32,
+    ) -> Result<StageService, String> {
+        let key =
+            self.key(model, items, keep, hw).ok_or_else(|| "accelerator stages use the cost model".to_string())?;
         let Some(profile) = self.cache.lookup(&key, &self.this_host) else {
             let device = match key.device {
-                DeviceKind::Cpu => format!("cpu ({} thread{} per engine)", key.threads, if key.threads == 1 { "" } else { "s" }),
+                DeviceKind::Cpu => {
+                    format!("cpu ({} thread{} per engine)", key.threads, if key.threads == 1 { "" } else { "s" })
+                }
                 DeviceKind::Cuda => "gpu".to_string(),
             };
             return Err(format!(

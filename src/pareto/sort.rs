@@ -61,6 +61,7 @@ pub fn crowding_distance(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
         return dist;
     }
     let m = points[members[0]].len();
+    #[allow(clippy::needless_range_loop)] // `obj` indexes the inner vectors of several members at once
     for obj in 0..m {
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| points[members[a]][obj].total_cmp(&points[members[b]][obj]).then(a.cmp(&b)));

@@ -67,12 +67,22 @@ pub fn markdown(rows: &[CompareRow], sla: &str, loads_qps: &[f64], quality_name:
     for q in loads_qps {
         let _ = write!(header, " p95 @{} q/s (ms) |", fmt_num(*q));
     }
-    let _ = write!(header, " {} | area (mm²) | power (W) | q/s per W | q/s per mm² |", quality_name.unwrap_or("quality"));
+    let _ =
+        write!(header, " {} | area (mm²) | power (W) | q/s per W | q/s per mm² |", quality_name.unwrap_or("quality"));
     let cols = header.matches('|').count() - 1;
     let _ = writeln!(s, "{header}");
     let _ = writeln!(s, "|{}", "---|".repeat(cols));
     for (i, r) in rows.iter().enumerate() {
-        let _ = write!(s, "| {} | {} | {} | {} | {} | {:.1} |", i + 1, r.id, r.backends, r.pipeline, r.hardware, r.capacity_qps);
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.1} |",
+            i + 1,
+            r.id,
+            r.backends,
+            r.pipeline,
+            r.hardware,
+            r.capacity_qps
+        );
         for p in &r.p95_ms {
             let _ = write!(s, " {} |", opt(*p, 3));
         }
@@ -113,6 +123,9 @@ mod tests {
         let sel = select(rows, 2);
         assert_eq!(sel.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 4, 3]);
         let md = markdown(&sel, "p95 ≤ 25 ms", &[10.0, 20.0], Some("ndcg@64"));
-        assert!(md.contains("| 1 | 2 | accel | m:10 | x | 300.0 | 1.000 | – | 0.5000 | 2.00 | 4.00 | 75.0 | 150.0 |"), "{md}");
+        assert!(
+            md.contains("| 1 | 2 | accel | m:10 | x | 300.0 | 1.000 | – | 0.5000 | 2.00 | 4.00 | 75.0 | 150.0 |"),
+            "{md}"
+        );
     }
 }

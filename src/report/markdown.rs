@@ -31,7 +31,11 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
     let front: Vec<&PointRow> = report.front().collect();
     let _ = writeln!(s, "# Exploration of `{}` ({})\n", report.space_name, report.space_file);
     let _ = writeln!(s, "## Summary\n");
-    let _ = writeln!(s, "- strategy: {}; budget {} of {} points in the space", report.info.strategy, report.info.budget, report.space_points);
+    let _ = writeln!(
+        s,
+        "- strategy: {}; budget {} of {} points in the space",
+        report.info.strategy, report.info.budget, report.space_points
+    );
     let (new, reused, repeats) = report.counts;
     let _ = writeln!(
         s,
@@ -98,10 +102,12 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
 
     let _ = writeln!(s, "\n## Best points under the SLA ({})\n", report.sla);
     for (m, d) in &report.objectives {
-        let best = report.rows.iter().filter(|r| r.feasible).filter_map(|r| r.metrics.get(m).map(|v| (r, *v))).min_by(|a, b| {
-            let (x, y) = if *d == Direction::Minimize { (a.1, b.1) } else { (b.1, a.1) };
-            x.total_cmp(&y).then(a.0.id.cmp(&b.0.id))
-        });
+        let best = report.rows.iter().filter(|r| r.feasible).filter_map(|r| r.metrics.get(m).map(|v| (r, *v))).min_by(
+            |a, b| {
+                let (x, y) = if *d == Direction::Minimize { (a.1, b.1) } else { (b.1, a.1) };
+                x.total_cmp(&y).then(a.0.id.cmp(&b.0.id))
+            },
+        );
         if let Some((r, _)) = best {
             let _ = writeln!(s, "- best {m}: {}", point_line(r, report));
         }

@@ -152,7 +152,8 @@ pub fn rows(space: &Space, order: &[PointId], outcomes: &std::collections::HashM
                     )
                 })
                 .collect();
-            let backends = space.templates[design.template].backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+            let backends =
+                space.templates[design.template].backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
             Some(PointRow {
                 id: id.0,
                 seq,
@@ -199,7 +200,14 @@ pub fn progress(rows: &[PointRow], reference: &[f64], checkpoints: usize) -> Vec
 }
 
 /// Build the report of a run.
-pub fn build(space: &Space, summary: &RunSummary, info: RunInfo, phases: PhaseTimes, compare_md: Option<String>, notes: Vec<String>) -> Report {
+pub fn build(
+    space: &Space,
+    summary: &RunSummary,
+    info: RunInfo,
+    phases: PhaseTimes,
+    compare_md: Option<String>,
+    notes: Vec<String>,
+) -> Report {
     let rows = rows(space, &summary.order, &summary.outcomes);
     let feasible: Vec<Vec<f64>> = rows.iter().filter_map(|r| r.objectives.clone()).collect();
     let reference = reference_point(&feasible, REFERENCE_MARGIN);

@@ -77,7 +77,10 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
     if let Some(q) = quality_metric(report) {
         out.push(PlotSpec {
             stem: "quality_vs_p95".into(),
-            title: format!("{q} vs p95 latency at {} queries/s", crate::explore::evaluate::fmt_num(report.loads_qps[0])),
+            title: format!(
+                "{q} vs p95 latency at {} queries/s",
+                crate::explore::evaluate::fmt_num(report.loads_qps[0])
+            ),
             x_metric: "p95_ms".into(),
             x_label: "p95 end-to-end latency (ms, log scale)".into(),
             y_metric: q.clone(),
@@ -159,7 +162,9 @@ macro_rules! draw_chart {
             .draw()
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series($pts.iter().filter(|p| !p.2).map(|p| Circle::new((p.0, p.1), 3, RGBColor(150, 150, 150).filled())))
+            .draw_series(
+                $pts.iter().filter(|p| !p.2).map(|p| Circle::new((p.0, p.1), 3, RGBColor(150, 150, 150).filled())),
+            )
             .map_err(|e| e.to_string())?
             .label("feasible point")
             .legend(|(x, y)| Circle::new((x, y), 3, RGBColor(150, 150, 150).filled()));
@@ -179,7 +184,11 @@ macro_rules! draw_chart {
 }
 
 /// Draw one plot on a drawing area.
-pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &PlotSpec, pts: &[(f64, f64, bool)]) -> Result<(), String> {
+pub fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &PlotSpec,
+    pts: &[(f64, f64, bool)],
+) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let x_log = !is_quality(&spec.x_metric);
     let y_log = !is_quality(&spec.y_metric);

@@ -10,6 +10,9 @@ use anyhow::Context;
 use polars::prelude::{Column, CsvWriter, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, SerWriter};
 use std::path::{Path, PathBuf};
 
+/// Per stage: (model, items, hardware, service-time source).
+type StageCells = (String, u32, String, String);
+
 /// Metric column names: the objectives first, then every other metric alphabetically.
 pub fn metric_columns(report: &Report) -> Vec<String> {
     let mut names: Vec<String> = report.objectives.iter().map(|(m, _)| m.clone()).collect();
@@ -33,7 +36,7 @@ pub fn frame(report: &Report) -> PolarsResult<DataFrame> {
         Column::new("stages".into(), rows.iter().map(|r| r.stages.len() as u32).collect::<Vec<u32>>()),
     ];
     for i in 0..depth {
-        let get = |f: &dyn Fn(&(String, u32, String, String)) -> String| -> Vec<Option<String>> {
+        let get = |f: &dyn Fn(&StageCells) -> String| -> Vec<Option<String>> {
             rows.iter().map(|r| r.stages.get(i).map(f)).collect()
         };
         cols.push(Column::new(format!("stage{i}_model").into(), get(&|s| s.0.clone())));

@@ -50,7 +50,8 @@ pub fn neighbour<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> 
 
 fn raw_neighbour<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> PointId {
     let Some((t, mut digits)) = space.decode(id) else { return random_point(space, rng) };
-    let knobs: Vec<usize> = space.templates[t].params.iter().enumerate().filter(|(_, p)| p.radix > 1).map(|(i, _)| i).collect();
+    let knobs: Vec<usize> =
+        space.templates[t].params.iter().enumerate().filter(|(_, p)| p.radix > 1).map(|(i, _)| i).collect();
     if knobs.is_empty() || rng.random::<f64>() < jump {
         return random_point(space, rng);
     }

@@ -64,7 +64,11 @@ impl Nsga2 {
         for _ in 0..20 {
             let p1 = self.tournament();
             let p2 = self.tournament();
-            let x = if self.rng.random::<f64>() < CROSSOVER_PROBABILITY { crossover(&self.space, p1, p2, &mut self.rng) } else { p1 };
+            let x = if self.rng.random::<f64>() < CROSSOVER_PROBABILITY {
+                crossover(&self.space, p1, p2, &mut self.rng)
+            } else {
+                p1
+            };
             c = mutate(&self.space, x, JUMP_PROBABILITY, &mut self.rng);
             if !self.known.contains_key(&c) && !self.pending.contains(&c) {
                 break;
@@ -133,7 +137,9 @@ impl Search for Nsga2 {
         }
         let fit = rank_and_crowd(&pool);
         let mut order: Vec<usize> = (0..pool.len()).collect();
-        order.sort_by(|&a, &b| fit[a].0.cmp(&fit[b].0).then(fit[b].1.total_cmp(&fit[a].1)).then(pool[a].0.cmp(&pool[b].0)));
+        order.sort_by(|&a, &b| {
+            fit[a].0.cmp(&fit[b].0).then(fit[b].1.total_cmp(&fit[a].1)).then(pool[a].0.cmp(&pool[b].0))
+        });
         order.truncate(self.size);
         self.population = order.iter().map(|&i| pool[i].clone()).collect();
         self.fitness = rank_and_crowd(&self.population);

@@ -36,12 +36,23 @@ impl QualitySource for TableQuality {
 struct TestLatency;
 
 impl StageLatencySource for TestLatency {
-    fn stage_service(&self, model: usize, items: u32, _keep: u32, hw: &StageHardware, engines: u32) -> Result<StageService, String> {
+    fn stage_service(
+        &self,
+        model: usize,
+        items: u32,
+        _keep: u32,
+        hw: &StageHardware,
+        engines: u32,
+    ) -> Result<StageService, String> {
         let per_item_ms = if model == 0 { 0.0005 } else { 0.004 };
         let (base, slowdown, host) = match hw {
-            StageHardware::Cpu { .. } => (per_item_ms * f64::from(items), 1.0 + 0.01 * f64::from(engines), "test-cpu-host"),
+            StageHardware::Cpu { .. } => {
+                (per_item_ms * f64::from(items), 1.0 + 0.01 * f64::from(engines), "test-cpu-host")
+            }
             StageHardware::Gpu { .. } if model == 0 => (0.3 + 0.0001 * f64::from(items), 1.0, "test-gpu-host"),
-            StageHardware::Gpu { .. } => return Err(format!("no latency profile for model {model} @{items} on gpu on any known host")),
+            StageHardware::Gpu { .. } => {
+                return Err(format!("no latency profile for model {model} @{items} on gpu on any known host"))
+            }
             StageHardware::Accel { .. } => return Err("accelerator stages are modeled".into()),
         };
         let samples: Vec<f64> = (0..20).map(|i| base * slowdown * (0.9 + 0.01 * f64::from(i))).collect();
@@ -66,11 +77,22 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn settings(space: &Space, budget: u64, seed: u64) -> SearchSettings {
-    SearchSettings { seed, budget, population: space.search.population as usize, restarts: space.search.restarts as usize }
+    SearchSettings {
+        seed,
+        budget,
+        population: space.search.population as usize,
+        restarts: space.search.restarts as usize,
+    }
 }
 
 /// Run `kind` on the tiny space with a journal; `stop_after` simulates an interruption.
-fn run(space: &Arc<Space>, journal: &Path, kind: StrategyKind, budget: u64, stop_after: Option<u64>) -> recpipe_dse::explore::RunSummary {
+fn run(
+    space: &Arc<Space>,
+    journal: &Path,
+    kind: StrategyKind,
+    budget: u64,
+    stop_after: Option<u64>,
+) -> recpipe_dse::explore::RunSummary {
     let es = EvalSettings::from_space(space);
     let evaluator = Evaluator::new(space, Some(&TableQuality), &TestLatency, es);
     let fp = fingerprint(space, &es, &["q".into(), "l".into()]);
