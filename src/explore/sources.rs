@@ -180,6 +180,9 @@ impl StageLatencySource for CalibLatency {
         let mut hosts: Vec<String> = self.cache.profiles().map(|p| p.host.to_string()).collect();
         hosts.sort();
         hosts.dedup();
+        if hosts.is_empty() {
+            return format!("no calibration profiles in {}", self.cache.dir().display());
+        }
         format!("{} calibration profiles from {} host(s): {}", self.cache.len(), hosts.len(), hosts.join("; "))
     }
 }
