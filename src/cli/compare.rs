@@ -146,7 +146,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
                     .iter()
                     .map(|s| hardware_label(&space, &s.hardware))
                     .collect::<Vec<_>>()
-                    .join(" | "),
+                    .join(" + "),
                 capacity_qps: served.capacity_qps,
                 p95_ms: served.p95_ms,
                 quality: quality.as_ref().and_then(|q| m.get(q)),

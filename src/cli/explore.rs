@@ -252,7 +252,7 @@ pub fn compare_from_metrics(space: &Space, summary: &crate::explore::RunSummary)
                     .iter()
                     .map(|s| crate::explore::hardware_label(space, &s.hardware))
                     .collect::<Vec<_>>()
-                    .join(" | "),
+                    .join(" + "),
                 capacity_qps: cap,
                 p95_ms: space
                     .load

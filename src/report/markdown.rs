@@ -21,7 +21,7 @@ fn point_line(r: &PointRow, report: &Report) -> String {
     let hw: Vec<&str> = r.stages.iter().map(|s| s.2.as_str()).collect();
     let objectives: Vec<String> =
         report.objectives.iter().map(|(m, _)| format!("{m} = {}", fmt_metric(r.metrics.get(m).copied()))).collect();
-    format!("id {} — {} on [{}]: {}", r.id, r.pipeline, hw.join(" | "), objectives.join(", "))
+    format!("id {} — {} on [{}]: {}", r.id, r.pipeline, hw.join(" + "), objectives.join(", "))
 }
 
 /// Render the report.
@@ -127,7 +127,9 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for r in report.rows.iter().filter(|r| !r.feasible) {
         let reason = r.reason.clone().unwrap_or_default();
-        let key = reason.split(':').next().unwrap_or("").to_string();
+        // Group by the reason's words before its first number ("no latency profile for rm-large @…").
+        let cut = reason.find(|c: char| c.is_ascii_digit()).unwrap_or(reason.len());
+        let key = reason[..cut].trim_end_matches([' ', '@', ':', '(', 'p']).to_string();
         *reasons.entry(key).or_default() += 1;
     }
     if !reasons.is_empty() {
