@@ -97,6 +97,7 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 /// Run `explore`.
 pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     let t_all = Instant::now();
+    let started = utc_stamp();
     let mut phases = PhaseTimes::default();
     let space = load_space(&args.space).map_err(CliError::input)?;
     let space = Arc::new(space);
@@ -129,17 +130,17 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     }
     let dir = match &previous {
         Some((dir, _)) => dir.clone(),
-        None => out.join(format!("{}-{}", space.name, utc_stamp())),
+        None => out.join(format!("{}-{started}", space.name)),
     };
+    let t = Instant::now();
+    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
+    phases.push("sources (score cache, calibration profiles)", t.elapsed().as_secs_f64());
+
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .map_err(CliError::runtime)?;
     let mut state = RunState { strategy, budget, seed, finished: false, command: command.clone() };
     write_state(&dir, &state).map_err(CliError::runtime)?;
-
-    let t = Instant::now();
-    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
-    phases.push("sources (score cache, calibration profiles)", t.elapsed().as_secs_f64());
 
     let settings = EvalSettings::from_space(&space);
     let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings);
@@ -181,7 +182,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         dataset_seed: space.dataset.seed,
         versions: versions(),
         host: host_description(),
-        started_utc: utc_stamp(),
+        started_utc: started,
         quality_source: opened.quality.describe(),
         latency_source: opened.latency.describe(),
         journal: format!("{} (fingerprint {fp})", journal_path.display()),
