@@ -3,7 +3,8 @@
 //! hypervolume (same reference point: the exhaustive run's worst feasible value plus 10 % of the range).
 //!
 //! The default space (`tests/spaces/bench-search.yaml`, embedded) is accelerator-only with latency,
-//! capacity and area objectives, so it needs neither a score cache nor latency profiles. Every point is
+//! capacity and area objectives, so it needs neither a score cache nor latency profiles; a space given with
+//! `--space` that has quality objectives is evaluated with the real sources (score cache, calibration). Every point is
 //! evaluated once (exhaustive run, into a temporary journal); the strategies then replay from it, so the
 //! numbers measure search quality, not evaluation speed.
 
@@ -11,6 +12,7 @@ use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{EvalSettings, Evaluator, NoProfiles};
 use crate::explore::journal::{fingerprint, Journal};
+use crate::explore::{QualitySource, StageLatencySource};
 use crate::pareto::{hypervolume, reference_point};
 use crate::report::REFERENCE_MARGIN;
 use crate::search::{self, SearchSettings, StrategyKind};
@@ -36,6 +38,9 @@ pub struct BenchSearchArgs {
     /// Seeds per strategy (1, 2, …).
     #[arg(long, default_value_t = 3)]
     pub seeds: u64,
+    /// Source folders (score cache, calibration), for spaces with quality objectives.
+    #[command(flatten)]
+    pub sources: super::explore::SourceArgs,
 }
 
 /// One strategy's result.
@@ -51,19 +56,22 @@ pub struct BenchRow {
     pub hv_ratio: f64,
 }
 
-/// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations.
+/// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations. Without
+/// a quality source the space must have no quality objective or constraint.
 pub fn bench(
     space: Arc<Space>,
+    quality: Option<&dyn QualitySource>,
+    latency: &dyn StageLatencySource,
     journal_path: &Path,
     fraction: f64,
     seeds: u64,
 ) -> anyhow::Result<(f64, Vec<BenchRow>)> {
-    if Evaluator::needs_quality(&space) {
-        return Err(anyhow!("{}: bench search needs a space without quality objectives or constraints", space.source));
+    if quality.is_none() && Evaluator::needs_quality(&space) {
+        return Err(anyhow!("{}: a quality objective or constraint needs a quality source", space.source));
     }
     let settings = EvalSettings::from_space(&space);
-    let evaluator = Evaluator::new(&space, None, &NoProfiles, settings);
-    let fp = fingerprint(&space, &settings, &["none".into(), NoProfiles.describe_static()]);
+    let evaluator = Evaluator::new(&space, quality, latency, settings);
+    let fp = fingerprint(&space, &settings, &[quality.map_or("none".into(), |q| q.describe()), latency.describe()]);
     let _ = std::fs::remove_file(journal_path);
     let n = space.point_count();
     let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<Vec<Vec<f64>>> {
@@ -114,7 +122,19 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     let n = space.point_count();
     let journal = std::env::temp_dir().join(format!("recpipe-bench-search-{}.jsonl", std::process::id()));
     let t = Instant::now();
-    let (hv, rows) = bench(Arc::new(space), &journal, args.fraction, args.seeds).map_err(CliError::runtime)?;
+    let space = Arc::new(space);
+    // Spaces with quality objectives use the real sources (score cache, calibration profiles).
+    let opened = if Evaluator::needs_quality(&space) {
+        Some(crate::explore::sources::open(&space, &args.sources.options()).map_err(CliError::input)?)
+    } else {
+        None
+    };
+    let (quality, latency): (Option<&dyn QualitySource>, &dyn StageLatencySource) = match &opened {
+        Some(o) => (Some(o.quality.as_ref()), o.latency.as_ref()),
+        None => (None, &NoProfiles),
+    };
+    let (hv, rows) =
+        bench(Arc::clone(&space), quality, latency, &journal, args.fraction, args.seeds).map_err(CliError::runtime)?;
     let _ = std::fs::remove_file(&journal);
     println!(
         "space: {n} points; exhaustive hypervolume {hv:.6e}; budget per strategy {:.0} % of the points",
