@@ -1,6 +1,7 @@
 //! NSGA-II (Deb, Pratap, Agarwal & Meyarivan, IEEE TEC 2002) over discrete design points.
 //!
-//! Generation 0 is `population` distinct random points. Each generation breeds `population` children by
+//! Generation 0 is `population` distinct random points (the population is capped at a sixth of the budget,
+//! so that small budgets still run several generations). Each generation breeds `population` children by
 //! binary tournament on (front rank, crowding distance), uniform crossover of knob digits (probability 0.9,
 //! same template only) and mutation ([`super::moves::mutate`], template jump probability 0.05); a child
 //! already evaluated is re-drawn up to 20 times so the budget buys new points. Survivors are the best
@@ -38,7 +39,9 @@ pub struct Nsga2 {
 impl Nsga2 {
     /// NSGA-II on `space` with the settings' population and seed.
     pub fn new(space: Arc<Space>, settings: SearchSettings) -> Nsga2 {
-        let size = settings.population.max(4).min(space.point_count().max(1) as usize);
+        // At least six generations fit in the budget: the population is capped at budget / 6.
+        let cap = (settings.budget / 6).max(4) as usize;
+        let size = settings.population.min(cap).max(4).min(space.point_count().max(1) as usize);
         Nsga2 {
             space,
             size,
