@@ -10,8 +10,12 @@ pub enum BenchCommand {
     Accel(super::bench_accel::BenchAccelArgs),
     /// Serving simulator: simulated query-stages per second and the Figure-12-style sweep wall time.
     Sim(super::bench_sim::BenchSimArgs),
+    /// Search strategies: hypervolume reached vs exhaustive search with a fraction of the evaluations.
+    Search(super::bench_search::BenchSearchArgs),
     /// Criteo data: synthetic generator rows/s, Kaggle reader MB/s and rows/s, reader peak RSS.
     Data(super::bench_data::BenchDataArgs),
+    /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
+    Quality(super::bench_quality::BenchQualityArgs),
     /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
     Inference(super::bench_inference::BenchInferenceArgs),
 }
@@ -21,6 +25,8 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Accel(args) => super::bench_accel::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
+        BenchCommand::Search(args) => super::bench_search::run(args),
+        BenchCommand::Quality(args) => super::bench_quality::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
         BenchCommand::Inference(args) => super::bench_inference::run(args),
     }

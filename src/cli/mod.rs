@@ -11,9 +11,15 @@ pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
 pub mod bench_inference;
+pub mod bench_quality;
+pub mod bench_search;
 pub mod bench_sim;
 pub mod calibrate;
+pub mod compare;
+pub mod explore;
+pub mod quality;
 pub mod simulate;
+pub mod train;
 pub mod validate;
 
 /// recpipe-dse: design-space exploration for multi-stage recommendation pipelines and their hardware.
@@ -40,6 +46,14 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Print the compute devices libtorch can use.
     Devices,
+    /// Search a design space: evaluate points, journal them, and write Pareto reports.
+    Explore(explore::ExploreArgs),
+    /// Configurations of a space side by side under SLA targets, best first.
+    Compare(compare::CompareArgs),
+    /// Train every zoo model a space uses (reusing cached checkpoints) and print per-model metrics.
+    Train(train::TrainArgs),
+    /// Quality (HR@k, NDCG@k, RecPipe's NDCG@k) of every cascade a space contains, from the score cache.
+    Quality(quality::QualityArgs),
     /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
     Calibrate(calibrate::CalibrateArgs),
 }
@@ -81,6 +95,10 @@ pub fn main() -> ExitCode {
         Command::Accel(cmd) => accel::run(&cmd),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Explore(args) => explore::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Quality(args) => quality::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());

@@ -5,6 +5,8 @@
 //! features become `ln(max(x, 0) + 1)` and each of the 26 categorical features becomes a dense per-table id in
 //! `0..table_rows[t]`.
 
+pub mod movielens;
+
 use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
 
 pub mod criteo;

@@ -29,6 +29,7 @@ pub struct RawSpace {
     pub constraints: Option<Vec<RawConstraint>>,
     pub search: Option<RawSearch>,
     pub output: Option<RawOutput>,
+    pub training: Option<RawTraining>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,4 +182,19 @@ pub struct RawSearch {
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     pub dir: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraining {
+    pub epochs: Option<Sp<i64>>,
+    pub batch_size: Option<Sp<i64>>,
+    pub learning_rate: Option<Sp<f64>>,
+    pub patience: Option<Sp<i64>>,
+    pub negatives: Option<Sp<i64>>,
+    pub dropout: Option<Sp<f64>>,
+    pub train_rows: Option<Sp<i64>>,
+    pub validation_rows: Option<Sp<i64>>,
+    pub table_rows_cap: Option<Sp<i64>>,
+    pub seed: Option<Sp<i64>>,
 }

@@ -100,6 +100,33 @@ impl DatasetSpec {
     }
 }
 
+/// How zoo models are trained (the optional `training:` section; defaults depend on the data kind).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingSpec {
+    /// Most training epochs; validation-based early stopping usually ends sooner.
+    pub epochs: u32,
+    /// Training rows per mini-batch (sampled negatives included).
+    pub batch_size: u32,
+    /// Optimizer learning rate (Adam for NeuMF; SGD for DLRM).
+    pub learning_rate: f64,
+    /// Epochs without a better validation metric before training stops.
+    pub patience: u32,
+    /// MovieLens: negatives sampled per positive interaction, re-sampled every epoch.
+    pub negatives: u32,
+    /// NeuMF: dropout probability in the MLP tower during training.
+    pub dropout: f64,
+    /// Criteo: most training rows used (`None` = all).
+    pub train_rows: Option<u64>,
+    /// Criteo: held-out rows for validation (early stopping, validation AUC / log-loss).
+    pub validation_rows: u64,
+    /// Criteo: most rows per embedding table of the quality models and their data (categorical ids beyond it
+    /// are hashed modulo the cap, DLRM's `max_ind_range`; the synthetic generator draws ids within it). Keeps
+    /// training in memory and minutes; latency profiles use the real table sizes regardless.
+    pub table_rows_cap: u64,
+    /// Seed of initialisation, negative sampling and shuffling.
+    pub seed: u64,
+}
+
 /// CPU knobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CpuKnobs {
@@ -379,6 +406,8 @@ pub struct Space {
     pub dataset: DatasetSpec,
     /// Model zoo.
     pub zoo: Vec<ZooModel>,
+    /// How the zoo's models are trained.
+    pub training: TrainingSpec,
     /// Final top-k returned by the pipeline (quality metrics' largest cut-off).
     pub top_k: u32,
     /// Pipeline entries.

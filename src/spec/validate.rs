@@ -160,6 +160,7 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
             None
         }
     };
+    let training = training(&mut cx, raw.training.as_ref(), dataset.as_ref().map(|d| d.kind), seed.unwrap_or(0));
     let top_k = match raw.quality.as_ref().and_then(|q| q.top_k.as_ref()) {
         Some(k) => cx.int_at_least(k, "quality.top_k", 1).map(|k| k as u32),
         None => Some(64),
@@ -255,8 +256,8 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
         return Err(super::SpecErrors { issues: cx.issues.list });
     }
     // Every Option below is Some: a None always came with a recorded issue.
-    let (Some(name), Some(seed), Some(dataset), Some(zoo), Some(top_k), Some(pipelines)) =
-        (name, seed, dataset, zoo, top_k, pipelines)
+    let (Some(name), Some(seed), Some(dataset), Some(zoo), Some(top_k), Some(pipelines), Some(training)) =
+        (name, seed, dataset, zoo, top_k, pipelines, training)
     else {
         unreachable!("a missing value always records an issue")
     };
@@ -273,6 +274,7 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
         seed,
         dataset,
         zoo,
+        training,
         top_k,
         pipelines,
         templates,
@@ -287,6 +289,107 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
         output_dir,
     })
 }
+
+/// The `training:` section with defaults by data kind: MovieLens follows RecBole 1.2.1's NeuMF recipe (Adam
+/// lr 1e-3, batch 2048, one negative per positive, dropout 0.1, patience 10); Criteo follows DLRM (SGD, lr 0.1
+/// on a capped number of rows, early stopping on validation AUC).
+fn training(
+    cx: &mut Ctx,
+    t: Option<&RawTraining>,
+    kind: Option<DatasetKind>,
+    master_seed: u64,
+) -> Option<TrainingSpec> {
+    let criteo = kind == Some(DatasetKind::CriteoKaggle);
+    let d = if criteo { DEFAULT_TRAINING_CRITEO } else { DEFAULT_TRAINING_MOVIELENS };
+    let Some(t) = t else { return Some(TrainingSpec { seed: master_seed, ..d }) };
+    let small = |cx: &mut Ctx, v: &Option<Sp<i64>>, path: &str, min: i64, default: u32| -> Option<u32> {
+        match v {
+            Some(x) if x.value > i64::from(u32::MAX) => {
+                cx.err(x, path, format!("too large, got {}", x.value));
+                None
+            }
+            _ => cx.opt_int(v, path, min, u64::from(default)).map(|x| x as u32),
+        }
+    };
+    let epochs = small(cx, &t.epochs, "training.epochs", 1, d.epochs);
+    let batch_size = small(cx, &t.batch_size, "training.batch_size", 1, d.batch_size);
+    let patience = small(cx, &t.patience, "training.patience", 1, d.patience);
+    let negatives = small(cx, &t.negatives, "training.negatives", 1, d.negatives);
+    let learning_rate = match &t.learning_rate {
+        Some(v) => cx.positive_f64(v, "training.learning_rate"),
+        None => Some(d.learning_rate),
+    };
+    let dropout = match &t.dropout {
+        Some(v) if !(0.0..1.0).contains(&v.value) => {
+            cx.err(v, "training.dropout", format!("must be in [0, 1), got {}", v.value));
+            None
+        }
+        Some(v) => Some(v.value),
+        None => Some(d.dropout),
+    };
+    let train_rows = match &t.train_rows {
+        Some(v) => cx.int_at_least(v, "training.train_rows", 1).map(Some),
+        None => Some(d.train_rows),
+    };
+    let validation_rows = cx.opt_int(&t.validation_rows, "training.validation_rows", 1, d.validation_rows);
+    let table_rows_cap = cx.opt_int(&t.table_rows_cap, "training.table_rows_cap", 1, d.table_rows_cap);
+    let seed = cx.opt_int(&t.seed, "training.seed", 0, master_seed);
+    if !criteo {
+        let criteo_only = [
+            (t.train_rows.is_some(), "train_rows"),
+            (t.validation_rows.is_some(), "validation_rows"),
+            (t.table_rows_cap.is_some(), "table_rows_cap"),
+        ];
+        for (v, name) in criteo_only {
+            if v {
+                cx.issues.push(None, format!("training.{name}"), "only allowed for criteo-kaggle");
+            }
+        }
+    } else if t.negatives.is_some() {
+        cx.issues.push(None, "training.negatives", "only allowed for movielens");
+    }
+    Some(TrainingSpec {
+        epochs: epochs?,
+        batch_size: batch_size?,
+        learning_rate: learning_rate?,
+        patience: patience?,
+        negatives: negatives?,
+        dropout: dropout?,
+        train_rows: train_rows?,
+        validation_rows: validation_rows?,
+        table_rows_cap: table_rows_cap?,
+        seed: seed?,
+    })
+}
+
+/// Training defaults for MovieLens (RecBole 1.2.1's NeuMF settings; at most 100 epochs).
+pub(crate) const DEFAULT_TRAINING_MOVIELENS: TrainingSpec = TrainingSpec {
+    epochs: 100,
+    batch_size: 2048,
+    learning_rate: 1e-3,
+    patience: 10,
+    negatives: 1,
+    dropout: 0.1,
+    train_rows: None,
+    validation_rows: 0,
+    table_rows_cap: 0,
+    seed: 0,
+};
+
+/// Training defaults for Criteo-shaped data: DLRM's SGD recipe (batch 128, lr 0.1) on 500,000 rows, up to 5
+/// epochs with early stopping on validation AUC (patience 1).
+pub(crate) const DEFAULT_TRAINING_CRITEO: TrainingSpec = TrainingSpec {
+    epochs: 5,
+    batch_size: 128,
+    learning_rate: 0.1,
+    patience: 1,
+    negatives: 1,
+    dropout: 0.0,
+    train_rows: Some(500_000),
+    validation_rows: 100_000,
+    table_rows_cap: 100_000,
+    seed: 0,
+};
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')

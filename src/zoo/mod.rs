@@ -4,6 +4,9 @@
 //! training uses the numerically stable BCE-with-logits. Variables live in a `tch::nn::VarStore` so that
 //! checkpoints are plain safetensors files.
 
+pub mod checkpoint;
 pub mod dlrm;
 pub mod mlp;
 pub mod neumf;
+pub mod popularity;
+pub mod train;

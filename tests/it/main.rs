@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per capability.
 mod accel;
 mod data;
+mod explore;
 mod measure;
+mod quality;
 mod sim;
 mod spec;

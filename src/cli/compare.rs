@@ -1,0 +1,201 @@
+//! `recpipe-dse compare <space.yaml> --sla p95=25ms[,p99=40ms] [--qps 100,400] [--top N]`: accelerator, CPU
+//! and GPU configurations of a space side by side under SLA targets — capacity (largest load meeting every
+//! target), p95 at the given loads, quality, area, power, queries/s per W and per mm² — best first.
+//!
+//! The points compared are the space's (every point when it fits `--budget`, else those of the space's
+//! search strategy), evaluated through the journal like `explore`, so after an `explore` run they cost
+//! nothing; each is then re-simulated under the requested targets and loads. The table is printed and
+//! written to `<out>/<space>-compare-<timestamp>.md`.
+
+use super::explore::{command_line, stop_flag, utc_stamp, SourceArgs};
+use super::CliError;
+use crate::explore::driver::{Driver, DriverOptions};
+use crate::explore::evaluate::{fmt_num, EvalSettings, Evaluator};
+use crate::explore::journal::{fingerprint, Journal};
+use crate::explore::{hardware_label, pipeline_label, sources};
+use crate::report::compare::{markdown, select, CompareRow};
+use crate::search::{self, SearchSettings, StrategyKind};
+use crate::sim::SlaTarget;
+use crate::spec::load_space;
+use anyhow::{anyhow, Context};
+use clap::Args;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Design-space file.
+    pub space: PathBuf,
+    /// SLA targets, comma-separated: `p95=25ms`, `p99=40ms`, `p99.9=60ms` (ms implied when omitted).
+    #[arg(long)]
+    pub sla: String,
+    /// Loads at which p95 is reported, queries/s, comma-separated (default: the space's `load.qps`).
+    #[arg(long)]
+    pub qps: Option<String>,
+    /// Rows kept besides the best of each backend mapping.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Most points evaluated (default: the space's `search.budget`).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// Folder receiving the table and the journal (default: the space's `output.dir`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Source folders (score cache, calibration).
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// Parse `p95=25ms,p99=40ms` into SLA targets.
+pub fn parse_slas(text: &str) -> anyhow::Result<Vec<SlaTarget>> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (p, t) = part.split_once('=').ok_or_else(|| anyhow!("--sla: '{part}' is not of the form p95=25ms"))?;
+            let percentile: f64 = p
+                .trim()
+                .strip_prefix('p')
+                .and_then(|x| x.parse().ok())
+                .filter(|x: &f64| *x > 0.0 && *x < 100.0)
+                .ok_or_else(|| anyhow!("--sla: '{p}' is not a percentile like p95 (0 < p < 100)"))?;
+            let t = t.trim();
+            let target_ms: f64 = t
+                .strip_suffix("ms")
+                .unwrap_or(t)
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| anyhow!("--sla: '{t}' is not a positive target in ms like 25ms"))?;
+            Ok(SlaTarget { percentile, target_ms })
+        })
+        .collect()
+}
+
+fn parse_loads(text: &str) -> anyhow::Result<Vec<f64>> {
+    text.split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| anyhow!("--qps: '{}' is not a positive load", x.trim()))
+        })
+        .collect()
+}
+
+/// Run `compare`.
+pub fn run(args: &CompareArgs) -> Result<(), CliError> {
+    let space = Arc::new(load_space(&args.space).map_err(CliError::input)?);
+    let slas = parse_slas(&args.sla).map_err(CliError::input)?;
+    let loads = match &args.qps {
+        Some(q) => parse_loads(q).map_err(CliError::input)?,
+        None => space.load.qps.clone(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(&space.output_dir));
+    let budget = args.budget.unwrap_or(space.search.budget);
+    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
+    let settings = EvalSettings::from_space(&space);
+    let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings);
+    let fp = fingerprint(&space, &settings, &[opened.quality.describe(), opened.latency.describe()]);
+    let journal_path = out.join(format!("{}.journal.jsonl", space.name));
+    let journal = Journal::open(&journal_path, &fp)
+        .with_context(|| format!("cannot open the journal {}", journal_path.display()))
+        .map_err(CliError::runtime)?;
+    let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy.into() };
+    let search_settings = SearchSettings {
+        seed: space.search.seed,
+        budget,
+        population: space.search.population as usize,
+        restarts: space.search.restarts as usize,
+    };
+    let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
+    let options = DriverOptions { budget, progress: true, stop: stop_flag(), stop_after_new: None };
+    let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy.as_mut());
+    drop(strategy);
+
+    let quality = crate::report::plots::quality_metric_of(&space);
+    let candidates: Vec<_> = summary
+        .order
+        .iter()
+        .filter(|id| summary.outcomes[id].metrics().values.contains_key("saturation_qps"))
+        .copied()
+        .collect();
+    let rows: Vec<CompareRow> = candidates
+        .par_iter()
+        .filter_map(|&id| {
+            let served = evaluator.serve_under(id, &slas, &loads).ok()?;
+            if served.capacity_qps <= 0.0 {
+                return None;
+            }
+            let design = space.design(id)?;
+            let m = summary.outcomes[&id].metrics();
+            Some(CompareRow {
+                id: id.0,
+                pipeline: pipeline_label(&space, &design),
+                backends: space.templates[design.template]
+                    .backends
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                hardware: design
+                    .stages
+                    .iter()
+                    .map(|s| hardware_label(&space, &s.hardware))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                capacity_qps: served.capacity_qps,
+                p95_ms: served.p95_ms,
+                quality: quality.as_ref().and_then(|q| m.get(q)),
+                area_mm2: m.get("area_mm2"),
+                power_w: m.get("power_w"),
+            })
+        })
+        .collect();
+    let sla_text = slas
+        .iter()
+        .map(|s| format!("p{} ≤ {} ms", fmt_num(s.percentile), fmt_num(s.target_ms)))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let compared = rows.len();
+    let table = markdown(&select(rows, args.top), &sla_text, &loads, quality.as_deref());
+    println!("{table}");
+    let text = format!(
+        "# Comparison of `{}` under {sla_text}\n\n{compared} configurations meet the targets at some load \
+         ({} points considered).\n\n{table}\nCommand: `{}`\n",
+        space.name,
+        summary.order.len(),
+        command_line()
+    );
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create {}", out.display()))
+        .map_err(CliError::runtime)?;
+    let path = out.join(format!("{}-compare-{}.md", space.name, utc_stamp()));
+    crate::report::write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(CliError::runtime)?;
+    eprintln!("written: {}", path.display());
+    if summary.interrupted {
+        return Err(CliError::runtime(anyhow!("interrupted: the table covers the points evaluated so far")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sla_lists_parse_and_bad_values_are_named() {
+        let s = parse_slas("p95=25ms, p99.9=60").unwrap();
+        assert_eq!(s.len(), 2);
+        assert!((s[1].percentile - 99.9).abs() < 1e-12 && (s[1].target_ms - 60.0).abs() < 1e-12);
+        assert!(parse_slas("p95").unwrap_err().to_string().contains("'p95'"));
+        assert!(parse_slas("q95=3ms").unwrap_err().to_string().contains("'q95'"));
+        assert!(parse_slas("p95=-3ms").unwrap_err().to_string().contains("'-3ms'"));
+        assert!(parse_loads("10,x").unwrap_err().to_string().contains("'x'"));
+    }
+}

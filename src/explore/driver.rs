@@ -1,0 +1,227 @@
+//! The ask/tell driver: the only place that evaluates points.
+//!
+//! A [`Search`] strategy proposes batches of point ids (`ask`) and receives their objective vectors
+//! (`tell`). The driver dedups (a point asked again is answered from memory without counting), answers
+//! points finished by an earlier run from the [`Journal`] (they count against the budget like new ones, so
+//! a resumed run makes exactly the choices of an uninterrupted one), evaluates the rest in parallel with
+//! rayon, appends each to the journal as it completes, enforces the budget of distinct points, shows a
+//! progress bar with an ETA on stderr, and stops early — after finishing the points already started — when
+//! its stop flag is raised (Ctrl-C). Results are told in ask order, so a strategy's choices do not depend on
+//! thread timing: the same space, sources and seed give the same points.
+
+use super::evaluate::Evaluator;
+use super::journal::Journal;
+use super::{hardware_label, objective_vector, pipeline_label, Outcome};
+use crate::search::Search;
+use crate::spec::PointId;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Rounds in a row without a new point after which a search is considered stalled and stopped.
+pub const STALL_ROUNDS: u32 = 200;
+
+/// How the driver runs.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// Most distinct points evaluated (new or reused from the journal).
+    pub budget: u64,
+    /// Show a progress bar on stderr (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+    /// Raised to stop after the points in flight.
+    pub stop: Arc<AtomicBool>,
+    /// Stop (as if interrupted) once this many points were newly evaluated; for tests of resumption.
+    pub stop_after_new: Option<u64>,
+}
+
+impl DriverOptions {
+    /// A budget, no progress bar, a fresh stop flag.
+    pub fn new(budget: u64) -> DriverOptions {
+        DriverOptions { budget, progress: false, stop: Arc::new(AtomicBool::new(false)), stop_after_new: None }
+    }
+}
+
+/// Wall-clock seconds of a run's phases.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Named phases in order, seconds of wall time.
+    pub wall_s: Vec<(String, f64)>,
+    /// Evaluation work summed over threads: (quality, service times, simulation), seconds.
+    pub eval_thread_s: (f64, f64, f64),
+}
+
+impl PhaseTimes {
+    /// Add a named wall-time phase.
+    pub fn push(&mut self, name: &str, seconds: f64) {
+        self.wall_s.push((name.to_string(), seconds));
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Every distinct point of the run, in the order the driver accepted them.
+    pub order: Vec<PointId>,
+    /// Their outcomes.
+    pub outcomes: HashMap<PointId, Outcome>,
+    /// Points evaluated now.
+    pub evaluated: u64,
+    /// Points answered from the journal.
+    pub reused: u64,
+    /// Asks answered from memory (repeats).
+    pub repeats: u64,
+    /// Whether the stop flag ended the run.
+    pub interrupted: bool,
+    /// Whether the strategy stopped proposing new points before the budget was used.
+    pub stalled: bool,
+    /// Wall time of the search, s.
+    pub wall_s: f64,
+}
+
+/// Runs strategies against an evaluator.
+pub struct Driver<'a> {
+    evaluator: &'a Evaluator<'a>,
+    journal: Option<&'a Journal>,
+    options: DriverOptions,
+}
+
+impl<'a> Driver<'a> {
+    /// A driver evaluating with `evaluator`, journaling to `journal` when given.
+    pub fn new(evaluator: &'a Evaluator<'a>, journal: Option<&'a Journal>, options: DriverOptions) -> Driver<'a> {
+        Driver { evaluator, journal, options }
+    }
+
+    /// Run `search` until it is done, the budget is used, or the stop flag is raised.
+    pub fn run(&self, search: &mut dyn Search) -> RunSummary {
+        let start = Instant::now();
+        let space = self.evaluator.space();
+        let budget = self.options.budget.min(space.point_count());
+        let bar = self.progress_bar(budget);
+        let mut outcomes: HashMap<PointId, Outcome> = HashMap::new();
+        let mut order = Vec::new();
+        let (mut evaluated, mut reused, mut repeats) = (0u64, 0u64, 0u64);
+        let mut interrupted = false;
+        let mut stalled = false;
+        let mut idle_rounds = 0u32;
+        while (order.len() as u64) < budget {
+            if self.stop_requested(evaluated) {
+                interrupted = true;
+                break;
+            }
+            let asked = search.ask();
+            if asked.is_empty() {
+                break;
+            }
+            let mut fresh: Vec<PointId> = Vec::new();
+            let mut seen = HashSet::new();
+            for &id in &asked {
+                if outcomes.contains_key(&id) || !seen.insert(id) {
+                    repeats += 1;
+                } else if space.design(id).is_some() {
+                    fresh.push(id);
+                }
+            }
+            fresh.truncate((budget - order.len() as u64) as usize);
+            if fresh.is_empty() {
+                idle_rounds += 1;
+                if idle_rounds >= STALL_ROUNDS {
+                    stalled = true;
+                    break;
+                }
+            } else {
+                idle_rounds = 0;
+            }
+            let results = self.evaluate_batch(&fresh, evaluated, &bar);
+            let complete = results.iter().all(Option::is_some);
+            for (id, r) in fresh.iter().zip(results) {
+                if let Some((outcome, was_reused)) = r {
+                    if was_reused {
+                        reused += 1;
+                    } else {
+                        evaluated += 1;
+                    }
+                    outcomes.insert(*id, outcome);
+                    order.push(*id);
+                }
+            }
+            if !complete {
+                interrupted = true;
+                break;
+            }
+            let told: Vec<(PointId, Option<Vec<f64>>)> =
+                asked.iter().filter_map(|id| outcomes.get(id).map(|o| (*id, objective_vector(space, o)))).collect();
+            search.tell(&told);
+        }
+        bar.finish_and_clear();
+        RunSummary {
+            order,
+            outcomes,
+            evaluated,
+            reused,
+            repeats,
+            interrupted,
+            stalled,
+            wall_s: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn stop_requested(&self, evaluated: u64) -> bool {
+        self.options.stop.load(Ordering::SeqCst) || self.options.stop_after_new.is_some_and(|n| evaluated >= n)
+    }
+
+    /// Evaluate (or reuse) each point; `None` for points not started because a stop was requested.
+    fn evaluate_batch(
+        &self,
+        ids: &[PointId],
+        evaluated_before: u64,
+        bar: &ProgressBar,
+    ) -> Vec<Option<(Outcome, bool)>> {
+        let space = self.evaluator.space();
+        let started = std::sync::atomic::AtomicU64::new(evaluated_before);
+        ids.par_iter()
+            .map(|&id| {
+                if let Some(o) = self.journal.and_then(|j| j.lookup(id)) {
+                    bar.inc(1);
+                    return Some((o.clone(), true));
+                }
+                let n = started.fetch_add(1, Ordering::SeqCst);
+                if self.options.stop.load(Ordering::SeqCst) || self.options.stop_after_new.is_some_and(|k| n >= k) {
+                    return None;
+                }
+                let outcome = self.evaluator.evaluate(id);
+                if let Some(j) = self.journal {
+                    let design = space.design(id).expect("asked ids are in the space");
+                    let hw = design.stages.iter().map(|s| hardware_label(space, &s.hardware)).collect();
+                    let rec = j.record(
+                        id,
+                        pipeline_label(space, &design),
+                        hw,
+                        self.evaluator.settings().seed,
+                        outcome.clone(),
+                    );
+                    if let Err(e) = j.append(&rec) {
+                        eprintln!("warning: cannot append to journal {}: {e}", j.path().display());
+                    }
+                }
+                bar.inc(1);
+                Some((outcome, false))
+            })
+            .collect()
+    }
+
+    fn progress_bar(&self, len: u64) -> ProgressBar {
+        if !self.options.progress {
+            return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        }
+        let bar = ProgressBar::new(len);
+        let style = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    }
+}

@@ -1,0 +1,188 @@
+//! The real sources of an evaluation, opened for a space: cascade quality from the score cache
+//! (`crate::quality`: every zoo model the space uses trained or loaded, every candidate scored once) and
+//! CPU/GPU stage latencies from the calibration profiles (`crate::measure`). This is the loader behind
+//! `explore` and `compare`; it reads files and may train models and run libtorch.
+
+use super::{QualitySource, StageLatencySource, StageService};
+use crate::measure::tables::arch_fingerprint;
+use crate::measure::{this_host, CalibCache, DeviceKind, HostFingerprint, ModelTables, ProfileKey};
+use crate::quality::{prepare, PrepareOptions, ScoreCache};
+use crate::spec::metric::Metric;
+use crate::spec::{Space, StageHardware};
+use anyhow::{anyhow, Context};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where sources live.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// Trained models and score caches.
+    pub cache_dir: PathBuf,
+    /// Calibration data (latency profiles).
+    pub calib_dir: PathBuf,
+}
+
+/// Opened sources.
+pub struct Opened {
+    /// Cascade quality.
+    pub quality: Box<dyn QualitySource>,
+    /// CPU/GPU stage latencies.
+    pub latency: Box<dyn StageLatencySource>,
+    /// Notes for the report.
+    pub notes: Vec<String>,
+}
+
+/// Open the sources of `space`: prepare the score cache (training or loading models, progress on stderr)
+/// and load the calibration profiles.
+pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
+    let mut prep = PrepareOptions::new(&opts.cache_dir);
+    prep.progress = true;
+    let cache = prepare(space, &prep).map_err(|e| anyhow!("{}: quality: {e}", space.source))?;
+    let quality = ScoreQuality::new(space, cache);
+    let latency = CalibLatency::open(space, &opts.calib_dir)?;
+    let mut notes = Vec::new();
+    let needs_profiles = space.cpu.is_some() || space.gpu.is_some();
+    if needs_profiles && latency.is_empty() {
+        notes.push(format!(
+            "no latency profile in {}: every CPU/GPU point is infeasible (run `recpipe-dse calibrate {}`)",
+            opts.calib_dir.display(),
+            space.source
+        ));
+    }
+    Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), notes })
+}
+
+/// Cascade quality from a prepared [`ScoreCache`], reduced to the metrics a run reports: every quality
+/// metric named by an objective or constraint, plus `ndcg`, `hr` and `recpipe_ndcg` at 10 (when ≤ top_k)
+/// and at `top_k`.
+pub struct ScoreQuality {
+    cache: ScoreCache,
+    keep: BTreeSet<String>,
+}
+
+impl ScoreQuality {
+    /// Wrap a score cache for `space`.
+    pub fn new(space: &Space, cache: ScoreCache) -> ScoreQuality {
+        let mut keep: BTreeSet<String> = space
+            .objectives
+            .iter()
+            .map(|o| o.metric)
+            .chain(space.constraints.iter().map(|c| c.metric))
+            .filter(|m| m.cutoff().is_some())
+            .map(|m| m.to_string())
+            .collect();
+        for k in [10, space.top_k].into_iter().filter(|k| *k <= space.top_k) {
+            keep.extend([Metric::Ndcg(k), Metric::HitRate(k), Metric::RecpipeNdcg(k)].map(|m| m.to_string()));
+        }
+        ScoreQuality { cache, keep }
+    }
+}
+
+impl QualitySource for ScoreQuality {
+    fn cascade(&self, stages: &[(usize, u32)]) -> Result<BTreeMap<String, f64>, String> {
+        if let Some(&(m, _)) = stages.iter().find(|(m, _)| self.cache.scores(*m).is_none()) {
+            return Err(format!("model '{}' has no cached scores", self.cache.model_names()[m]));
+        }
+        let q = self.cache.cascade(stages);
+        Ok(q.metrics.into_iter().filter(|(k, _)| self.keep.contains(k)).collect())
+    }
+    fn describe(&self) -> String {
+        self.cache.describe()
+    }
+    fn is_synthetic(&self) -> bool {
+        self.cache.is_synthetic()
+    }
+}
+
+/// CPU/GPU stage latencies from the calibration profiles (`calib/latency-*.csv`, `crate::measure`).
+///
+/// A stage's profile key is its model (with the data set's table sizes), items, survivors kept, device and
+/// threads per engine. The profile measured on this host is preferred; otherwise one measured on another
+/// host is used and that host is named as the stage's source. The raw sample is the empirical distribution;
+/// CPU samples are multiplied by the profile's interference slowdown for the design's total CPU engines
+/// (`Profile::slowdown`: the factor measured for the largest k ≤ engines; beyond the largest measured k the
+/// last factor holds). GPU stages run one engine per GPU and take no slowdown.
+pub struct CalibLatency {
+    cache: CalibCache,
+    this_host: HostFingerprint,
+    tables: ModelTables,
+    space: Space,
+}
+
+impl CalibLatency {
+    /// Profiles of `dir` for `space` (reads the MovieLens interaction file for table sizes).
+    pub fn open(space: &Space, dir: &Path) -> anyhow::Result<CalibLatency> {
+        let cache =
+            CalibCache::load(dir).with_context(|| format!("cannot read calibration profiles in {}", dir.display()))?;
+        let tables = ModelTables::for_space(space).map_err(|e| anyhow!("{}: {e}", space.source))?;
+        Ok(CalibLatency { cache, this_host: this_host(), tables, space: space.clone() })
+    }
+
+    /// Profiles loaded.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether no profile is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    fn key(&self, model: usize, items: u32, keep: u32, hw: &StageHardware) -> Option<ProfileKey> {
+        let zoo = &self.space.zoo[model];
+        let (device, threads) = match *hw {
+            StageHardware::Cpu { threads_per_engine, .. } => (DeviceKind::Cpu, threads_per_engine),
+            StageHardware::Gpu { .. } => (DeviceKind::Cuda, 0),
+            StageHardware::Accel { .. } => return None,
+        };
+        Some(ProfileKey {
+            model: zoo.name.clone(),
+            arch: arch_fingerprint(&zoo.arch, &self.tables),
+            items,
+            keep,
+            device,
+            threads,
+        })
+    }
+}
+
+impl StageLatencySource for CalibLatency {
+    fn stage_service(
+        &self,
+        model: usize,
+        items: u32,
+        keep: u32,
+        hw: &StageHardware,
+        engines: u32,
+    ) -> Result<StageService, String> {
+        let key =
+            self.key(model, items, keep, hw).ok_or_else(|| "accelerator stages use the cost model".to_string())?;
+        let Some(profile) = self.cache.lookup(&key, &self.this_host) else {
+            let device = match key.device {
+                DeviceKind::Cpu => {
+                    format!("cpu ({} thread{} per engine)", key.threads, if key.threads == 1 { "" } else { "s" })
+                }
+                DeviceKind::Cuda => "gpu".to_string(),
+            };
+            return Err(format!(
+                "no latency profile for {} @{} (keep {}) on {device} on any known host (recpipe-dse calibrate measures it)",
+                key.model, key.items, key.keep
+            ));
+        };
+        let slowdown = if key.device == DeviceKind::Cpu { profile.slowdown(engines) } else { 1.0 };
+        let samples: Vec<f64> = profile.samples_ms.iter().map(|x| x * slowdown).collect();
+        let here = if profile.host == self.this_host { " (this host)" } else { "" };
+        Ok(StageService { samples_ms: Arc::new(samples), host: format!("{}{here}", profile.host), slowdown })
+    }
+
+    fn describe(&self) -> String {
+        let mut hosts: Vec<String> = self.cache.profiles().map(|p| p.host.to_string()).collect();
+        hosts.sort();
+        hosts.dedup();
+        if hosts.is_empty() {
+            return format!("no calibration profiles in {}", self.cache.dir().display());
+        }
+        format!("{} calibration profiles from {} host(s): {}", self.cache.len(), hosts.len(), hosts.join("; "))
+    }
+}

@@ -1,0 +1,15 @@
+//! Pareto analysis of evaluated design points: non-dominated sorting into fronts (ranks), crowding
+//! distances, and the hypervolume indicator.
+//!
+//! Convention: every objective vector is in **minimisation form** (a maximised metric is negated by the
+//! caller, see [`crate::explore::objective_vector`]), in the metric's own units (ms, queries/s, mm², …).
+//! Point `a` dominates `b` when it is no worse in every objective and strictly better in at least one
+//! (Deb et al., "A fast and elitist multiobjective genetic algorithm: NSGA-II", IEEE TEC 2002).
+//! Hypervolume is the Lebesgue measure of the region dominated by a set and bounded by a stated reference
+//! point (Zitzler & Thiele 1998); [`hypervolume`] is exact in any dimension.
+
+mod hypervolume;
+mod sort;
+
+pub use hypervolume::{hypervolume, reference_point};
+pub use sort::{crowding_distance, dominates, non_dominated_ranks};

@@ -1,0 +1,467 @@
+//! The loader behind [`super::prepare`]: reads or generates the data, trains or loads every zoo model a space
+//! uses, scores every candidate of every evaluation query once per model, and caches scores on disk. This is
+//! the only part of `quality` that touches files, clocks and libtorch.
+//!
+//! Cache layout under `PrepareOptions::cache_dir` (the git-ignored `.cache/` by default):
+//! `checkpoints/<model>-<key>.safetensors` (+ `.json` with the training summary) and
+//! `scores/<model>-<key>.bin`. A checkpoint key covers the data identity, the model configuration, the training
+//! settings and seed; a score key adds the evaluation protocol and queries. Data identity: MovieLens, a
+//! fingerprint of the interactions; synthetic Criteo, the generator's description and row counts; a real
+//! Criteo file, its path, size and modification time plus the row caps.
+
+use super::protocol::{self, EvalQueries, LooTarget};
+use super::score_cache::{decode_scores, encode_scores, ScoreCache};
+use super::QualityError;
+use crate::data::criteo::{eval_windows, load_split_with_progress, SplitCaps};
+use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSplit};
+use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
+use crate::data::CriteoSamples;
+use crate::spec::model::{ModelArch, ZooModel};
+use crate::spec::{DatasetKind, Protocol, Space, TrainingSpec};
+use crate::zoo::checkpoint::{self, cache_key, checkpoint_path};
+use crate::zoo::dlrm::Dlrm;
+use crate::zoo::neumf::NeuMf;
+use crate::zoo::popularity::{CtrPopularity, ItemPopularity};
+use crate::zoo::train::{self, TrainProgress, TrainSummary};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::Device;
+
+/// Training rows generated for synthetic Criteo data when `training.train_rows` is unset.
+pub const DEFAULT_SYNTHETIC_TRAIN_ROWS: u64 = 500_000;
+
+/// Where caches live and whether to ignore them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareOptions {
+    /// Root of the model and score caches (`.cache` at the repository root by default).
+    pub cache_dir: PathBuf,
+    /// Retrain and rescore even when cached files exist (they are overwritten).
+    pub retrain: bool,
+    /// Print progress (data loading, training epochs, scoring) on stderr.
+    pub progress: bool,
+}
+
+impl PrepareOptions {
+    /// Caches under `cache_dir`, reused when present, progress on stderr.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> PrepareOptions {
+        PrepareOptions { cache_dir: cache_dir.into(), retrain: false, progress: true }
+    }
+}
+
+/// Zoo indices of every model some pipeline of the space uses, ascending.
+pub fn used_models(space: &Space) -> Vec<usize> {
+    let set: BTreeSet<usize> = space.pipelines.iter().flat_map(|p| p.models.iter().flatten().copied()).collect();
+    set.into_iter().collect()
+}
+
+/// The data a space is evaluated on, loaded (one value per `prepare` call, so variant sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+enum Loaded {
+    Movielens { data: Interactions, split: LooSplit, identity: String, file: String },
+    Criteo(CriteoData),
+}
+
+/// Criteo-shaped data: the test rows are always loaded; training and validation rows on first use.
+struct CriteoData {
+    identity: String,
+    description: String,
+    synthetic: Option<SyntheticCriteo>,
+    file: Option<PathBuf>,
+    caps: SplitCaps,
+    table_rows_cap: u64,
+    test: CriteoSamples,
+    train_valid: Option<(CriteoSamples, CriteoSamples)>,
+}
+
+impl CriteoData {
+    fn train_valid(&mut self, say: &dyn Fn(&str)) -> Result<&(CriteoSamples, CriteoSamples), QualityError> {
+        if self.train_valid.is_none() {
+            let (train, valid) = match (&self.synthetic, &self.file) {
+                (Some(gen), _) => {
+                    let (t, v) = (self.caps.train.unwrap_or(0) as u64, self.caps.validation.unwrap_or(0) as u64);
+                    say(&format!("generating {t} training and {v} validation rows ({})", self.description));
+                    (gen.rows_parallel(0..t, threads()), gen.rows_parallel(t..t + v, threads()))
+                }
+                (None, Some(path)) => {
+                    let split = read_criteo(path, self.table_rows_cap, self.caps, say)?;
+                    (split.train, split.validation)
+                }
+                (None, None) => unreachable!("Criteo data is synthetic or a file"),
+            };
+            self.train_valid = Some((train, valid));
+        }
+        Ok(self.train_valid.as_ref().expect("just loaded"))
+    }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn read_criteo(
+    path: &Path,
+    cap: u64,
+    caps: SplitCaps,
+    say: &dyn Fn(&str),
+) -> Result<crate::data::criteo::CriteoSplit, QualityError> {
+    say(&format!("reading {} (tables capped at {cap} rows)", path.display()));
+    load_split_with_progress(path, Some(cap), caps, &mut |p| {
+        say(&format!("  {} of {} rows read", p.rows, p.total_rows));
+    })
+    .map_err(|e| QualityError::Data(e.to_string()))
+}
+
+fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
+    let ds = &space.dataset;
+    let t = &space.training;
+    match ds.kind {
+        DatasetKind::Movielens => {
+            let path = Path::new(ds.path.as_deref().unwrap_or("."));
+            let data = read_movielens(path).map_err(|e| QualityError::Data(e.to_string()))?;
+            let split = leave_one_out(&data);
+            let identity = format!("movielens:{:016x}", data.fingerprint());
+            Ok(Loaded::Movielens { data, split, identity, file: path.display().to_string() })
+        }
+        DatasetKind::CriteoKaggle => {
+            let candidates = ds.candidates_per_query.unwrap_or(1) as usize;
+            let test_rows = candidates * ds.eval_queries as usize;
+            let caps = SplitCaps {
+                train: Some(t.train_rows.unwrap_or(u64::MAX).min(usize::MAX as u64) as usize),
+                validation: Some(t.validation_rows as usize),
+                test: Some(test_rows),
+            };
+            let cap = ds.max_ind_range.map_or(t.table_rows_cap, |m| m.min(t.table_rows_cap));
+            if ds.is_synthetic() {
+                let train = t.train_rows.unwrap_or(DEFAULT_SYNTHETIC_TRAIN_ROWS);
+                let caps = SplitCaps { train: Some(train as usize), ..caps };
+                let gen = SyntheticCriteo::new(SyntheticConfig::new(ds.seed, Some(cap)));
+                let description = gen.describe();
+                let start = train + t.validation_rows;
+                say(&format!("generating {test_rows} held-out rows ({description})"));
+                let test = gen.rows_parallel(start..start + test_rows as u64, threads());
+                // The held-out rows' fingerprint changes whenever the generator's output does.
+                let identity = format!(
+                    "synthetic:{description}:train={train}:valid={}:test={test_rows}:cap={cap}:rows={:016x}",
+                    t.validation_rows,
+                    samples_fingerprint(&test)
+                );
+                Ok(Loaded::Criteo(CriteoData {
+                    identity,
+                    description,
+                    synthetic: Some(gen),
+                    file: None,
+                    caps,
+                    table_rows_cap: cap,
+                    test,
+                    train_valid: None,
+                }))
+            } else {
+                let path = PathBuf::from(ds.path.as_deref().unwrap_or("train.txt"));
+                let meta =
+                    std::fs::metadata(&path).map_err(|e| QualityError::Data(format!("{}: {e}", path.display())))?;
+                let mtime = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
+                let identity = format!(
+                    "criteo-file:{}:{}:{:?}:{caps:?}:cap={cap}",
+                    path.display(),
+                    meta.len(),
+                    mtime.map(|d| d.as_nanos())
+                );
+                let split = read_criteo(&path, cap, caps, say)?;
+                Ok(Loaded::Criteo(CriteoData {
+                    identity,
+                    description: format!("Criteo Kaggle {} (tables capped at {cap} rows)", path.display()),
+                    synthetic: None,
+                    file: Some(path),
+                    caps,
+                    table_rows_cap: cap,
+                    test: split.test,
+                    train_valid: Some((split.train, split.validation)),
+                }))
+            }
+        }
+    }
+}
+
+/// FNV-1a-64 of every value of `samples` (features, ids, labels, table sizes).
+fn samples_fingerprint(samples: &CriteoSamples) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |word: u64| {
+        for b in word.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    samples.dense.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.sparse.iter().for_each(|&x| eat(u64::from(x)));
+    samples.labels.iter().for_each(|x| eat(u64::from(x.to_bits())));
+    samples.table_rows.iter().for_each(|&x| eat(x));
+    h
+}
+
+/// Evaluation queries and their description.
+fn queries(space: &Space, loaded: &Loaded) -> Result<(EvalQueries, String), QualityError> {
+    let ds = &space.dataset;
+    match loaded {
+        Loaded::Movielens { data, split, file, .. } => {
+            let n = ds.eval_queries as usize;
+            let (q, name) = match ds.protocol {
+                Protocol::LooSampled { negatives } => {
+                    (protocol::loo_sampled(split, negatives as usize, n, ds.seed), format!("loo-sampled-{negatives}"))
+                }
+                _ => (protocol::loo_full(split, LooTarget::Test, n, ds.seed), "loo-full".to_string()),
+            };
+            let text = format!(
+                "MovieLens {file} ({} users, {} items, {} interactions, implicit feedback), protocol {name}, \
+                 {} queries, seed {}",
+                data.user_count(),
+                data.item_count(),
+                data.len(),
+                q.len(),
+                ds.seed
+            );
+            Ok((q, text))
+        }
+        Loaded::Criteo(c) => {
+            let candidates = ds.candidates_per_query.unwrap_or(1) as usize;
+            let windows = eval_windows(c.test.len(), candidates, ds.eval_queries as usize)
+                .map_err(|e| QualityError::Data(e.to_string()))?;
+            let q = protocol::windows(&c.test.labels, windows.iter().map(|w| w.rows().collect::<Vec<_>>()));
+            let text = format!(
+                "{}, protocol window ({} queries × {candidates} held-out impressions, click rate {:.4}), seed {}",
+                c.description,
+                q.len(),
+                c.test.click_rate(),
+                ds.seed
+            );
+            Ok((q, text))
+        }
+    }
+}
+
+fn training_json(t: &TrainingSpec) -> String {
+    serde_json::to_string(t).expect("training settings serialise")
+}
+
+fn arch_json(m: &ZooModel) -> String {
+    serde_json::to_string(&m.arch).expect("architectures serialise")
+}
+
+/// Train or load every used model, score every candidate once per model (cached), and return the cache.
+pub fn prepare(space: &Space, opts: &PrepareOptions) -> Result<ScoreCache, QualityError> {
+    prepare_models(space, &used_models(space), opts)
+}
+
+/// [`prepare`] for the zoo models `models` only (zoo indices); other models stay unscored.
+pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) -> Result<ScoreCache, QualityError> {
+    let verbose = opts.progress;
+    let say = move |msg: &str| {
+        if verbose {
+            eprintln!("{msg}");
+        }
+    };
+    let mut loaded = load(space, &say)?;
+    let (queries, description) = queries(space, &loaded)?;
+    let queries_id = format!("{description}:{:?}", queries.offsets.len());
+    let names = space.zoo.iter().map(|m| m.name.clone()).collect();
+    let mut cache = ScoreCache::new(queries, names, space.top_k, space.dataset.is_synthetic(), description);
+    let data_id = match &loaded {
+        Loaded::Movielens { identity, .. } => identity.clone(),
+        Loaded::Criteo(c) => c.identity.clone(),
+    };
+    for &m in models {
+        let model = &space.zoo[m];
+        let learned = !matches!(model.arch, ModelArch::Popularity);
+        let training = if learned { training_json(&space.training) } else { String::new() };
+        let model_key = cache_key(&[&data_id, &arch_json(model), &training]);
+        let score_key = cache_key(&[&model_key, &queries_id]);
+        let scores_path = opts.cache_dir.join("scores").join(format!("{}-{score_key}.bin", model.name));
+        let ckpt = checkpoint_path(&opts.cache_dir, &model.name, &model_key);
+        let cached = if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates()) };
+        let scores = match cached {
+            Some(s) => {
+                say(&format!("{}: cached scores {}", model.name, scores_path.display()));
+                s
+            }
+            None => {
+                let s = score_model(space, model, &mut loaded, cache.queries(), &ckpt, opts, &say)?;
+                write_atomic(&scores_path, &encode_scores(&s))?;
+                s
+            }
+        };
+        cache.set_scores(m, scores);
+        if let Some(summary) = read_summary(&ckpt) {
+            cache.set_model_metric(m, &format!("valid_{}", summary.metric_name), summary.best_metric);
+            cache.set_model_metric(m, "epochs", f64::from(summary.epochs_run));
+            cache.set_model_metric(m, "best_epoch", f64::from(summary.best_epoch));
+            cache.set_model_metric(m, "train_s", summary.train_s);
+        }
+        if let Loaded::Criteo(_) = loaded {
+            add_classification_metrics(&mut cache, m, !learned);
+        }
+    }
+    Ok(cache)
+}
+
+/// Test AUC and log-loss of a Criteo model over the distinct held-out rows of the queries; `probabilities`
+/// when the scores are click probabilities already (popularity), else logits.
+fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: bool) {
+    let Some(scores) = cache.scores(m) else { return };
+    let super::protocol::CandidateRefs::Rows(rows) = &cache.queries().refs else { return };
+    let mut seen = std::collections::HashSet::new();
+    let (mut s, mut y) = (Vec::new(), Vec::new());
+    for (j, &r) in rows.iter().enumerate() {
+        if seen.insert(r) {
+            s.push(scores[j]);
+            y.push(cache.queries().labels[j]);
+        }
+    }
+    let probs: Vec<f32> =
+        if probabilities { s.clone() } else { s.iter().map(|&x| super::metrics::sigmoid(x)).collect() };
+    if let Some(a) = super::metrics::auc(&s, &y) {
+        cache.set_model_metric(m, "auc", a);
+    }
+    cache.set_model_metric(m, "log_loss", super::metrics::log_loss(&probs, &y));
+}
+
+fn read_scores(path: &Path, expected: usize) -> Option<Vec<f32>> {
+    decode_scores(&std::fs::read(path).ok()?, expected)
+}
+
+fn summary_path(ckpt: &Path) -> PathBuf {
+    ckpt.with_extension("json")
+}
+
+fn read_summary(ckpt: &Path) -> Option<TrainSummary> {
+    let text = std::fs::read_to_string(summary_path(ckpt)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(TrainSummary {
+        epochs_run: v.get("epochs_run")?.as_u64()? as u32,
+        best_epoch: v.get("best_epoch")?.as_u64()? as u32,
+        best_metric: v.get("best_metric")?.as_f64()?,
+        metric_name: v.get("metric_name")?.as_str()?.to_string(),
+        train_s: v.get("train_s")?.as_f64()?,
+    })
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), QualityError> {
+    let io = |source| QualityError::Io { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// A progress printer for training epochs.
+fn epoch_printer<'a>(name: &'a str, say: &'a dyn Fn(&str)) -> impl FnMut(&TrainProgress) + 'a {
+    let mut last_s = 0.0;
+    move |p: &TrainProgress| {
+        let best = p.best.map_or(String::new(), |(b, e)| format!(", best {b:.4} @ epoch {e}"));
+        match p.metric {
+            Some(v) => say(&format!(
+                "{name}: epoch {}/{} loss {:.4} valid {} {v:.4}{best} [{:.1} s]",
+                p.epoch, p.epochs, p.loss, p.metric_name, p.elapsed_s
+            )),
+            None if p.elapsed_s - last_s >= 5.0 => {
+                last_s = p.elapsed_s;
+                say(&format!(
+                    "{name}: epoch {}/{} step {}/{} loss {:.4} [{:.1} s]",
+                    p.epoch, p.epochs, p.step, p.steps, p.loss, p.elapsed_s
+                ))
+            }
+            None => {}
+        }
+    }
+}
+
+/// Scores of every candidate by one model, training or loading it first.
+fn score_model(
+    space: &Space,
+    model: &ZooModel,
+    loaded: &mut Loaded,
+    queries: &EvalQueries,
+    ckpt: &Path,
+    opts: &PrepareOptions,
+    say: &dyn Fn(&str),
+) -> Result<Vec<f32>, QualityError> {
+    let t = &space.training;
+    let start = Instant::now();
+    let scores = match (&model.arch, loaded) {
+        (ModelArch::Popularity, Loaded::Movielens { split, .. }) => {
+            let super::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else { unreachable!() };
+            ItemPopularity::new(split.item_train_counts()).score(items)
+        }
+        (ModelArch::Popularity, Loaded::Criteo(c)) => {
+            let (train, _) = c.train_valid(say)?;
+            let pop = CtrPopularity::fit(train);
+            let super::protocol::CandidateRefs::Rows(rows) = &queries.refs else { unreachable!() };
+            let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
+            pop.score(&c.test, &rows)
+        }
+        (ModelArch::NeuMf(arch), Loaded::Movielens { split, .. }) => {
+            tch::manual_seed(t.seed as i64);
+            let mut vs = VarStore::new(Device::Cpu);
+            let net = NeuMf::new(&vs.root(), arch, split.users as i64, split.items as i64, t.dropout);
+            if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
+                say(&format!(
+                    "{}: training ({} interactions, {} users, {} items)",
+                    model.name,
+                    split.train.len(),
+                    split.users,
+                    split.items
+                ));
+                let valid = protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed);
+                let summary = train::train_neumf(&vs, &net, split, &valid, t, &mut epoch_printer(&model.name, say));
+                save_checkpoint(&vs, ckpt, &summary)?;
+            } else {
+                say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
+            }
+            let super::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else { unreachable!() };
+            let users = queries.candidate_users().expect("user/item candidates");
+            train::score_pairs(&net, &users, items)
+        }
+        (ModelArch::Dlrm(arch), Loaded::Criteo(c)) => {
+            tch::manual_seed(t.seed as i64);
+            let table_rows = c.test.table_rows;
+            let mut vs = VarStore::new(Device::Cpu);
+            let net = Dlrm::new(&vs.root(), arch, &table_rows, true);
+            if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
+                let (train_rows, valid_rows) = c.train_valid(say)?;
+                say(&format!("{}: training on {} rows", model.name, train_rows.len()));
+                let summary =
+                    train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
+                save_checkpoint(&vs, ckpt, &summary)?;
+            } else {
+                say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
+            }
+            let super::protocol::CandidateRefs::Rows(rows) = &queries.refs else { unreachable!() };
+            let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
+            train::score_rows(&net, &c.test, &rows)
+        }
+        (arch, _) => {
+            return Err(QualityError::Unsupported(format!(
+                "model '{}' ({}) does not fit the data set {}",
+                model.name,
+                arch.family(),
+                space.dataset.kind
+            )))
+        }
+    };
+    say(&format!(
+        "{}: ready ({} candidates scored) after {:.1} s",
+        model.name,
+        scores.len(),
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(scores)
+}
+
+fn save_checkpoint(vs: &VarStore, ckpt: &Path, summary: &TrainSummary) -> Result<(), QualityError> {
+    checkpoint::save(vs, ckpt)?;
+    let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
+    write_atomic(&summary_path(ckpt), json.as_bytes())
+}

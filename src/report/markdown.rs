@@ -1,0 +1,185 @@
+//! `report.md`: summary, hypervolume (value, reference point, progress), best points per SLA objective,
+//! the comparison under the SLA, phase times, latency-profile hosts, and how to reproduce the run.
+
+use super::{PointRow, Report};
+use crate::explore::evaluate::fmt_num;
+use crate::spec::metric::Direction;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+fn fmt_metric(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if x.abs() >= 1000.0 => format!("{x:.1}"),
+        Some(x) if x.abs() >= 1.0 => format!("{x:.3}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+fn point_line(r: &PointRow, report: &Report) -> String {
+    let hw: Vec<&str> = r.stages.iter().map(|s| s.2.as_str()).collect();
+    let objectives: Vec<String> =
+        report.objectives.iter().map(|(m, _)| format!("{m} = {}", fmt_metric(r.metrics.get(m).copied()))).collect();
+    format!("id {} — {} on [{}]: {}", r.id, r.pipeline, hw.join(" + "), objectives.join(", "))
+}
+
+/// Render the report.
+pub fn render(report: &Report, files: &[PathBuf]) -> String {
+    let mut s = String::new();
+    let feasible = report.rows.iter().filter(|r| r.feasible).count();
+    let front: Vec<&PointRow> = report.front().collect();
+    let _ = writeln!(s, "# Exploration of `{}` ({})\n", report.space_name, report.space_file);
+    let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(
+        s,
+        "- strategy: {}; budget {} of {} points in the space",
+        report.info.strategy, report.info.budget, report.space_points
+    );
+    let (new, reused, repeats) = report.counts;
+    let _ = writeln!(
+        s,
+        "- points: {} ({} evaluated now, {} reused from the journal; {} repeated asks answered from memory)",
+        report.rows.len(),
+        new,
+        reused,
+        repeats
+    );
+    let _ = writeln!(s, "- feasible: {feasible}; on the Pareto front: {}", front.len());
+    if report.interrupted {
+        let _ = writeln!(s, "- **interrupted**: the run stopped early; `--resume` continues it");
+    }
+    if report.stalled {
+        let _ = writeln!(s, "- the strategy stopped proposing new points before the budget was used");
+    }
+    let objectives: Vec<String> = report
+        .objectives
+        .iter()
+        .map(|(m, d)| format!("{} {m}", if *d == Direction::Maximize { "maximize" } else { "minimize" }))
+        .collect();
+    let _ = writeln!(s, "- objectives: {}; SLA: {}", objectives.join(", "), report.sla);
+    let loads: Vec<String> = report.loads_qps.iter().map(|q| fmt_num(*q)).collect();
+    let _ = writeln!(
+        s,
+        "- offered loads: {} queries/s (latency objectives are at the first, the reference load)",
+        loads.join(", ")
+    );
+    let _ = writeln!(s, "- quality: {}", report.info.quality_source);
+    let _ = writeln!(s, "- CPU/GPU latency: {}", report.info.latency_source);
+    for n in &report.notes {
+        let _ = writeln!(s, "- {n}");
+    }
+
+    let _ = writeln!(s, "\n## Hypervolume\n");
+    match &report.reference {
+        Some(r) => {
+            let names: Vec<String> = report
+                .objectives
+                .iter()
+                .zip(r)
+                .map(|((m, d), v)| match d {
+                    Direction::Minimize => format!("{m} = {}", fmt_metric(Some(*v))),
+                    Direction::Maximize => format!("{m} = {}", fmt_metric(Some(-*v))),
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "Hypervolume of the feasible points: **{:.6e}** (objectives in their units, maximised ones negated), \
+                 reference point {} (worst feasible value of each objective plus 10 % of its range).\n",
+                report.hypervolume,
+                names.join(", ")
+            );
+            let _ = writeln!(s, "| points accepted | hypervolume | fraction of final |\n|---|---|---|");
+            for (n, hv) in &report.progress {
+                let frac = if report.hypervolume > 0.0 { hv / report.hypervolume } else { 0.0 };
+                let _ = writeln!(s, "| {n} | {hv:.6e} | {:.3} |", frac);
+            }
+        }
+        None => {
+            let _ = writeln!(s, "No feasible point: no front and no hypervolume.");
+        }
+    }
+
+    let _ = writeln!(s, "\n## Best points under the SLA ({})\n", report.sla);
+    for (m, d) in &report.objectives {
+        let best = report.rows.iter().filter(|r| r.feasible).filter_map(|r| r.metrics.get(m).map(|v| (r, *v))).min_by(
+            |a, b| {
+                let (x, y) = if *d == Direction::Minimize { (a.1, b.1) } else { (b.1, a.1) };
+                x.total_cmp(&y).then(a.0.id.cmp(&b.0.id))
+            },
+        );
+        if let Some((r, _)) = best {
+            let _ = writeln!(s, "- best {m}: {}", point_line(r, report));
+        }
+    }
+    let _ = writeln!(s, "\nPareto front ({} points):\n", front.len());
+    for r in front.iter().take(40) {
+        let _ = writeln!(s, "- {}", point_line(r, report));
+    }
+    if front.len() > 40 {
+        let _ = writeln!(s, "- … {} more in points.csv (front_rank = 0)", front.len() - 40);
+    }
+
+    if let Some(c) = &report.compare_md {
+        let _ = writeln!(s, "\n## Comparison under the SLA\n\n{c}");
+    }
+
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for r in report.rows.iter().filter(|r| !r.feasible) {
+        let reason = r.reason.clone().unwrap_or_default();
+        // Group by the reason's words before its first number ("no latency profile for rm-large @…").
+        let cut = reason.find(|c: char| c.is_ascii_digit()).unwrap_or(reason.len());
+        let key = reason[..cut].trim_end_matches([' ', '@', ':', '(', 'p']).to_string();
+        *reasons.entry(key).or_default() += 1;
+    }
+    if !reasons.is_empty() {
+        let _ = writeln!(s, "\n## Infeasible points\n\n| reason | points |\n|---|---|");
+        for (k, n) in &reasons {
+            let _ = writeln!(s, "| {k} | {n} |");
+        }
+    }
+
+    let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &report.rows {
+        for st in &r.stages {
+            if !st.3.is_empty() {
+                *hosts.entry(st.3.clone()).or_default() += 1;
+            }
+        }
+    }
+    let _ = writeln!(s, "\n## Where stage latencies came from\n\n| source (host of the profile, or the accelerator model) | stages |\n|---|---|");
+    for (h, n) in &hosts {
+        let _ = writeln!(s, "| {h} | {n} |");
+    }
+
+    let _ = writeln!(s, "\n## Phase times\n\n| phase | wall time (s) |\n|---|---|");
+    for (name, sec) in &report.phases.wall_s {
+        let _ = writeln!(s, "| {name} | {sec:.2} |");
+    }
+    let (q, sv, sim) = report.phases.eval_thread_s;
+    let _ = writeln!(
+        s,
+        "\nInside evaluation, summed over worker threads: quality {q:.2} s, service times {sv:.2} s, simulation and \
+         capacity search {sim:.2} s."
+    );
+
+    let _ = writeln!(s, "\n## Reproduce\n");
+    let _ = writeln!(s, "```sh\n{}\n```\n", report.info.command);
+    let _ = writeln!(
+        s,
+        "- seeds: search {}, simulation {}, data set {}",
+        report.info.search_seed, report.info.sim_seed, report.info.dataset_seed
+    );
+    let _ = writeln!(s, "- versions: {}", report.info.versions);
+    let _ = writeln!(s, "- host: {}", report.info.host);
+    let _ = writeln!(s, "- started (UTC): {}", report.info.started_utc);
+    let _ = writeln!(s, "- journal: {}", report.info.journal);
+    let _ = writeln!(s, "\n## Files\n");
+    for f in files {
+        if let Some(name) = f.file_name() {
+            let _ = writeln!(s, "- `{}`", name.to_string_lossy());
+        }
+    }
+    let _ = writeln!(s, "- `report.md`");
+    s
+}

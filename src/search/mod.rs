@@ -1,0 +1,103 @@
+//! Search strategies over a design space, all ask/tell and seeded (`Xoshiro256PlusPlus::seed_from_u64`):
+//!
+//! * [`exhaustive`]: every point, in batches of consecutive mixed-radix id ranges (the driver evaluates a
+//!   batch in parallel);
+//! * [`anneal`]: simulated annealing with argmin's `SimulatedAnnealing` over neighbouring points
+//!   ([`moves`]), several restarts with different objective weights, in two variants: a weighted sum of
+//!   log-scaled objectives (`annealing`) and a Pareto-archive cost that counts how much of the restart's
+//!   archive dominates a point (`annealing-pareto`);
+//! * [`nsga2`]: NSGA-II (Deb et al. 2002): non-dominated sorting and crowding distance selection, uniform
+//!   crossover of knob digits within a template, per-digit mutation and template jumps.
+//!
+//! Strategies see objective vectors in minimisation form (`None` for an infeasible point) and never
+//! evaluate anything themselves; the driver ([`crate::explore::driver`]) does.
+
+pub mod anneal;
+pub mod exhaustive;
+pub mod moves;
+pub mod nsga2;
+
+use crate::spec::{PointId, Space};
+use std::sync::Arc;
+
+/// An ask/tell search strategy.
+pub trait Search {
+    /// Name used in reports.
+    fn name(&self) -> String;
+    /// The next batch of points to evaluate; empty when the strategy is done.
+    fn ask(&mut self) -> Vec<PointId>;
+    /// Objective vectors (minimisation form; `None` = infeasible) of points asked so far, in ask order.
+    fn tell(&mut self, results: &[(PointId, Option<Vec<f64>>)]);
+}
+
+/// Strategies by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// Every point.
+    Exhaustive,
+    /// argmin simulated annealing on a weighted sum of log-scaled objectives, restarted with new weights.
+    Annealing,
+    /// argmin simulated annealing on a Pareto-archive domination cost.
+    AnnealingPareto,
+    /// NSGA-II.
+    Nsga2,
+}
+
+impl StrategyKind {
+    /// Parse a strategy name.
+    pub fn parse(s: &str) -> Option<StrategyKind> {
+        Some(match s {
+            "exhaustive" => StrategyKind::Exhaustive,
+            "annealing" => StrategyKind::Annealing,
+            "annealing-pareto" => StrategyKind::AnnealingPareto,
+            "nsga2" => StrategyKind::Nsga2,
+            _ => return None,
+        })
+    }
+    /// The name as parsed.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Exhaustive => "exhaustive",
+            StrategyKind::Annealing => "annealing",
+            StrategyKind::AnnealingPareto => "annealing-pareto",
+            StrategyKind::Nsga2 => "nsga2",
+        }
+    }
+    /// All strategies.
+    pub const ALL: [StrategyKind; 4] =
+        [StrategyKind::Exhaustive, StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2];
+}
+
+impl From<crate::spec::Strategy> for StrategyKind {
+    fn from(s: crate::spec::Strategy) -> Self {
+        match s {
+            crate::spec::Strategy::Exhaustive => StrategyKind::Exhaustive,
+            crate::spec::Strategy::Annealing => StrategyKind::Annealing,
+            crate::spec::Strategy::Nsga2 => StrategyKind::Nsga2,
+        }
+    }
+}
+
+/// Settings shared by the strategies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchSettings {
+    /// Seed of all random choices.
+    pub seed: u64,
+    /// Budget of distinct points (strategies size their iterations from it).
+    pub budget: u64,
+    /// NSGA-II population.
+    pub population: usize,
+    /// Annealing restarts.
+    pub restarts: usize,
+}
+
+/// Build a strategy for `space`.
+pub fn build(kind: StrategyKind, space: Arc<Space>, settings: SearchSettings) -> Box<dyn Search> {
+    match kind {
+        StrategyKind::Exhaustive => Box::new(exhaustive::Exhaustive::new(&space)),
+        StrategyKind::Annealing => Box::new(anneal::Annealing::new(space, settings, anneal::Cost::WeightedLogSum)),
+        StrategyKind::AnnealingPareto => Box::new(anneal::Annealing::new(space, settings, anneal::Cost::ParetoArchive)),
+        StrategyKind::Nsga2 => Box::new(nsga2::Nsga2::new(space, settings)),
+    }
+}

@@ -1,0 +1,109 @@
+//! Model checkpoints and cache keys.
+//!
+//! A trained model is stored as a safetensors file of its `VarStore` in `<cache>/checkpoints/`, named
+//! `<model>-<key>.safetensors`. The key is a 128-bit hash (two FNV-1a-64 passes with different offsets, hex) of
+//! everything that determines the trained weights: the data fingerprint, the model configuration, the training
+//! settings and the seed, plus a format version. A present file with the right key is reused; a write goes to
+//! a temporary file first and is renamed into place, so a killed run never leaves a half-written checkpoint.
+//! Score-cache files use the same keys (see `crate::quality`).
+
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+
+/// Version of everything that feeds a key; bump it when training or scoring code changes its results.
+pub const CACHE_FORMAT: &str = "recpipe-dse-cache-v1";
+
+fn fnv1a(offset: u64, parts: &[&str]) -> u64 {
+    let mut h = offset;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(&[0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A stable 32-hex-digit key of `parts` (order matters), including [`CACHE_FORMAT`].
+pub fn cache_key(parts: &[&str]) -> String {
+    let mut all = vec![CACHE_FORMAT];
+    all.extend_from_slice(parts);
+    format!("{:016x}{:016x}", fnv1a(0xcbf2_9ce4_8422_2325, &all), fnv1a(0x8422_2325_cbf2_9ce4, &all))
+}
+
+/// Path of a model's checkpoint under `cache_dir`.
+pub fn checkpoint_path(cache_dir: &Path, model: &str, key: &str) -> PathBuf {
+    cache_dir.join("checkpoints").join(format!("{model}-{key}.safetensors"))
+}
+
+/// A checkpoint could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// File-system problem.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// libtorch could not save or load the variables.
+    #[error("{path}: {source}")]
+    Torch {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: tch::TchError,
+    },
+}
+
+/// Save `vs` to `path` atomically (temporary file in the same folder, then rename).
+pub fn save(vs: &VarStore, path: &Path) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::Io { path: path.display().to_string(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("checkpoint");
+    let tmp = dir.join(format!("{stem}.tmp{}.safetensors", std::process::id()));
+    vs.save(&tmp).map_err(|source| CheckpointError::Torch { path: tmp.display().to_string(), source })?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Load `path` into `vs` when the file exists: `Ok(true)` when loaded, `Ok(false)` when absent.
+pub fn load_if_present(vs: &mut VarStore, path: &Path) -> Result<bool, CheckpointError> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    vs.load(path).map_err(|source| CheckpointError::Torch { path: path.display().to_string(), source })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::Init;
+    use tch::Device;
+
+    #[test]
+    fn keys_are_stable_and_order_sensitive() {
+        let a = cache_key(&["data", "model"]);
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, cache_key(&["data", "model"]));
+        assert_ne!(a, cache_key(&["model", "data"]));
+        assert_ne!(a, cache_key(&["datam", "odel"]));
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = std::env::temp_dir().join(format!("rpdse-ckpt-{}", std::process::id()));
+        let path = checkpoint_path(&dir, "m", &cache_key(&["x"]));
+        let vs = VarStore::new(Device::Cpu);
+        let w = vs.root().var("w", &[3, 2], Init::Randn { mean: 0.0, stdev: 1.0 });
+        save(&vs, &path).unwrap();
+        let mut other = VarStore::new(Device::Cpu);
+        let w2 = other.root().var("w", &[3, 2], Init::Const(0.0));
+        assert!(load_if_present(&mut other, &path).unwrap());
+        assert!(w.equal(&w2));
+        assert!(!load_if_present(&mut other, &dir.join("absent.safetensors")).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

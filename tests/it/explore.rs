@@ -1,0 +1,241 @@
+//! explore: evaluation join, journal and resume, search strategies, Pareto analysis and reports, on tiny
+//! spaces with sources defined here (a closed-form quality table and synthetic CPU/GPU latency samples).
+
+use recpipe_dse::explore::driver::{Driver, DriverOptions};
+use recpipe_dse::explore::evaluate::{EvalSettings, Evaluator};
+use recpipe_dse::explore::journal::{fingerprint, Journal};
+use recpipe_dse::explore::{objective_vector, Outcome, QualitySource, StageLatencySource, StageService};
+use recpipe_dse::pareto::dominates;
+use recpipe_dse::report;
+use recpipe_dse::search::{self, SearchSettings, StrategyKind};
+use recpipe_dse::spec::{load_space, PointId, Space, StageHardware};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Quality growing with the last stage's model size and the first stage's items (test source).
+struct TableQuality;
+
+impl QualitySource for TableQuality {
+    fn cascade(&self, stages: &[(usize, u32)]) -> Result<BTreeMap<String, f64>, String> {
+        let last = stages.last().expect("a stage").0 as f64;
+        let first_items = f64::from(stages[0].1);
+        let ndcg = 0.2 + 0.1 * last + first_items / 40_960.0;
+        Ok(BTreeMap::from([("ndcg@64".to_string(), ndcg), ("hr@64".to_string(), ndcg + 0.1)]))
+    }
+    fn describe(&self) -> String {
+        "test quality table".into()
+    }
+    fn is_synthetic(&self) -> bool {
+        true
+    }
+}
+
+/// CPU samples proportional to items (slower for the large model, slowed by concurrency); GPU stages have
+/// no profile for rm-large (test source).
+struct TestLatency;
+
+impl StageLatencySource for TestLatency {
+    fn stage_service(
+        &self,
+        model: usize,
+        items: u32,
+        _keep: u32,
+        hw: &StageHardware,
+        engines: u32,
+    ) -> Result<StageService, String> {
+        let per_item_ms = if model == 0 { 0.0005 } else { 0.004 };
+        let (base, slowdown, host) = match hw {
+            StageHardware::Cpu { .. } => {
+                (per_item_ms * f64::from(items), 1.0 + 0.01 * f64::from(engines), "test-cpu-host")
+            }
+            StageHardware::Gpu { .. } if model == 0 => (0.3 + 0.0001 * f64::from(items), 1.0, "test-gpu-host"),
+            StageHardware::Gpu { .. } => {
+                return Err(format!("no latency profile for model {model} @{items} on gpu on any known host"))
+            }
+            StageHardware::Accel { .. } => return Err("accelerator stages are modeled".into()),
+        };
+        let samples: Vec<f64> = (0..20).map(|i| base * slowdown * (0.9 + 0.01 * f64::from(i))).collect();
+        Ok(StageService { samples_ms: Arc::new(samples), host: host.into(), slowdown })
+    }
+    fn describe(&self) -> String {
+        "test latency samples".into()
+    }
+}
+
+fn space(file: &str) -> Arc<Space> {
+    // Accelerator presets resolve against the working directory, the package root under `cargo test`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Arc::new(load_space(&root.join("tests/spaces").join(file)).expect("test space is valid"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recpipe-explore-it-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn settings(space: &Space, budget: u64, seed: u64) -> SearchSettings {
+    SearchSettings {
+        seed,
+        budget,
+        population: space.search.population as usize,
+        restarts: space.search.restarts as usize,
+    }
+}
+
+/// Run `kind` on the tiny space with a journal; `stop_after` simulates an interruption.
+fn run(
+    space: &Arc<Space>,
+    journal: &Path,
+    kind: StrategyKind,
+    budget: u64,
+    stop_after: Option<u64>,
+) -> recpipe_dse::explore::RunSummary {
+    let es = EvalSettings::from_space(space);
+    let evaluator = Evaluator::new(space, Some(&TableQuality), &TestLatency, es);
+    let fp = fingerprint(space, &es, &["q".into(), "l".into()]);
+    let j = Journal::open(journal, &fp).unwrap();
+    let mut s = search::build(kind, Arc::clone(space), settings(space, budget, 4));
+    let mut opts = DriverOptions::new(budget);
+    opts.stop_after_new = stop_after;
+    Driver::new(&evaluator, Some(&j), opts).run(s.as_mut())
+}
+
+fn table(space: &Space, s: &recpipe_dse::explore::RunSummary) -> Vec<(u64, bool, BTreeMap<String, u64>)> {
+    report::rows(space, &s.order, &s.outcomes)
+        .into_iter()
+        .map(|r| (r.id, r.feasible, r.metrics.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()))
+        .collect()
+}
+
+#[test]
+fn exhaustive_evaluates_every_point_once_with_reasons() {
+    let sp = space("tiny-explore.yaml");
+    let dir = temp_dir("exh");
+    let s = run(&sp, &dir.join("j.jsonl"), StrategyKind::Exhaustive, 10_000, None);
+    assert_eq!(s.order.len() as u64, sp.point_count());
+    assert_eq!(s.evaluated, sp.point_count());
+    let reasons: Vec<String> = s
+        .outcomes
+        .values()
+        .filter_map(|o| match o {
+            Outcome::Infeasible { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains("no latency profile")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("constraint hr@64")), "{reasons:?}");
+    // Feasible points carry every metric the objectives and the report need; accel points their costs.
+    for (id, o) in &s.outcomes {
+        if let Outcome::Feasible(m) = o {
+            for k in ["ndcg@64", "p95_ms", "capacity_qps", "p95_ms@100qps"] {
+                assert!(m.get(k).is_some(), "{id:?} lacks {k}");
+            }
+            let d = sp.design(*id).unwrap();
+            if d.stages.iter().any(|st| matches!(st.hardware, StageHardware::Accel { .. })) {
+                assert!(m.get("area_mm2").unwrap() > 0.0 && m.get("energy_j_per_query").unwrap() > 0.0);
+                assert!(m.stage_sources.iter().all(|h| h == "accel model"));
+            }
+            if d.stages.iter().any(|st| matches!(st.hardware, StageHardware::Cpu { .. })) {
+                assert!(m.stage_sources.iter().any(|h| h == "test-cpu-host"));
+            }
+        }
+    }
+    // A second run reuses every point from the journal.
+    let again = run(&sp, &dir.join("j.jsonl"), StrategyKind::Exhaustive, 10_000, None);
+    assert_eq!((again.evaluated, again.reused), (0, sp.point_count()));
+    assert_eq!(table(&sp, &s), table(&sp, &again));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn interrupted_and_resumed_runs_match_uninterrupted_ones() {
+    let sp = space("tiny-explore.yaml");
+    for kind in [StrategyKind::Nsga2, StrategyKind::Annealing, StrategyKind::AnnealingPareto] {
+        let dir = temp_dir(kind.name());
+        let full = run(&sp, &dir.join("full.jsonl"), kind, 40, None);
+        assert!(full.order.len() <= 40 && !full.interrupted);
+        let cut = run(&sp, &dir.join("cut.jsonl"), kind, 40, Some(13));
+        assert!(cut.interrupted && cut.evaluated >= 13 && (cut.order.len() as u64) < 40, "{kind:?}");
+        let resumed = run(&sp, &dir.join("cut.jsonl"), kind, 40, None);
+        assert!(resumed.reused >= 13, "{kind:?}: {}", resumed.reused);
+        let ids = |s: &recpipe_dse::explore::RunSummary| s.order.iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(ids(&full), ids(&resumed), "{kind:?}: points accepted");
+        assert_eq!(table(&sp, &full), table(&sp, &resumed), "{kind:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn strategies_respect_the_budget_and_dedup() {
+    let sp = space("tiny-explore.yaml");
+    for kind in StrategyKind::ALL.into_iter().filter(|k| *k != StrategyKind::Exhaustive) {
+        let dir = temp_dir(&format!("budget-{}", kind.name()));
+        let s = run(&sp, &dir.join("j.jsonl"), kind, 25, None);
+        let mut ids = s.order.clone();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), s.order.len(), "{kind:?} repeated a point");
+        assert!(s.order.len() <= 25, "{kind:?}");
+        assert!(s.order.iter().all(|id| id.0 < sp.point_count()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn report_files_are_written_and_the_front_is_non_dominated() {
+    let sp = space("tiny-explore.yaml");
+    let dir = temp_dir("report");
+    let s = run(&sp, &dir.join("j.jsonl"), StrategyKind::Exhaustive, 10_000, None);
+    let rep = report::build(&sp, &s, report::RunInfo::default(), Default::default(), Some("table".into()), vec![]);
+    let front: Vec<Vec<f64>> = rep.front().map(|r| r.objectives.clone().unwrap()).collect();
+    assert!(!front.is_empty());
+    for r in rep.rows.iter().filter(|r| r.feasible) {
+        let v = r.objectives.as_ref().unwrap();
+        let dominated = front.iter().any(|f| dominates(f, v));
+        assert_eq!(dominated, r.rank != Some(0), "row {}", r.id);
+    }
+    assert!(rep.hypervolume > 0.0);
+    let last = rep.progress.last().unwrap();
+    assert_eq!(last.0, rep.rows.len());
+    assert!((last.1 - rep.hypervolume).abs() <= 1e-9 * rep.hypervolume);
+    assert!(rep.progress.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12));
+    let out = dir.join("report");
+    let files = report::write(&out, &rep).unwrap();
+    for name in [
+        "points.csv",
+        "points.parquet",
+        "quality_vs_p95.png",
+        "quality_vs_p95.svg",
+        "capacity_vs_quality.png",
+        "accel_area_vs_capacity.svg",
+        "report.md",
+    ] {
+        let p = out.join(name);
+        assert!(files.contains(&p) && std::fs::metadata(&p).unwrap().len() > 0, "{name}");
+    }
+    let csv = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    assert_eq!(csv.lines().count(), rep.rows.len() + 1);
+    assert!(csv.lines().next().unwrap().contains("front_rank"));
+    let svg = std::fs::read_to_string(out.join("quality_vs_p95.svg")).unwrap();
+    assert!(svg.contains("p95 end-to-end latency (ms"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("reference point") && md.contains("test-cpu-host"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn objective_vectors_are_in_minimisation_form() {
+    let sp = space("tiny-explore.yaml");
+    let es = EvalSettings::from_space(&sp);
+    let ev = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, es);
+    let id = (0..sp.point_count()).map(PointId).find(|id| ev.evaluate(*id).is_feasible()).expect("a feasible point");
+    let o = ev.evaluate(id);
+    let v = objective_vector(&sp, &o).unwrap();
+    let m = o.metrics();
+    assert_eq!(v, vec![-m.get("ndcg@64").unwrap(), m.get("p95_ms").unwrap(), -m.get("capacity_qps").unwrap()]);
+    // Deterministic: the same point twice gives bit-identical metrics.
+    assert_eq!(ev.evaluate(id), o);
+}
