@@ -11,6 +11,7 @@ pub mod accel;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod measure;
 pub mod quality;
 pub mod sim;
 pub mod spec;

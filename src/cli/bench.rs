@@ -14,6 +14,8 @@ pub enum BenchCommand {
     Data(super::bench_data::BenchDataArgs),
     /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
     Quality(super::bench_quality::BenchQualityArgs),
+    /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
+    Inference(super::bench_inference::BenchInferenceArgs),
 }
 
 /// Run one benchmark.
@@ -23,6 +25,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Quality(args) => super::bench_quality::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
+        BenchCommand::Inference(args) => super::bench_inference::run(args),
     }
 }
 

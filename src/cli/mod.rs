@@ -10,8 +10,10 @@ pub mod accel;
 pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
+pub mod bench_inference;
 pub mod bench_quality;
 pub mod bench_sim;
+pub mod calibrate;
 pub mod quality;
 pub mod simulate;
 pub mod train;
@@ -45,6 +47,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Quality (HR@k, NDCG@k, RecPipe's NDCG@k) of every cascade a space contains, from the score cache.
     Quality(quality::QualityArgs),
+    /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -86,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Train(args) => train::run(&args),
         Command::Quality(args) => quality::run(&args),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

@@ -10,7 +10,8 @@
 //! **Fused embedding gather.** All tables are stored as one concatenated `[Σ rows, d]` matrix with per-table
 //! row offsets; a batch's `[B, 26]` ids are shifted by the offsets and fetched with a single gather, which is what
 //! table-batched embedding kernels do. `forward_unfused` performs RecPipe's 26 separate lookups on views of the same
-//! matrix, so both paths use identical weights and agree to rounding.
+//! matrix, so both paths use identical weights and agree to rounding. The CPU gather goes through fbgemm's
+//! `embedding_bag` (sum of one row per bag), the CUDA gather through one `embedding` kernel.
 //!
 //! Tables are initialised as DLRM does, U(−√(1/n), √(1/n)) for a table of n rows; MLPs as in [`super::mlp`].
 
@@ -72,11 +73,32 @@ impl Dlrm {
 
     /// Logits `[B]` for dense `[B, 13]` f32 features (already `ln(x+1)`) and sparse `[B, 26]` i64 per-table ids,
     /// with one fused gather over the concatenated tables.
+    ///
+    /// On the CPU the gather is one sum-mode `embedding_bag` with one id per bag (fbgemm's table-batched
+    /// kernel, about twice as fast as a row gather); on CUDA it is one `embedding` kernel. A bag of one row
+    /// sums to that row exactly, so both give the same values.
     pub fn forward(&self, dense: &Tensor, sparse: &Tensor) -> Tensor {
         let bottom = self.bottom.forward_t(dense, false);
-        let ids = sparse + self.offsets.unsqueeze(0);
-        let pooled = Tensor::embedding(&self.embeddings, &ids, -1, false, self.sparse_gradients);
-        self.interact_and_top(&bottom, &pooled)
+        let batch = sparse.size()[0];
+        let ids = (sparse + self.offsets.unsqueeze(0)).view([-1]);
+        let rows = if self.embeddings.device() == Device::Cpu {
+            let bags = Tensor::arange(batch * SPARSE as i64, (Kind::Int64, Device::Cpu));
+            let sum_mode = 0;
+            Tensor::embedding_bag(
+                &self.embeddings,
+                &ids,
+                &bags,
+                false,
+                sum_mode,
+                self.sparse_gradients,
+                None::<Tensor>,
+                false,
+            )
+            .0
+        } else {
+            Tensor::embedding(&self.embeddings, &ids, -1, false, self.sparse_gradients)
+        };
+        self.interact_and_top(&bottom, &rows.view([batch, SPARSE as i64, -1]))
     }
 
     /// The same function with 26 separate table lookups, as RecPipe's DLRM issues them.

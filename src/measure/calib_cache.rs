@@ -1,0 +1,291 @@
+//! Calibration cache: measured latency profiles kept as CSV in `calib/`, one file per host.
+//!
+//! File `calib/latency-<host slug>.csv` (see [`HostFingerprint::slug`]) holds one row per measurement key:
+//! the host fingerprint fields, the key (model, architecture fingerprint with table sizes, items, keep,
+//! device, threads), the seed of the measurement's inputs, the sample summary in ms (n, mean, sd, p50, p95,
+//! p99, min, max), the interference slowdowns as `k:slowdown` pairs joined by `;`, and the raw sample in ms
+//! joined by `;`. The summary columns are for people; on load every statistic is recomputed from the raw
+//! sample, which is the single source of truth. Writing merges: the host's file is re-read, the row with
+//! the same key is replaced, and the file is replaced atomically (temporary file, then rename), so parallel
+//! hosts never touch each other's files and an interrupted calibration keeps every finished row.
+//!
+//! [`CalibCache::lookup`] prefers a profile measured on the current host; otherwise it returns one from
+//! another host (the deterministic first by host order), whose [`Profile::host`] says where it came from —
+//! callers must show it, nothing is mixed silently.
+
+use super::host::HostFingerprint;
+use super::profile::Profile;
+use super::{DeviceKind, MeasureError, ProfileKey};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Column names, in file order.
+pub const COLUMNS: [&str; 22] = [
+    "host_cpu",
+    "host_cores",
+    "host_memory_gib",
+    "host_gpu",
+    "host_libtorch",
+    "model",
+    "arch",
+    "items",
+    "keep",
+    "device",
+    "threads",
+    "seed",
+    "n",
+    "mean_ms",
+    "sd_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "min_ms",
+    "max_ms",
+    "interference",
+    "samples_ms",
+];
+
+/// File-name prefix of latency profile files (other CSV files in `calib/` are ignored).
+pub const FILE_PREFIX: &str = "latency-";
+
+/// All latency profiles of a calibration directory.
+#[derive(Debug, Clone, Default)]
+pub struct CalibCache {
+    dir: PathBuf,
+    profiles: BTreeMap<(HostFingerprint, ProfileKey), Profile>,
+}
+
+impl CalibCache {
+    /// Read every `latency-*.csv` of `dir`; a missing directory is an empty cache.
+    pub fn load(dir: &Path) -> Result<CalibCache, MeasureError> {
+        let mut cache = CalibCache { dir: dir.to_path_buf(), profiles: BTreeMap::new() };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cache),
+            Err(source) => return Err(MeasureError::Io { path: dir.display().to_string(), source }),
+        };
+        let mut files: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_profile_file(p)).collect();
+        files.sort();
+        for file in files {
+            for profile in read_file(&file)? {
+                cache.profiles.insert((profile.host.clone(), profile.key.clone()), profile);
+            }
+        }
+        Ok(cache)
+    }
+
+    /// The directory this cache reads and writes.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every profile, ordered by (host, key).
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    /// Number of profiles.
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// True when no profile is cached.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+
+    /// Same-host profile if present, else one from another host (its `host` says which), else `None`.
+    pub fn lookup(&self, key: &ProfileKey, this_host: &HostFingerprint) -> Option<&Profile> {
+        self.lookup_on(key, this_host).or_else(|| self.profiles.iter().find(|((_, k), _)| k == key).map(|(_, p)| p))
+    }
+
+    /// The profile of `key` measured on exactly `host`.
+    pub fn lookup_on(&self, key: &ProfileKey, host: &HostFingerprint) -> Option<&Profile> {
+        self.profiles.get(&(host.clone(), key.clone()))
+    }
+
+    /// Add (or replace) a profile and merge it into its host's file on disk.
+    pub fn insert_and_save(&mut self, profile: Profile) -> Result<PathBuf, MeasureError> {
+        let path = self.dir.join(format!("{FILE_PREFIX}{}.csv", profile.host.slug()));
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|source| MeasureError::Io { path: self.dir.display().to_string(), source })?;
+        let mut rows: BTreeMap<ProfileKey, Profile> = if path.exists() {
+            read_file(&path)?.into_iter().map(|p| (p.key.clone(), p)).collect()
+        } else {
+            BTreeMap::new()
+        };
+        rows.insert(profile.key.clone(), profile.clone());
+        write_file(&path, rows.values())?;
+        self.profiles.insert((profile.host.clone(), profile.key.clone()), profile);
+        Ok(path)
+    }
+}
+
+fn is_profile_file(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.starts_with(FILE_PREFIX) && name.ends_with(".csv") && path.is_file()
+}
+
+/// Write profiles as one CSV file atomically (temporary file in the same directory, then rename).
+pub fn write_file<'a>(path: &Path, profiles: impl Iterator<Item = &'a Profile>) -> Result<(), MeasureError> {
+    let mut text = COLUMNS.join(",");
+    text.push('\n');
+    for p in profiles {
+        text.push_str(&profile_row(p).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        text.push('\n');
+    }
+    let tmp = path.with_extension(format!("csv.tmp{}", std::process::id()));
+    let io = |source| MeasureError::Io { path: path.display().to_string(), source };
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The fields of one row, unquoted.
+fn profile_row(p: &Profile) -> Vec<String> {
+    let join = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(";");
+    vec![
+        p.host.cpu_model.clone(),
+        p.host.cores.to_string(),
+        p.host.memory_gib.to_string(),
+        p.host.gpu.clone(),
+        p.host.libtorch.clone(),
+        p.key.model.clone(),
+        p.key.arch.clone(),
+        p.key.items.to_string(),
+        p.key.keep.to_string(),
+        p.key.device.to_string(),
+        p.key.threads.to_string(),
+        p.seed.to_string(),
+        p.samples_ms.len().to_string(),
+        format!("{:.6}", p.mean_ms),
+        format!("{:.6}", p.sd_ms),
+        format!("{:.6}", p.p50_ms),
+        format!("{:.6}", p.p95_ms),
+        format!("{:.6}", p.p99_ms),
+        format!("{:.6}", p.min_ms),
+        format!("{:.6}", p.max_ms),
+        join(&mut p.interference.iter().map(|(k, s)| format!("{k}:{s:.6}"))),
+        join(&mut p.samples_ms.iter().map(|x| format!("{x:.6}"))),
+    ]
+}
+
+/// Quote a field when it holds a comma, quote or line break (RFC 4180).
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+/// Split one RFC 4180 line (no embedded line breaks) into fields; `None` on an unterminated quote.
+fn split_csv_line(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (_, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    fields.push(field);
+    Some(fields)
+}
+
+/// Read one profile file; every problem names the file, line and column.
+pub fn read_file(path: &Path) -> Result<Vec<Profile>, MeasureError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| MeasureError::Io { path: name.clone(), source })?;
+    let mut lines = text.lines().enumerate();
+    let header = lines.next().map(|(_, l)| l.trim_end_matches('\r')).unwrap_or("");
+    if header != COLUMNS.join(",") {
+        return Err(MeasureError::Format {
+            path: name,
+            line: 1,
+            message: format!("expected the header {:?}, found {header:?}", COLUMNS.join(",")),
+        });
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
+        }
+        let err = |message: String| MeasureError::Format { path: name.clone(), line: i + 1, message };
+        let fields = split_csv_line(line).ok_or_else(|| err("unterminated quoted field".into()))?;
+        if fields.len() != COLUMNS.len() {
+            return Err(err(format!("expected {} fields, found {}", COLUMNS.len(), fields.len())));
+        }
+        out.push(parse_row(&fields).map_err(err)?);
+    }
+    Ok(out)
+}
+
+fn parse_row(f: &[String]) -> Result<Profile, String> {
+    fn num<T: std::str::FromStr>(f: &[String], col: usize) -> Result<T, String> {
+        f[col].trim().parse().map_err(|_| format!("{}: not a valid number: {:?}", COLUMNS[col], f[col]))
+    }
+    let device = DeviceKind::parse(&f[9]).ok_or_else(|| format!("device: expected cpu or cuda, found {:?}", f[9]))?;
+    let host = HostFingerprint {
+        cpu_model: f[0].clone(),
+        cores: num(f, 1)?,
+        memory_gib: num(f, 2)?,
+        gpu: f[3].clone(),
+        libtorch: f[4].clone(),
+    };
+    let key = ProfileKey {
+        model: f[5].clone(),
+        arch: f[6].clone(),
+        items: num(f, 7)?,
+        keep: num(f, 8)?,
+        device,
+        threads: num(f, 10)?,
+    };
+    let seed: u64 = num(f, 11)?;
+    let n: usize = num(f, 12)?;
+    let samples_ms = f[21]
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0))
+        .collect::<Option<Vec<f64>>>()
+        .ok_or_else(|| "samples_ms: expected non-negative numbers joined by ';'".to_string())?;
+    if samples_ms.len() != n {
+        return Err(format!("n = {n} but samples_ms holds {} values", samples_ms.len()));
+    }
+    let interference = f[20]
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (k, s) = pair.split_once(':')?;
+            Some((k.trim().parse().ok()?, s.trim().parse().ok().filter(|x: &f64| x.is_finite())?))
+        })
+        .collect::<Option<Vec<(u32, f64)>>>()
+        .ok_or_else(|| format!("interference: expected k:slowdown pairs joined by ';', found {:?}", f[20]))?;
+    Profile::from_samples(key, host, samples_ms, interference, seed).ok_or_else(|| "samples_ms: empty sample".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting_round_trips() {
+        for field in ["plain", "a,b", "say \"hi\"", ""] {
+            let line = format!("{},x", csv_field(field));
+            assert_eq!(split_csv_line(&line).unwrap(), vec![field.to_string(), "x".to_string()]);
+        }
+        assert!(split_csv_line("\"open,x").is_none());
+    }
+}
