@@ -15,8 +15,9 @@ fn better(scores: &[f32], a: u32, b: u32) -> Ordering {
     scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b))
 }
 
-/// Keep the best `keep` of `ids` by `scores` (indexed by candidate position), sorted best first.
-pub fn keep_best(ids: &mut Vec<u32>, scores: &[f32], keep: usize) {
+/// Keep the best `keep` of `ids` by `scores` (indexed by candidate position); sorted best first when `sorted`,
+/// else in no particular order (enough between stages: the next stage ranks the survivors itself).
+pub fn keep_best(ids: &mut Vec<u32>, scores: &[f32], keep: usize, sorted: bool) {
     if keep < ids.len() {
         if keep == 0 {
             ids.clear();
@@ -25,7 +26,9 @@ pub fn keep_best(ids: &mut Vec<u32>, scores: &[f32], keep: usize) {
         ids.select_nth_unstable_by(keep - 1, |&a, &b| better(scores, a, b));
         ids.truncate(keep);
     }
-    ids.sort_unstable_by(|&a, &b| better(scores, a, b));
+    if sorted {
+        ids.sort_unstable_by(|&a, &b| better(scores, a, b));
+    }
 }
 
 /// Final ranking (candidate positions, best first) of one query of `pool` candidates through a cascade.
@@ -37,8 +40,8 @@ pub fn rank_query(pool: usize, stages: &[(&[f32], u32)], top_k: u32, ids: &mut V
     let Some(&(_, first_items)) = stages.first() else { return };
     ids.extend(0..(first_items as usize).min(pool) as u32);
     for (s, &(scores, _)) in stages.iter().enumerate() {
-        let keep = stages.get(s + 1).map_or(top_k, |next| next.1) as usize;
-        keep_best(ids, scores, keep);
+        let next = stages.get(s + 1);
+        keep_best(ids, scores, next.map_or(top_k, |n| n.1) as usize, next.is_none());
     }
 }
 
