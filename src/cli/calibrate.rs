@@ -48,11 +48,39 @@ pub struct CalibrateArgs {
     /// Seed of the random weights, feature store and candidate sets (recorded in each row).
     #[arg(long, default_value_t = ProfileOptions::default().seed)]
     pub seed: u64,
+    /// Measure only keys that no host in the calibration cache has (what `explore` does before a search).
+    #[arg(skip)]
+    pub only_missing_everywhere: bool,
+}
+
+impl CalibrateArgs {
+    /// The settings `explore` uses: default repetitions, profiles written to `calib_dir`; with `recalibrate`
+    /// every key of this host is measured again, otherwise only keys no host has.
+    pub fn for_explore(space: PathBuf, calib_dir: PathBuf, recalibrate: bool) -> CalibrateArgs {
+        CalibrateArgs {
+            space,
+            device: None,
+            recalibrate,
+            calib_dir,
+            reps: 200,
+            warmup: 10,
+            max_seconds: 20.0,
+            max_engines: None,
+            dry_run: false,
+            seed: ProfileOptions::default().seed,
+            only_missing_everywhere: !recalibrate,
+        }
+    }
 }
 
 /// Run `calibrate`.
 pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     let space = crate::spec::load_space(&args.space).map_err(CliError::input)?;
+    calibrate_space(&space, args).map(|_| ())
+}
+
+/// Measure the keys of an already loaded space that `args` selects; returns how many were measured.
+pub fn calibrate_space(space: &crate::spec::Space, args: &CalibrateArgs) -> Result<usize, CliError> {
     let tables = ModelTables::for_space(&space).map_err(CliError::input)?;
     if args.reps == 0 {
         return Err(CliError::input(anyhow!("--reps: must be at least 1, found 0")));
@@ -72,9 +100,9 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
         None if cuda_visible => vec![DeviceKind::Cpu, DeviceKind::Cuda],
         None => vec![DeviceKind::Cpu],
     };
-    let all_keys = required_profiles_for(&space, &tables);
+    let all_keys = required_profiles_for(space, &tables);
     let skipped_gpu = all_keys.iter().filter(|k| !devices.contains(&k.device)).count();
-    if skipped_gpu > 0 {
+    if skipped_gpu > 0 && !args.only_missing_everywhere {
         eprintln!("calibrate: {skipped_gpu} key(s) on other devices are not measured in this run");
     }
     let host = this_host();
@@ -83,8 +111,17 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     let mut todo: Vec<ProfileKey> = all_keys
         .into_iter()
         .filter(|k| devices.contains(&k.device))
-        .filter(|k| args.recalibrate || cache.lookup_on(k, &host).is_none())
+        .filter(|k| {
+            if args.only_missing_everywhere {
+                cache.lookup(k, &host).is_none()
+            } else {
+                args.recalibrate || cache.lookup_on(k, &host).is_none()
+            }
+        })
         .collect();
+    if args.only_missing_everywhere && todo.is_empty() {
+        return Ok(0);
+    }
     // One model build per (model, device): group keys so.
     todo.sort_by(|a, b| {
         (&a.device, &a.model, a.items, a.keep, a.threads).cmp(&(&b.device, &b.model, b.items, b.keep, b.threads))
@@ -95,7 +132,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
         for key in &todo {
             println!("{key} ({})", key.arch);
         }
-        return Ok(());
+        return Ok(0);
     }
     let opts = ProfileOptions {
         warmup: args.warmup,
@@ -147,5 +184,5 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
         cache.len(),
         args.calib_dir.display()
     );
-    Ok(())
+    Ok(todo.len())
 }

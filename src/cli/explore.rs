@@ -42,6 +42,10 @@ pub struct ExploreArgs {
     /// Folder receiving the report folders and the journal (default: the space's `output.dir`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Measure again, on this host, every CPU/GPU latency profile the space needs before searching (without it,
+    /// only profiles that no host in the calibration folder has are measured).
+    #[arg(long)]
+    pub recalibrate: bool,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -132,6 +136,14 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         Some((dir, _)) => dir.clone(),
         None => out.join(format!("{}-{started}", space.name)),
     };
+    let t = Instant::now();
+    let calibration = super::calibrate::CalibrateArgs::for_explore(
+        args.space.clone(),
+        args.sources.calib_dir.clone(),
+        args.recalibrate,
+    );
+    super::calibrate::calibrate_space(&space, &calibration)?;
+    phases.push("calibration (missing latency profiles)", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
     phases.push("sources (score cache, calibration profiles)", t.elapsed().as_secs_f64());
