@@ -81,7 +81,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
 
 /// Measure the keys of an already loaded space that `args` selects; returns how many were measured.
 pub fn calibrate_space(space: &crate::spec::Space, args: &CalibrateArgs) -> Result<usize, CliError> {
-    let tables = ModelTables::for_space(&space).map_err(CliError::input)?;
+    let tables = ModelTables::for_space(space).map_err(CliError::input)?;
     if args.reps == 0 {
         return Err(CliError::input(anyhow!("--reps: must be at least 1, found 0")));
     }
