@@ -6,8 +6,9 @@
 //! 2. **inner**: the wrapped strategy (annealing or NSGA-II), told the seed results first, until
 //!    [`POLISH_FRACTION`] of the budget is left;
 //! 3. **polish**: a local search around the current non-dominated set — every not yet evaluated point that
-//!    differs from a front member in one knob, front members taken round robin, most isolated (largest
-//!    crowding distance, so extremes first) first; the front is recomputed after each batch. When no such
+//!    differs from a member of the first [`POLISH_RANKS`] fronts in one knob, the front before the next,
+//!    members of a front taken round robin, most isolated (largest crowding distance, so extremes first)
+//!    first; the front is recomputed after each batch. When no such
 //!    point is left the wrapped strategy continues.
 //!
 //! Budget use is counted from the distinct points told. Deterministic given the seed and the told results.
@@ -23,9 +24,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Share of the budget spent on the stratified seed sample.
-pub const SEED_FRACTION: f64 = 0.25;
+pub const SEED_FRACTION: f64 = 0.2;
+/// Non-domination ranks whose members' neighbours the local search visits (front first).
+pub const POLISH_RANKS: usize = 2;
 /// Share of the budget kept for the local search around the front.
-pub const POLISH_FRACTION: f64 = 0.2;
+pub const POLISH_FRACTION: f64 = 0.3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -80,17 +83,24 @@ impl Staged {
         feasible.sort_by_key(|(id, _)| *id);
         let vectors: Vec<Vec<f64>> = feasible.iter().map(|(_, v)| v.clone()).collect();
         let ranks = non_dominated_ranks(&vectors);
-        let front: Vec<usize> = (0..vectors.len()).filter(|&i| ranks[i] == 0).collect();
-        let crowd = crowding_distance(&vectors, &front);
-        let mut members: Vec<(usize, f64)> = front.iter().copied().zip(crowd).collect();
-        members.sort_by(|a, b| b.1.total_cmp(&a.1).then(feasible[a.0].0.cmp(&feasible[b.0].0)));
-        let lists: Vec<Vec<PointId>> =
-            members.iter().map(|&(i, _)| one_knob_neighbours(&self.space, feasible[i].0)).collect();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
+        for rank in 0..POLISH_RANKS {
+            let front: Vec<usize> = (0..vectors.len()).filter(|&i| ranks[i] == rank).collect();
+            let crowd = crowding_distance(&vectors, &front);
+            let mut members: Vec<(usize, f64)> = front.iter().copied().zip(crowd).collect();
+            members.sort_by(|a, b| b.1.total_cmp(&a.1).then(feasible[a.0].0.cmp(&feasible[b.0].0)));
+            let lists: Vec<Vec<PointId>> =
+                members.iter().map(|&(i, _)| one_knob_neighbours(&self.space, feasible[i].0)).collect();
+            self.push_round_robin(&lists, &mut out, &mut seen);
+        }
+        out
+    }
+
+    fn push_round_robin(&self, lists: &[Vec<PointId>], out: &mut Vec<PointId>, seen: &mut HashSet<PointId>) {
         let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
         for j in 0..longest {
-            for list in &lists {
+            for list in lists {
                 if let Some(&p) = list.get(j) {
                     if !self.known.contains_key(&p) && structurally_valid(&self.space, p) && seen.insert(p) {
                         out.push(p);
@@ -98,7 +108,6 @@ impl Staged {
                 }
             }
         }
-        out
     }
 }
 
@@ -140,8 +149,7 @@ pub fn one_knob_neighbours(space: &Space, id: PointId) -> Vec<PointId> {
 /// Up to `count` distinct, structurally valid points: templates round robin (a shuffled order), each knob's
 /// value drawn from a per-template shuffled deck of its values that is refilled when empty.
 pub fn stratified_sample<R: Rng>(space: &Space, count: usize, rng: &mut R) -> Vec<PointId> {
-    let mut decks: Vec<Vec<Vec<u64>>> =
-        space.templates.iter().map(|t| vec![Vec::new(); t.params.len()]).collect();
+    let mut decks: Vec<Vec<Vec<u64>>> = space.templates.iter().map(|t| vec![Vec::new(); t.params.len()]).collect();
     let mut order: Vec<usize> = (0..space.templates.len()).collect();
     order.shuffle(rng);
     let mut open: Vec<bool> = vec![true; space.templates.len()];
@@ -216,11 +224,8 @@ impl Search for Staged {
             return next;
         }
         // Nothing left next to the front: fresh points of the stratified design.
-        let fresh: Vec<PointId> = self
-            .seed_sample_excluding_known()
-            .into_iter()
-            .filter(|p| !self.known.contains_key(p))
-            .collect();
+        let fresh: Vec<PointId> =
+            self.seed_sample_excluding_known().into_iter().filter(|p| !self.known.contains_key(p)).collect();
         fresh
     }
 
@@ -230,7 +235,8 @@ impl Search for Staged {
         }
         if self.phase == Phase::Seed {
             self.phase = Phase::Inner;
-            let mut seeded: Vec<(PointId, Option<Vec<f64>>)> = self.known.iter().map(|(k, v)| (*k, v.clone())).collect();
+            let mut seeded: Vec<(PointId, Option<Vec<f64>>)> =
+                self.known.iter().map(|(k, v)| (*k, v.clone())).collect();
             seeded.sort_by_key(|(id, _)| *id);
             self.inner.tell(&seeded);
         } else {
