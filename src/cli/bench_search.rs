@@ -74,7 +74,7 @@ pub fn bench(
     let fp = fingerprint(&space, &settings, &[quality.map_or("none".into(), |q| q.describe()), latency.describe()]);
     let _ = std::fs::remove_file(journal_path);
     let n = space.point_count();
-    let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<Vec<Vec<f64>>> {
+    let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<(usize, Vec<Vec<f64>>)> {
         let journal = Journal::open(journal_path, &fp)?;
         let s = SearchSettings {
             seed,
@@ -84,24 +84,25 @@ pub fn bench(
         };
         let mut strategy = search::build(kind, Arc::clone(&space), s);
         let summary = Driver::new(&evaluator, Some(&journal), DriverOptions::new(budget)).run(strategy.as_mut());
-        Ok(summary
+        let vectors = summary
             .order
             .iter()
             .filter_map(|id| crate::explore::objective_vector(&space, &summary.outcomes[id]))
-            .collect())
+            .collect();
+        Ok((summary.order.len(), vectors))
     };
-    let all = run(StrategyKind::Exhaustive, 0, n)?;
+    let (_, all) = run(StrategyKind::Exhaustive, 0, n)?;
     let reference = reference_point(&all, REFERENCE_MARGIN).ok_or_else(|| anyhow!("no feasible point in the space"))?;
     let hv_all = hypervolume(&all, &reference);
     let budget = ((n as f64 * fraction).floor() as u64).max(1);
     let mut rows = Vec::new();
     for kind in [StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2] {
         for seed in 1..=seeds {
-            let pts = run(kind, seed, budget)?;
+            let (evaluated, pts) = run(kind, seed, budget)?;
             rows.push(BenchRow {
                 strategy: kind.name().to_string(),
                 seed,
-                evaluated_fraction: budget as f64 / n as f64,
+                evaluated_fraction: evaluated as f64 / n as f64,
                 hv_ratio: if hv_all > 0.0 { hypervolume(&pts, &reference) / hv_all } else { 0.0 },
             });
         }

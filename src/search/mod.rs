@@ -16,6 +16,7 @@ pub mod anneal;
 pub mod exhaustive;
 pub mod moves;
 pub mod nsga2;
+pub mod staged;
 
 use crate::spec::{PointId, Space};
 use std::sync::Arc;
@@ -92,12 +93,19 @@ pub struct SearchSettings {
     pub restarts: usize,
 }
 
-/// Build a strategy for `space`.
+/// Build a strategy for `space`: exhaustive as is; annealing and NSGA-II inside [`staged::Staged`]
+/// (stratified seed sample, the strategy, local search around the front).
 pub fn build(kind: StrategyKind, space: Arc<Space>, settings: SearchSettings) -> Box<dyn Search> {
-    match kind {
-        StrategyKind::Exhaustive => Box::new(exhaustive::Exhaustive::new(&space)),
-        StrategyKind::Annealing => Box::new(anneal::Annealing::new(space, settings, anneal::Cost::WeightedLogSum)),
-        StrategyKind::AnnealingPareto => Box::new(anneal::Annealing::new(space, settings, anneal::Cost::ParetoArchive)),
-        StrategyKind::Nsga2 => Box::new(nsga2::Nsga2::new(space, settings)),
-    }
+    let inner = SearchSettings { budget: staged::inner_budget(settings.budget).max(1), ..settings };
+    let inner: Box<dyn Search> = match kind {
+        StrategyKind::Exhaustive => return Box::new(exhaustive::Exhaustive::new(&space)),
+        StrategyKind::Annealing => {
+            Box::new(anneal::Annealing::new(Arc::clone(&space), inner, anneal::Cost::WeightedLogSum))
+        }
+        StrategyKind::AnnealingPareto => {
+            Box::new(anneal::Annealing::new(Arc::clone(&space), inner, anneal::Cost::ParetoArchive))
+        }
+        StrategyKind::Nsga2 => Box::new(nsga2::Nsga2::new(Arc::clone(&space), inner)),
+    };
+    Box::new(staged::Staged::new(space, settings, inner))
 }

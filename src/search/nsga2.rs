@@ -131,11 +131,11 @@ impl Search for Nsga2 {
         }
         let mut pool: Vec<Member> = self.population.clone();
         let mut in_pool: HashSet<PointId> = pool.iter().map(|m| m.0).collect();
-        for id in &self.pending {
-            if let Some(v) = self.known.get(id) {
-                if in_pool.insert(*id) {
-                    pool.push((*id, v.clone()));
-                }
+        // Every told point competes, not only this generation's children (a seed sample told before the
+        // first ask becomes generation 0).
+        for (id, v) in results {
+            if in_pool.insert(*id) {
+                pool.push((*id, v.clone()));
             }
         }
         let fit = rank_and_crowd(&pool);
