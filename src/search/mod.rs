@@ -109,3 +109,11 @@ pub fn build(kind: StrategyKind, space: Arc<Space>, settings: SearchSettings) ->
     };
     Box::new(staged::Staged::new(space, settings, inner))
 }
+
+/// The small mixed test space of the explore tests (`tests/spaces/tiny-explore.yaml`), for the strategies' unit
+/// tests.
+#[cfg(test)]
+pub(crate) fn tiny_test_space() -> Space {
+    let text = include_str!("../../tests/spaces/tiny-explore.yaml");
+    crate::spec::parse_space(text, "tiny-explore.yaml", std::path::Path::new(".")).expect("valid test space")
+}

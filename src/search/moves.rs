@@ -117,10 +117,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256PlusPlus;
 
-    fn space() -> Space {
-        let text = include_str!("../../tests/spaces/tiny-explore.yaml");
-        crate::spec::parse_space(text, "tiny-explore.yaml", std::path::Path::new(".")).expect("valid test space")
-    }
+    use crate::search::tiny_test_space as space;
 
     #[test]
     fn moves_stay_in_the_space_and_prefer_valid_points() {

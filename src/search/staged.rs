@@ -249,10 +249,7 @@ impl Search for Staged {
 mod tests {
     use super::*;
 
-    fn space() -> Space {
-        let text = include_str!("../../tests/spaces/tiny-explore.yaml");
-        crate::spec::parse_space(text, "tiny-explore.yaml", std::path::Path::new(".")).expect("valid test space")
-    }
+    use crate::search::tiny_test_space as space;
 
     #[test]
     fn the_seed_sample_covers_every_template_without_repeats() {
