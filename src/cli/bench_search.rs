@@ -76,12 +76,7 @@ pub fn bench(
     let n = space.point_count();
     let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<(usize, Vec<Vec<f64>>)> {
         let journal = Journal::open(journal_path, &fp)?;
-        let s = SearchSettings {
-            seed,
-            budget,
-            population: space.search.population as usize,
-            restarts: space.search.restarts as usize,
-        };
+        let s = SearchSettings::for_space(&space, seed, budget);
         let mut strategy = search::build(kind, Arc::clone(&space), s);
         let summary = Driver::new(&evaluator, Some(&journal), DriverOptions::new(budget)).run(strategy.as_mut());
         let vectors = summary

@@ -105,12 +105,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))
         .map_err(CliError::runtime)?;
     let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy.into() };
-    let search_settings = SearchSettings {
-        seed: space.search.seed,
-        budget,
-        population: space.search.population as usize,
-        restarts: space.search.restarts as usize,
-    };
+    let search_settings = SearchSettings::for_space(&space, space.search.seed, budget);
     let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
     let options = DriverOptions { budget, progress: true, stop: stop_flag(), stop_after_new: None };
     let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy.as_mut());

@@ -166,12 +166,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         eprintln!("journal {}: {} finished points reusable", journal_path.display(), journal.known());
     }
 
-    let search_settings = SearchSettings {
-        seed,
-        budget,
-        population: space.search.population as usize,
-        restarts: space.search.restarts as usize,
-    };
+    let search_settings = SearchSettings::for_space(&space, seed, budget);
     let mut strategy_impl = search::build(strategy, Arc::clone(&space), search_settings);
     let options = DriverOptions { budget, progress: true, stop: stop_flag(), stop_after_new: None };
     let driver = Driver::new(&evaluator, Some(&journal), options);

@@ -93,6 +93,18 @@ pub struct SearchSettings {
     pub restarts: usize,
 }
 
+impl SearchSettings {
+    /// The space's population and restarts with the given seed and budget.
+    pub fn for_space(space: &Space, seed: u64, budget: u64) -> SearchSettings {
+        SearchSettings {
+            seed,
+            budget,
+            population: space.search.population as usize,
+            restarts: space.search.restarts as usize,
+        }
+    }
+}
+
 /// Build a strategy for `space`: exhaustive as is; annealing and NSGA-II inside [`staged::Staged`]
 /// (stratified seed sample, the strategy, local search around the front).
 pub fn build(kind: StrategyKind, space: Arc<Space>, settings: SearchSettings) -> Box<dyn Search> {
