@@ -1,8 +1,11 @@
 //! Simulated annealing with argmin's [`SimulatedAnnealing`] over neighbouring discrete points, restarted
 //! with different objective weights to cover the front.
 //!
+//! Restarts start from the best points told before the first `ask` (the seed sample, each restart's best
+//! under its own weights) and their Pareto archives start with every feasible vector told then.
+//!
 //! The argmin problem's parameter is a [`PointId`]; its [`Anneal`] move is [`super::moves::neighbour`]
-//! (one knob digit ±1 or reset, or a jump to a random point with probability 0.05 + 0.25·T/T₀, the move RNG
+//! (one knob digit ±1 or reset, a stage-hardware copy, or a jump with probability 0.05 + 0.25·T/T₀, the move RNG
 //! seeded in the problem). Each restart runs its own argmin executor on a worker thread; its cost function
 //! hands the point to the driver through this strategy's `ask` and waits for the objective vector from
 //! `tell`, so the restarts run in lock step (one point each per batch, evaluated in parallel) and every
@@ -59,34 +62,80 @@ struct Restart {
 
 /// Lock-step restarts of argmin simulated annealing.
 pub struct Annealing {
+    space: Arc<Space>,
+    settings: SearchSettings,
     restarts: Vec<Restart>,
     cost: Cost,
+    /// Results told before the restarts started (a seed sample): they pick the starting points and fill
+    /// the Pareto archives.
+    prior: Vec<(PointId, Option<Vec<f64>>)>,
+    started: bool,
 }
 
 impl Annealing {
     /// `settings.restarts` restarts on `space`, each allowed about 4·budget/restarts annealing steps
-    /// (repeated points are free, so steps exceed evaluations).
+    /// (repeated points are free, so steps exceed evaluations). The restarts start at the first `ask`, each
+    /// from the best point told before (under its own weights, a different point per restart where there
+    /// are enough), or from a random point when nothing was told.
     pub fn new(space: Arc<Space>, settings: SearchSettings, cost: Cost) -> Annealing {
-        let n = settings.restarts.max(1);
-        let dims = space.objectives.len().max(1);
-        let iters = (4 * settings.budget / n as u64).max(10);
-        let mut seeder = Xoshiro256PlusPlus::seed_from_u64(settings.seed);
-        let restarts = (0..n)
-            .map(|r| {
-                let weights = if r == 0 { vec![1.0 / dims as f64; dims] } else { simplex_weights(dims, &mut seeder) };
-                let seed = seeder.random::<u64>();
-                let (ask_tx, ask_rx) = channel();
-                let (reply_tx, reply_rx) = channel();
-                let space = Arc::clone(&space);
-                let handle = std::thread::spawn(move || {
-                    run_restart(space, weights, cost, seed, iters, ask_tx.clone(), reply_rx);
-                    let _ = ask_tx.send(Msg::Done);
-                });
-                Restart { requests: ask_rx, replies: Some(reply_tx), waiting: None, alive: true, handle: Some(handle) }
-            })
-            .collect();
-        Annealing { restarts, cost }
+        Annealing { space, settings, restarts: Vec::new(), cost, prior: Vec::new(), started: false }
     }
+
+    fn start(&mut self) {
+        self.started = true;
+        let n = self.settings.restarts.max(1);
+        let dims = self.space.objectives.len().max(1);
+        let iters = (4 * self.settings.budget / n as u64).max(10);
+        let mut seeder = Xoshiro256PlusPlus::seed_from_u64(self.settings.seed);
+        let archive: Vec<Vec<f64>> = self.prior.iter().filter_map(|(_, v)| v.clone()).collect();
+        let mut taken = Vec::new();
+        for r in 0..n {
+            let weights = if r == 0 { vec![1.0 / dims as f64; dims] } else { simplex_weights(dims, &mut seeder) };
+            let seed = seeder.random::<u64>();
+            let start = best_start(&self.prior, &weights, &taken);
+            taken.extend(start);
+            let (ask_tx, ask_rx) = channel();
+            let (reply_tx, reply_rx) = channel();
+            let space = Arc::clone(&self.space);
+            let restart = RestartSetup { weights, cost: self.cost, seed, iters, start, archive: archive.clone() };
+            let handle = std::thread::spawn(move || {
+                run_restart(space, restart, ask_tx.clone(), reply_rx);
+                let _ = ask_tx.send(Msg::Done);
+            });
+            self.restarts.push(Restart {
+                requests: ask_rx,
+                replies: Some(reply_tx),
+                waiting: None,
+                alive: true,
+                handle: Some(handle),
+            });
+        }
+    }
+}
+
+/// The feasible told point with the lowest weighted log-sum under `weights`, preferring points no earlier
+/// restart starts from.
+fn best_start(prior: &[(PointId, Option<Vec<f64>>)], weights: &[f64], taken: &[PointId]) -> Option<PointId> {
+    let score = |v: &[f64]| -> f64 { log_scaled(v).iter().zip(weights).map(|(t, w)| t * w).sum() };
+    let best = |skip_taken: bool| {
+        prior
+            .iter()
+            .filter(|(id, _)| !(skip_taken && taken.contains(id)))
+            .filter_map(|(id, v)| v.as_ref().map(|v| (*id, score(v))))
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(id, _)| id)
+    };
+    best(true).or_else(|| best(false))
+}
+
+/// What one restart needs besides its channels.
+struct RestartSetup {
+    weights: Vec<f64>,
+    cost: Cost,
+    seed: u64,
+    iters: u64,
+    start: Option<PointId>,
+    archive: Vec<Vec<f64>>,
 }
 
 fn simplex_weights(d: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
@@ -149,36 +198,28 @@ impl Anneal for Problem {
     }
 }
 
-fn run_restart(
-    space: Arc<Space>,
-    weights: Vec<f64>,
-    cost: Cost,
-    seed: u64,
-    iters: u64,
-    ask: Sender<Msg>,
-    reply: Receiver<Option<Vec<f64>>>,
-) {
-    let init_temp = match cost {
+fn run_restart(space: Arc<Space>, setup: RestartSetup, ask: Sender<Msg>, reply: Receiver<Option<Vec<f64>>>) {
+    let init_temp = match setup.cost {
         Cost::WeightedLogSum => 0.5,
         Cost::ParetoArchive => 0.2,
     };
-    let mut move_rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let start = random_point(&space, &mut move_rng);
-    let accept_rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut move_rng = Xoshiro256PlusPlus::seed_from_u64(setup.seed);
+    let start = setup.start.unwrap_or_else(|| random_point(&space, &mut move_rng));
+    let accept_rng = Xoshiro256PlusPlus::seed_from_u64(setup.seed ^ 0x9e37_79b9_7f4a_7c15);
     let problem = Problem {
         space,
-        weights,
-        cost,
+        weights: setup.weights,
+        cost: setup.cost,
         init_temp,
         rng: Mutex::new(move_rng),
-        archive: Mutex::new(Vec::new()),
+        archive: Mutex::new(setup.archive),
         ask,
         reply: Mutex::new(reply),
     };
     let Ok(solver) = SimulatedAnnealing::new_with_rng(init_temp, accept_rng) else { return };
     let solver = solver.with_temp_func(SATempFunc::Boltzmann).with_reannealing_best(40);
     // Ends with an error when the driver stops asking (budget used); either way the restart is over.
-    let _ = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(iters)).run();
+    let _ = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(setup.iters)).run();
 }
 
 impl Search for Annealing {
@@ -187,10 +228,13 @@ impl Search for Annealing {
             Cost::WeightedLogSum => "annealing (weighted log-sum",
             Cost::ParetoArchive => "annealing-pareto (archive domination",
         };
-        format!("{cost}, {} restarts)", self.restarts.len())
+        format!("{cost}, {} restarts)", self.settings.restarts.max(1))
     }
 
     fn ask(&mut self) -> Vec<PointId> {
+        if !self.started {
+            self.start();
+        }
         let mut out = Vec::new();
         for r in self.restarts.iter_mut().filter(|r| r.alive) {
             if r.waiting.is_none() {
@@ -207,6 +251,10 @@ impl Search for Annealing {
     }
 
     fn tell(&mut self, results: &[(PointId, Option<Vec<f64>>)]) {
+        if !self.started {
+            self.prior.extend(results.iter().cloned());
+            return;
+        }
         for r in self.restarts.iter_mut() {
             let Some(p) = r.waiting else { continue };
             if let Some((_, v)) = results.iter().find(|(id, _)| *id == p) {
@@ -229,5 +277,30 @@ impl Drop for Annealing {
                 let _ = h.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::tiny_test_space as space;
+
+    #[test]
+    fn restarts_start_from_the_best_points_told_before_the_first_ask() {
+        let s = Arc::new(space());
+        let settings = SearchSettings { seed: 5, budget: 20, population: 4, restarts: 2 };
+        let mut annealing = Annealing::new(Arc::clone(&s), settings, Cost::WeightedLogSum);
+        // Minimisation form: the second point is better in both objectives, the third is third best.
+        let prior = vec![
+            (PointId(3), Some(vec![-0.1, 9.0, -10.0])),
+            (PointId(7), Some(vec![-0.5, 1.0, -500.0])),
+            (PointId(9), Some(vec![-0.4, 2.0, -300.0])),
+            (PointId(11), None),
+        ];
+        annealing.tell(&prior);
+        let first = annealing.ask();
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0], PointId(7), "equal weights start from the best point");
+        assert_eq!(first[1], PointId(9), "the second restart starts from the best point not taken");
     }
 }

@@ -1,11 +1,15 @@
 //! Moves over discrete design points, on the knob digits of [`Space::decode`] / [`Space::encode`]:
 //! random points (a template chosen uniformly, then uniform digits, so small CPU/GPU blocks are visited as
-//! often as large accelerator blocks), neighbours (one knob digit moved by ±1, or reset at random, or a jump
-//! to a random point), uniform digit crossover and mutation. Every move prefers points that pass the
-//! space's structural rules (area budget, engine and GPU counts): it re-draws up to [`TRIES`] times, so the
-//! budget is spent on points worth simulating.
+//! often as large accelerator blocks), jumps (a point drawn uniformly from the whole space, so large blocks
+//! are visited in proportion to their size), neighbours (one knob digit moved by ±1 or reset at random, a
+//! stage-hardware copy, or a jump), stage-hardware copies (one accelerator stage takes another's configuration
+//! and count, both knobs at once: a pipeline's capacity is its slowest stage's, so a faster design often needs
+//! every stage upgraded together, and the one-knob step in between is dominated or over the area budget),
+//! uniform digit crossover and mutation. Every move prefers points that pass the space's structural rules
+//! (area budget, engine and GPU counts): it re-draws up to [`TRIES`] times, so the budget is spent on points
+//! worth simulating.
 
-use crate::spec::{PointId, Space};
+use crate::spec::{ParamKind, PointId, Space};
 use rand::Rng;
 
 /// Re-draws a move makes to find a structurally valid point.
@@ -33,6 +37,12 @@ pub fn random_point<R: Rng>(space: &Space, rng: &mut R) -> PointId {
     first_valid(space, rng, |rng| raw_random_point(space, rng))
 }
 
+/// A jump: a point drawn uniformly from the whole space (so a template is chosen in proportion to its
+/// size), structurally valid if one is found in [`TRIES`] draws.
+pub fn uniform_point<R: Rng>(space: &Space, rng: &mut R) -> PointId {
+    first_valid(space, rng, |rng| PointId(rng.random_range(0..space.point_count().max(1))))
+}
+
 fn raw_random_point<R: Rng>(space: &Space, rng: &mut R) -> PointId {
     if space.templates.is_empty() {
         return PointId(0);
@@ -41,9 +51,45 @@ fn raw_random_point<R: Rng>(space: &Space, rng: &mut R) -> PointId {
     PointId(t.offset + rng.random_range(0..t.size.max(1)))
 }
 
-/// A neighbour of `id`: with probability `jump` a random point of the space; otherwise one knob (chosen
-/// uniformly among those with radix > 1) moves one step up or down (wrapping), or, with probability 1/4,
-/// to a random value.
+/// Probability that a neighbour or mutation is a stage-hardware copy, where the point has one.
+pub const COPY_PROBABILITY: f64 = 0.2;
+
+/// Every distinct point where one accelerator stage of `id` takes the configuration and sub-accelerator
+/// count of another accelerator stage (ordered pairs of stages, earlier target stages first).
+pub fn stage_hardware_copies(space: &Space, id: PointId) -> Vec<PointId> {
+    let Some((t, digits)) = space.decode(id) else { return Vec::new() };
+    let params = &space.templates[t].params;
+    let knob = |kind: ParamKind| params.iter().position(|p| p.kind == kind);
+    let stages = space.templates[t].backends.len();
+    let mut out = Vec::new();
+    for to in 0..stages {
+        for from in (0..stages).filter(|&s| s != to) {
+            let mut d = digits.clone();
+            for (target, source) in [
+                (ParamKind::AccelConfig(to), ParamKind::AccelConfig(from)),
+                (ParamKind::AccelCount(to), ParamKind::AccelCount(from)),
+            ] {
+                if let (Some(a), Some(b)) = (knob(target), knob(source)) {
+                    if params[a].radix == params[b].radix {
+                        d[a] = digits[b];
+                    }
+                }
+            }
+            if d != digits {
+                if let Some(p) = space.encode(t, &d) {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A neighbour of `id`: with probability `jump` a jump ([`uniform_point`]); with probability
+/// [`COPY_PROBABILITY`] a stage-hardware copy (if `id` has one); otherwise one knob (chosen uniformly among
+/// those with radix > 1) moves one step up or down (wrapping), or, with probability 1/4, to a random value.
 pub fn neighbour<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> PointId {
     first_valid(space, rng, |rng| raw_neighbour(space, id, jump, rng))
 }
@@ -53,7 +99,10 @@ fn raw_neighbour<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> 
     let knobs: Vec<usize> =
         space.templates[t].params.iter().enumerate().filter(|(_, p)| p.radix > 1).map(|(i, _)| i).collect();
     if knobs.is_empty() || rng.random::<f64>() < jump {
-        return random_point(space, rng);
+        return uniform_point(space, rng);
+    }
+    if let Some(p) = random_copy(space, id, rng) {
+        return p;
     }
     let k = knobs[rng.random_range(0..knobs.len())];
     let radix = space.templates[t].params[k].radix;
@@ -90,15 +139,28 @@ pub fn crossover<R: Rng>(space: &Space, a: PointId, b: PointId, rng: &mut R) -> 
     }
 }
 
-/// Mutation: each knob digit is reset at random with probability 1/knobs; with probability `jump` the
-/// child is replaced by a random point.
+/// With probability [`COPY_PROBABILITY`], one of `id`'s stage-hardware copies (none if it has none).
+fn random_copy<R: Rng>(space: &Space, id: PointId, rng: &mut R) -> Option<PointId> {
+    if rng.random::<f64>() >= COPY_PROBABILITY {
+        return None;
+    }
+    let copies = stage_hardware_copies(space, id);
+    (!copies.is_empty()).then(|| copies[rng.random_range(0..copies.len())])
+}
+
+/// Mutation: with probability `jump` the child is replaced by a jump ([`uniform_point`]); with probability
+/// [`COPY_PROBABILITY`] it is a stage-hardware copy (if it has one); otherwise each knob digit is reset at
+/// random with probability 1/knobs.
 pub fn mutate<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> PointId {
     first_valid(space, rng, |rng| raw_mutate(space, id, jump, rng))
 }
 
 fn raw_mutate<R: Rng>(space: &Space, id: PointId, jump: f64, rng: &mut R) -> PointId {
     if rng.random::<f64>() < jump {
-        return random_point(space, rng);
+        return uniform_point(space, rng);
+    }
+    if let Some(p) = random_copy(space, id, rng) {
+        return p;
     }
     let Some((t, mut digits)) = space.decode(id) else { return random_point(space, rng) };
     let params = &space.templates[t].params;
@@ -137,18 +199,52 @@ mod tests {
     }
 
     #[test]
-    fn a_neighbour_without_jump_differs_in_one_digit() {
+    fn a_neighbour_without_jump_differs_in_one_digit_or_is_a_stage_hardware_copy() {
         let s = space();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
-        for _ in 0..200 {
+        let mut copies = 0;
+        for _ in 0..400 {
             let p = random_point(&s, &mut rng);
             let n = raw_neighbour(&s, p, 0.0, &mut rng);
             let (tp, dp) = s.decode(p).unwrap();
             let (tn, dn) = s.decode(n).unwrap();
             if s.templates[tp].params.iter().any(|q| q.radix > 1) {
                 assert_eq!(tp, tn);
-                assert_eq!(dp.iter().zip(&dn).filter(|(a, b)| a != b).count(), 1);
+                let changed = dp.iter().zip(&dn).filter(|(a, b)| a != b).count();
+                if changed != 1 {
+                    assert!(stage_hardware_copies(&s, p).contains(&n), "{p:?} -> {n:?}");
+                    copies += 1;
+                }
             }
         }
+        assert!(copies > 0, "copies are drawn");
+    }
+
+    #[test]
+    fn a_stage_hardware_copy_gives_one_accelerator_stage_another_ones_hardware() {
+        let s = space();
+        let t = s
+            .templates
+            .iter()
+            .position(|t| t.params.iter().any(|p| p.kind == ParamKind::AccelConfig(1)))
+            .expect("a two-stage accelerator template");
+        let params = &s.templates[t].params;
+        let at = |kind: ParamKind| params.iter().position(|p| p.kind == kind).unwrap();
+        let mut digits = vec![0; params.len()];
+        digits[at(ParamKind::AccelConfig(0))] = 1;
+        digits[at(ParamKind::AccelCount(1))] = 1;
+        let id = s.encode(t, &digits).unwrap();
+        let copies = stage_hardware_copies(&s, id);
+        assert_eq!(copies.len(), 2, "stage 0 from stage 1 and stage 1 from stage 0");
+        for c in copies {
+            let (tc, d) = s.decode(c).unwrap();
+            assert_eq!(tc, t);
+            assert_eq!(d[at(ParamKind::AccelConfig(0))], d[at(ParamKind::AccelConfig(1))]);
+            assert_eq!(d[at(ParamKind::AccelCount(0))], d[at(ParamKind::AccelCount(1))]);
+        }
+        // Equal stages have no copy; single-stage and CPU points have none either.
+        let same = s.encode(t, &vec![0; params.len()]).unwrap();
+        assert!(stage_hardware_copies(&s, same).is_empty());
+        assert!(stage_hardware_copies(&s, PointId(0)).is_empty());
     }
 }

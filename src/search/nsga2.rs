@@ -1,9 +1,10 @@
 //! NSGA-II (Deb, Pratap, Agarwal & Meyarivan, IEEE TEC 2002) over discrete design points.
 //!
-//! Generation 0 is `population` distinct random points (the population is capped at a sixth of the budget,
+//! Generation 0 is the best `population` of the points told before the first ask (the seed sample), or else
+//! `population` distinct random points (the population is capped at a sixth of the budget,
 //! so that small budgets still run several generations). Each generation breeds `population` children by
 //! binary tournament on (front rank, crowding distance), uniform crossover of knob digits (probability 0.9,
-//! same template only) and mutation ([`super::moves::mutate`], template jump probability 0.05); a child
+//! same template only) and mutation ([`super::moves::mutate`], jump probability 0.05); a child
 //! already evaluated is re-drawn up to 20 times so the budget buys new points. Survivors are the best
 //! `population` of parents ∪ children by (rank, crowding). Infeasible points rank behind every feasible one
 //! (constrained domination). Seeded; deterministic given the told results.

@@ -5,18 +5,24 @@
 //!    every template and every knob value is seen early, however small its template;
 //! 2. **inner**: the wrapped strategy (annealing or NSGA-II), told the seed results first, until
 //!    [`POLISH_FRACTION`] of the budget is left;
-//! 3. **polish**: a local search around the current non-dominated set — every not yet evaluated point that
-//!    differs from a member of the first [`POLISH_RANKS`] fronts in one knob, the front before the next,
-//!    members of a front taken round robin, most isolated (largest crowding distance, so extremes first)
-//!    first; the front is recomputed after each batch. When no such
-//!    point is left the wrapped strategy continues.
+//! 3. **polish**: a Pareto local search (in the spirit of Paquete, Chiarandini & Stützle 2004) around the
+//!    current non-dominated set. A member's neighbourhood ([`polish_neighbours`]) holds its stage-hardware
+//!    copies, its one-knob neighbours, and, for a one-knob step that breaks the area budget or an engine/GPU
+//!    limit, that step repaired by a second hardware knob. Each batch takes one unevaluated neighbour per
+//!    member of the best front that has one (most isolated members — largest crowding distance, so
+//!    extremes — first; the next front of the first [`POLISH_RANKS`] only when the ones before are
+//!    exhausted), and the front is recomputed after every batch, so new front points are expanded at once.
+//!    Which neighbour a member offers is chosen by adaptive credit assignment: every kind of step (a copy,
+//!    a knob moved up or down, a repaired step) keeps (successes, trials), a success being a point no known
+//!    point dominates, and the step kind with the best (successes + 1) / (trials + 2) goes first. When no
+//!    neighbour is left, fresh points of the stratified design fill the budget.
 //!
 //! Budget use is counted from the distinct points told. Deterministic given the seed and the told results.
 
-use super::moves::structurally_valid;
+use super::moves::{stage_hardware_copies, structurally_valid};
 use super::{Search, SearchSettings};
-use crate::pareto::{crowding_distance, non_dominated_ranks};
-use crate::spec::{PointId, Space};
+use crate::pareto::{crowding_distance, dominates, non_dominated_ranks};
+use crate::spec::{Param, ParamKind, PointId, Space};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -28,7 +34,7 @@ pub const SEED_FRACTION: f64 = 0.2;
 /// Non-domination ranks whose members' neighbours the local search visits (front first).
 pub const POLISH_RANKS: usize = 2;
 /// Share of the budget kept for the local search around the front.
-pub const POLISH_FRACTION: f64 = 0.3;
+pub const POLISH_FRACTION: f64 = 0.5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -46,6 +52,10 @@ pub struct Staged {
     phase: Phase,
     known: HashMap<PointId, Option<Vec<f64>>>,
     rng: Xoshiro256PlusPlus,
+    /// (successes, trials) of each local-search step kind.
+    credits: HashMap<Step, (u32, u32)>,
+    /// The step that proposed each local-search point not yet told.
+    pending_steps: HashMap<PointId, Step>,
 }
 
 impl Staged {
@@ -60,6 +70,8 @@ impl Staged {
             phase: Phase::Seed,
             known: HashMap::new(),
             rng: Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5eed_5eed_5eed_5eed),
+            credits: HashMap::new(),
+            pending_steps: HashMap::new(),
         }
     }
 
@@ -76,37 +88,60 @@ impl Staged {
         stratified_sample(&self.space, want.min(self.space.point_count() as usize), &mut self.rng)
     }
 
-    fn front_neighbours(&self) -> Vec<PointId> {
-        let feasible: Vec<(PointId, Vec<f64>)> =
+    /// The next local-search batch: for each member of the best non-dominated front that still has an
+    /// unevaluated neighbour, one of them (members most isolated first); the next front only once every
+    /// neighbour of the ones before is evaluated. A member's neighbour is the one whose step kind has the
+    /// best credit so far (successes + 1) / (trials + 2), in neighbourhood order among equals. Small
+    /// batches keep the search adaptive: a point found on the front has its own neighbours visited in the
+    /// next batch.
+    fn front_neighbours(&self) -> Vec<(PointId, Step)> {
+        let mut feasible: Vec<(PointId, Vec<f64>)> =
             self.known.iter().filter_map(|(id, v)| v.as_ref().map(|v| (*id, v.clone()))).collect();
-        let mut feasible = feasible;
         feasible.sort_by_key(|(id, _)| *id);
         let vectors: Vec<Vec<f64>> = feasible.iter().map(|(_, v)| v.clone()).collect();
         let ranks = non_dominated_ranks(&vectors);
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
+        let mut out: Vec<(PointId, Step)> = Vec::new();
         for rank in 0..POLISH_RANKS {
             let front: Vec<usize> = (0..vectors.len()).filter(|&i| ranks[i] == rank).collect();
             let crowd = crowding_distance(&vectors, &front);
             let mut members: Vec<(usize, f64)> = front.iter().copied().zip(crowd).collect();
             members.sort_by(|a, b| b.1.total_cmp(&a.1).then(feasible[a.0].0.cmp(&feasible[b.0].0)));
-            let lists: Vec<Vec<PointId>> =
-                members.iter().map(|&(i, _)| one_knob_neighbours(&self.space, feasible[i].0)).collect();
-            self.push_round_robin(&lists, &mut out, &mut seen);
+            for &(i, _) in &members {
+                let next = polish_neighbours(&self.space, feasible[i].0)
+                    .into_iter()
+                    .filter(|(p, _)| {
+                        !self.known.contains_key(p)
+                            && !out.iter().any(|(q, _)| q == p)
+                            && structurally_valid(&self.space, *p)
+                    })
+                    .enumerate()
+                    .max_by(|(ia, a), (ib, b)| self.credit(a.1).total_cmp(&self.credit(b.1)).then(ib.cmp(ia)))
+                    .map(|(_, n)| n);
+                out.extend(next);
+            }
+            if !out.is_empty() {
+                break;
+            }
         }
         out
     }
 
-    fn push_round_robin(&self, lists: &[Vec<PointId>], out: &mut Vec<PointId>, seen: &mut HashSet<PointId>) {
-        let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
-        for j in 0..longest {
-            for list in lists {
-                if let Some(&p) = list.get(j) {
-                    if !self.known.contains_key(&p) && structurally_valid(&self.space, p) && seen.insert(p) {
-                        out.push(p);
-                    }
-                }
-            }
+    fn credit(&self, step: Step) -> f64 {
+        let (successes, trials) = self.credits.get(&step).copied().unwrap_or((0, 0));
+        (successes as f64 + 1.0) / (trials as f64 + 2.0)
+    }
+
+    /// Credit the steps of told local-search points: a success when the point is feasible and no known
+    /// point dominates it.
+    fn credit_steps(&mut self, results: &[(PointId, Option<Vec<f64>>)]) {
+        for (id, v) in results {
+            let Some(step) = self.pending_steps.remove(id) else { continue };
+            let success = v
+                .as_ref()
+                .is_some_and(|v| !self.known.values().any(|other| other.as_ref().is_some_and(|o| dominates(o, v))));
+            let entry = self.credits.entry(step).or_insert((0, 0));
+            entry.0 += u32::from(success);
+            entry.1 += 1;
         }
     }
 }
@@ -124,26 +159,90 @@ pub fn inner_budget(budget: u64) -> u64 {
     budget - seed_share(budget) - polish_share(budget)
 }
 
-/// Every point that differs from `id` in exactly one knob, knobs in order, values nearest first.
-pub fn one_knob_neighbours(space: &Space, id: PointId) -> Vec<PointId> {
+/// The kind of step from a front member to a neighbour; the local search credits each kind with how often
+/// it led to a non-dominated point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// A stage-hardware copy ([`stage_hardware_copies`]).
+    Copy,
+    /// One knob moved.
+    Knob {
+        /// The knob.
+        kind: ParamKind,
+        /// To a later value of its domain.
+        up: bool,
+    },
+    /// One knob moved past a structural limit and a second hardware knob changed to respect it again.
+    Repair {
+        /// The first knob.
+        kind: ParamKind,
+        /// To a later value of its domain.
+        up: bool,
+    },
+}
+
+/// The local search's neighbourhood of `id`, each neighbour with the step that reaches it: its
+/// stage-hardware copies, then its one-knob neighbours (knobs in order, values nearest first); a one-knob
+/// neighbour that breaks a structural rule (area budget, engine or GPU count) is replaced by its repairs —
+/// the same step plus one change of another hardware knob that makes the point valid again (e.g. a bigger
+/// array for one stage paid for by a smaller one elsewhere).
+pub fn polish_neighbours(space: &Space, id: PointId) -> Vec<(PointId, Step)> {
     let Some((t, digits)) = space.decode(id) else { return Vec::new() };
-    let mut out = Vec::new();
     let params = &space.templates[t].params;
-    let max_radix = params.iter().map(|p| p.radix).max().unwrap_or(1);
-    for dist in 1..max_radix {
-        for (k, p) in params.iter().enumerate() {
-            for v in [digits[k].checked_sub(dist), Some(digits[k] + dist)].into_iter().flatten() {
-                if v < p.radix {
-                    let mut d = digits.clone();
-                    d[k] = v;
-                    if let Some(n) = space.encode(t, &d) {
-                        out.push(n);
-                    }
+    let mut out: Vec<(PointId, Step)> = stage_hardware_copies(space, id).into_iter().map(|p| (p, Step::Copy)).collect();
+    for (k, v) in one_knob_steps(params, &digits) {
+        let mut d = digits.clone();
+        d[k] = v;
+        let Some(n) = space.encode(t, &d) else { continue };
+        let (kind, up) = (params[k].kind, v > digits[k]);
+        if structurally_valid(space, n) {
+            out.push((n, Step::Knob { kind, up }));
+            continue;
+        }
+        for (k2, v2) in one_knob_steps(params, &d) {
+            if k2 != k && is_hardware(params[k2].kind) {
+                let mut r = d.clone();
+                r[k2] = v2;
+                if let Some(n) = space.encode(t, &r).filter(|&n| structurally_valid(space, n)) {
+                    out.push((n, Step::Repair { kind, up }));
                 }
             }
         }
     }
     out
+}
+
+fn is_hardware(kind: ParamKind) -> bool {
+    !matches!(kind, ParamKind::StageModel(_) | ParamKind::Items)
+}
+
+/// Every (knob, value) one step away from `digits`: values nearest first, knobs in order at each distance.
+fn one_knob_steps(params: &[Param], digits: &[u64]) -> Vec<(usize, u64)> {
+    let max_radix = params.iter().map(|p| p.radix).max().unwrap_or(1);
+    let mut out = Vec::new();
+    for dist in 1..max_radix {
+        for (k, p) in params.iter().enumerate() {
+            for v in [digits[k].checked_sub(dist), Some(digits[k] + dist)].into_iter().flatten() {
+                if v < p.radix {
+                    out.push((k, v));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every point that differs from `id` in exactly one knob, knobs in order, values nearest first.
+pub fn one_knob_neighbours(space: &Space, id: PointId) -> Vec<PointId> {
+    let Some((t, digits)) = space.decode(id) else { return Vec::new() };
+    one_knob_steps(&space.templates[t].params, &digits)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let mut d = digits.clone();
+            d[k] = v;
+            space.encode(t, &d)
+        })
+        .collect()
 }
 
 /// Up to `count` distinct, structurally valid points: templates round robin (a shuffled order), each knob's
@@ -221,7 +320,8 @@ impl Search for Staged {
         }
         let next = self.front_neighbours();
         if !next.is_empty() {
-            return next;
+            self.pending_steps = next.iter().copied().collect();
+            return next.into_iter().map(|(p, _)| p).collect();
         }
         // Nothing left next to the front: fresh points of the stratified design.
         let fresh: Vec<PointId> =
@@ -233,6 +333,7 @@ impl Search for Staged {
         for (id, v) in results {
             self.known.insert(*id, v.clone());
         }
+        self.credit_steps(results);
         if self.phase == Phase::Seed {
             self.phase = Phase::Inner;
             let mut seeded: Vec<(PointId, Option<Vec<f64>>)> =
@@ -275,5 +376,48 @@ mod tests {
             assert_eq!(tq, t);
             assert_eq!(d.iter().zip(&dq).filter(|(a, b)| a != b).count(), 1);
         }
+    }
+
+    #[test]
+    fn polish_neighbours_are_copies_one_knob_steps_or_valid_repairs() {
+        let s = space();
+        let mut repairs = 0;
+        for i in 0..s.point_count() {
+            let id = PointId(i);
+            let (t, d) = s.decode(id).unwrap();
+            for (n, step) in polish_neighbours(&s, id) {
+                let (tn, dn) = s.decode(n).unwrap();
+                assert_eq!(tn, t);
+                let changed = d.iter().zip(&dn).filter(|(a, b)| a != b).count();
+                match step {
+                    Step::Copy => assert!(stage_hardware_copies(&s, id).contains(&n)),
+                    Step::Knob { .. } => assert_eq!(changed, 1),
+                    Step::Repair { .. } => {
+                        repairs += 1;
+                        assert_eq!(changed, 2);
+                        assert!(structurally_valid(&s, n), "a repair respects the structural rules");
+                    }
+                }
+            }
+        }
+        assert!(repairs > 0, "the tiny space has over-area steps to repair");
+    }
+
+    #[test]
+    fn the_local_search_credits_steps_that_reach_the_front() {
+        let s = Arc::new(space());
+        let settings = SearchSettings { seed: 1, budget: 10, population: 4, restarts: 1 };
+        let inner = Box::new(crate::search::nsga2::Nsga2::new(Arc::clone(&s), settings));
+        let mut staged = Staged::new(Arc::clone(&s), settings, inner);
+        let good = Step::Copy;
+        let bad = Step::Knob { kind: ParamKind::Items, up: true };
+        staged.known.insert(PointId(0), Some(vec![1.0, 1.0]));
+        staged.pending_steps.insert(PointId(1), good);
+        staged.pending_steps.insert(PointId(2), bad);
+        staged.tell(&[(PointId(1), Some(vec![0.5, 2.0])), (PointId(2), Some(vec![2.0, 2.0]))]);
+        assert_eq!(staged.credits[&good], (1, 1));
+        assert_eq!(staged.credits[&bad], (0, 1));
+        assert!(staged.credit(good) > staged.credit(Step::Repair { kind: ParamKind::Items, up: false }));
+        assert!(staged.credit(bad) < 0.5, "an untried step (credit 1/2) goes before a failed one");
     }
 }

@@ -295,7 +295,7 @@ pub struct PipelineSpec {
 }
 
 /// What a knob selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "stage")]
 pub enum ParamKind {
     /// Model of a stage.

@@ -239,3 +239,21 @@ fn objective_vectors_are_in_minimisation_form() {
     // Deterministic: the same point twice gives bit-identical metrics.
     assert_eq!(ev.evaluate(id), o);
 }
+
+#[test]
+fn the_search_benchmark_budgets_a_fraction_of_the_valid_points() {
+    use recpipe_dse::cli::bench_search::{bench, valid_point_count};
+    let sp = space("tiny-explore.yaml");
+    let valid = valid_point_count(&sp);
+    assert!(valid < sp.point_count(), "the tiny space has over-area points");
+    let dir = temp_dir("bench-search");
+    let (hv, rows) = bench(Arc::clone(&sp), Some(&TableQuality), &TestLatency, &dir.join("j.jsonl"), 0.5, 2).unwrap();
+    assert!(hv > 0.0);
+    assert_eq!(rows.len(), 3 * 2, "three strategies, two seeds");
+    for r in &rows {
+        let evaluated = (r.evaluated_fraction * valid as f64).round() as u64;
+        assert!(evaluated <= valid / 2, "{}: {evaluated} of {valid}", r.strategy);
+        assert!((0.0..=1.0 + 1e-9).contains(&r.hv_ratio), "{}: {}", r.strategy, r.hv_ratio);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
