@@ -8,10 +8,10 @@
 //! Mapping of the RecPipe JSON fields (recpipe-reference.md §3.1): `clock` (ns per cycle) → `clock_mhz` =
 //! 1000 / clock; `dram_latency` → `dram_latency_cycles`; `dram_bandwidth` (GiB/s) → `dram_bandwidth_gib_s`;
 //! `l1_cache_capacity` → `embedding_cache_bytes`; `weight_sram_size` → `weight_sram_bytes`; `arraysize` →
-//! `array_size`. The remaining fields (`flash_*`, `dram_capacity`, `weight_sram_latency`, `output_sram_*`,
-//! `pe_count`) are accepted and checked for type but not used by any model here (the original never used them
-//! either). Fields the JSON does not have are derived from the Fig. 11 chip scaled by the array's share of
-//! it: activation SRAM 4 MiB · (side/128)², top-k units 1024 · (side/128)²; the PCIe link and the remaining
+//! `array_size`; `dram_capacity` (GiB) → `dram_capacity_gib`, used only by the explore's memory-capacity rule.
+//! The remaining fields (`flash_*`, `weight_sram_latency`, `output_sram_*`, `pe_count`) are accepted and checked
+//! for type but not used by any model here (the original never used them either). Fields the JSON does not
+//! have are derived from the Fig. 11 chip scaled by the array's share of it: activation SRAM 4 MiB · (side/128)², top-k units 1024 · (side/128)²; the PCIe link and the remaining
 //! fields take their defaults.
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,10 @@ pub struct AccelConfig {
     pub clock_mhz: f64,
     /// Off-chip DRAM bandwidth available to this accelerator, GiB/s.
     pub dram_bandwidth_gib_s: f64,
+    /// Off-chip DRAM capacity of this accelerator, GiB: the embedding tables and weights of a model it serves
+    /// must fit (each sub-accelerator serves whole queries, so it holds a full copy). Absent: not checked.
+    #[serde(default)]
+    pub dram_capacity_gib: Option<f64>,
     /// Fixed DRAM access latency, cycles.
     pub dram_latency_cycles: u32,
     /// DRAM access granularity (a miss moves at least this many bytes), bytes.
@@ -313,6 +317,7 @@ impl AccelConfig {
             array_size,
             clock_mhz: 1000.0 / raw.clock,
             dram_bandwidth_gib_s: raw.dram_bandwidth,
+            dram_capacity_gib: Some(raw.dram_capacity),
             dram_latency_cycles: latency.unwrap_or(0).min(u32::MAX as u64) as u32,
             dram_burst_bytes: default_burst(),
             weight_sram_bytes: wsram.unwrap_or(0),
@@ -423,6 +428,9 @@ impl AccelConfig {
         }
         if !(self.pcie_latency_us.is_finite() && self.pcie_latency_us >= 0.0) {
             bad("pcie_latency_us", format!("must be a non-negative number, got {}", self.pcie_latency_us));
+        }
+        if let Some(c) = self.dram_capacity_gib.filter(|c| !positive(*c)) {
+            bad("dram_capacity_gib", format!("must be a positive number, got {c}"));
         }
         out
     }

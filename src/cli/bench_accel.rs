@@ -53,6 +53,7 @@ fn preset(side: u32, bw: f64) -> AccelConfig {
         array_size: side,
         clock_mhz: 125.0,
         dram_bandwidth_gib_s: bw,
+        dram_capacity_gib: Some(32.0),
         dram_latency_cycles: 100,
         dram_burst_bytes: 64,
         weight_sram_bytes: 1_000_000,

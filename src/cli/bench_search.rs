@@ -66,11 +66,13 @@ pub fn valid_point_count(space: &Space) -> u64 {
 }
 
 /// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations. Without
-/// a quality source the space must have no quality objective or constraint.
+/// a quality source the space must have no quality objective or constraint; with `model_parameters` the
+/// memory-capacity rule applies.
 pub fn bench(
     space: Arc<Space>,
     quality: Option<&dyn QualitySource>,
     latency: &dyn StageLatencySource,
+    model_parameters: Option<Vec<u64>>,
     journal_path: &Path,
     fraction: f64,
     seeds: u64,
@@ -79,8 +81,19 @@ pub fn bench(
         return Err(anyhow!("{}: a quality objective or constraint needs a quality source", space.source));
     }
     let settings = EvalSettings::from_space(&space);
-    let evaluator = Evaluator::new(&space, quality, latency, settings);
-    let fp = fingerprint(&space, &settings, &[quality.map_or("none".into(), |q| q.describe()), latency.describe()]);
+    let mut evaluator = Evaluator::new(&space, quality, latency, settings);
+    if let Some(p) = &model_parameters {
+        evaluator = evaluator.with_model_parameters(p.clone());
+    }
+    let fp = fingerprint(
+        &space,
+        &settings,
+        &[
+            quality.map_or("none".into(), |q| q.describe()),
+            latency.describe(),
+            format!("model parameters {model_parameters:?}"),
+        ],
+    );
     let _ = std::fs::remove_file(journal_path);
     let n = space.point_count();
     let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<(usize, Vec<Vec<f64>>)> {
@@ -139,9 +152,10 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
         Some(o) => (Some(o.quality.as_ref()), o.latency.as_ref()),
         None => (None, &NoProfiles),
     };
+    let params = opened.as_ref().map(|o| o.model_parameters.clone());
     let valid = valid_point_count(&space);
-    let (hv, rows) =
-        bench(Arc::clone(&space), quality, latency, &journal, args.fraction, args.seeds).map_err(CliError::runtime)?;
+    let (hv, rows) = bench(Arc::clone(&space), quality, latency, params, &journal, args.fraction, args.seeds)
+        .map_err(CliError::runtime)?;
     let _ = std::fs::remove_file(&journal);
     println!(
         "space: {n} points ({valid} structurally valid); exhaustive hypervolume {hv:.6e}; budget per strategy {:.0} % of the valid points",

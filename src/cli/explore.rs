@@ -155,8 +155,13 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     write_state(&dir, &state).map_err(CliError::runtime)?;
 
     let settings = EvalSettings::from_space(&space);
-    let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings);
-    let descriptions = vec![opened.quality.describe(), opened.latency.describe()];
+    let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings)
+        .with_model_parameters(opened.model_parameters.clone());
+    let descriptions = vec![
+        opened.quality.describe(),
+        opened.latency.describe(),
+        format!("model parameters {:?}", opened.model_parameters),
+    ];
     let fp = fingerprint(&space, &settings, &descriptions);
     let journal_path = out.join(format!("{}.journal.jsonl", space.name));
     let journal = Journal::open(&journal_path, &fp)

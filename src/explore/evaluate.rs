@@ -23,8 +23,10 @@
 //! largest load meeting the SLA to a relative tolerance of [`EvalSettings::capacity_relative_tolerance`]
 //! (same seed at every load: common random numbers).
 //!
-//! **Infeasible** points: a structural rule of the space, a missing latency profile, a failed quality
-//! lookup, an SLA not met even at a light load (capacity 0), or a violated metric constraint.
+//! **Infeasible** points: a structural rule of the space, a model that does not fit in its device's memory
+//! (when the evaluator is given the models' parameter counts, [`Evaluator::with_model_parameters`]), a missing
+//! latency profile, a failed quality lookup, an SLA not met even at a light load (capacity 0), or a violated
+//! metric constraint.
 //!
 //! Work is memoised: quality once per cascade, service distributions once per (stage model, items, items
 //! forwarded, hardware, transfers); the evaluator is `Sync` and points are evaluated in parallel.
@@ -122,6 +124,8 @@ pub struct Evaluator<'a> {
     settings: EvalSettings,
     quality_cache: Mutex<HashMap<Vec<(usize, u32)>, QualityResult>>,
     service_cache: Mutex<HashMap<ServiceKey, Result<ResolvedService, String>>>,
+    /// Parameters of each zoo model at its real table sizes (memory-capacity rule); `None`: not checked.
+    model_parameters: Option<Vec<u64>>,
     /// Time per phase.
     pub clock: PhaseClock,
 }
@@ -142,8 +146,69 @@ impl<'a> Evaluator<'a> {
             settings,
             quality_cache: Mutex::new(HashMap::new()),
             service_cache: Mutex::new(HashMap::new()),
+            model_parameters: None,
             clock: PhaseClock::default(),
         }
+    }
+
+    /// Check memory capacity: `parameters[m]` is the parameter count of zoo model `m` at its real table
+    /// sizes (`ModelTables::parameter_count`). A design is infeasible ("over memory") when an accelerator
+    /// stage's model, at the sub-accelerator's `element_bytes` per value, exceeds its `dram_capacity_gib`
+    /// (every sub-accelerator holds a copy); a GPU stage's model, at 4 bytes per value, exceeds
+    /// `hardware.gpu.memory_gib` (every GPU holds a copy); or the distinct models of all CPU stages together,
+    /// at 4 bytes per value, exceed `hardware.cpu.memory_gib` (one copy shared by the engines). Capacities the
+    /// space or the accelerator file leave out are not checked.
+    pub fn with_model_parameters(mut self, parameters: Vec<u64>) -> Self {
+        self.model_parameters = Some(parameters);
+        self
+    }
+
+    /// Why `design` does not fit in memory, if it does not (see [`Evaluator::with_model_parameters`]).
+    pub fn memory_violation(&self, design: &Design) -> Option<String> {
+        const GIB: f64 = (1u64 << 30) as f64;
+        const HOST_VALUE_BYTES: f64 = 4.0;
+        let params = self.model_parameters.as_ref()?;
+        let gib =
+            |model: usize, bytes_per_value: f64| params.get(model).map_or(0.0, |&p| p as f64 * bytes_per_value / GIB);
+        let name = |model: usize| self.space.zoo[model].name.as_str();
+        let mut cpu_models: Vec<usize> = Vec::new();
+        for stage in &design.stages {
+            match stage.hardware {
+                StageHardware::Accel { choice, .. } => {
+                    let accel = self.space.accel.as_ref()?;
+                    let c = &accel.choices[choice];
+                    let need = gib(stage.model, f64::from(c.config.element_bytes));
+                    if let Some(cap) = c.config.dram_capacity_gib.filter(|&cap| need > cap) {
+                        return Some(format!(
+                            "over memory: {} needs {need:.3} GiB, more than the {cap} GiB DRAM of {}",
+                            name(stage.model),
+                            c.label
+                        ));
+                    }
+                }
+                StageHardware::Gpu { .. } => {
+                    let need = gib(stage.model, HOST_VALUE_BYTES);
+                    if let Some(cap) = self.space.gpu.as_ref().and_then(|g| g.memory_gib).filter(|&cap| need > cap) {
+                        return Some(format!(
+                            "over memory: {} needs {need:.3} GiB, more than hardware.gpu.memory_gib = {cap}",
+                            name(stage.model)
+                        ));
+                    }
+                }
+                StageHardware::Cpu { .. } => {
+                    if !cpu_models.contains(&stage.model) {
+                        cpu_models.push(stage.model);
+                    }
+                }
+            }
+        }
+        let need: f64 = cpu_models.iter().map(|&m| gib(m, HOST_VALUE_BYTES)).sum();
+        let cap = self.space.cpu.as_ref().and_then(|c| c.memory_gib).filter(|&cap| need > cap)?;
+        let names: Vec<&str> = cpu_models.iter().map(|&m| name(m)).collect();
+        Some(format!(
+            "over memory: the CPU stages' models ({}) need {need:.3} GiB, more than hardware.cpu.memory_gib = {cap}",
+            names.join(", ")
+        ))
     }
 
     /// Whether some objective or constraint of `space` is a quality metric.
@@ -172,7 +237,7 @@ impl<'a> Evaluator<'a> {
             return infeasible(format!("point {} is outside the space", id.0), Metrics::default());
         };
         let mut metrics = Metrics::default();
-        if let Some(why) = self.space.structural_violation(&design) {
+        if let Some(why) = self.space.structural_violation(&design).or_else(|| self.memory_violation(&design)) {
             return infeasible(why, metrics);
         }
         self.accel_totals(&design, &mut metrics);
@@ -414,7 +479,7 @@ impl<'a> Evaluator<'a> {
     /// infeasible before serving (structure, missing profile).
     pub fn serve_under(&self, id: PointId, slas: &[SlaTarget], loads_qps: &[f64]) -> Result<ServingUnder, String> {
         let design = self.space.design(id).ok_or_else(|| format!("point {} is outside the space", id.0))?;
-        if let Some(why) = self.space.structural_violation(&design) {
+        if let Some(why) = self.space.structural_violation(&design).or_else(|| self.memory_violation(&design)) {
             return Err(why);
         }
         let mut scratch = Metrics::default();

@@ -13,7 +13,7 @@
 //!   offered load of the space, and the capacity under the SLA (largest load meeting it).
 //!
 //! An evaluation gives [`Outcome::Feasible`] with its [`Metrics`], or [`Outcome::Infeasible`] with the reason
-//! (structural rule, missing latency profile, SLA never met, constraint violated) — an infeasible point is
+//! (structural rule, over memory, missing latency profile, SLA never met, constraint violated) — an infeasible point is
 //! data, not an error. Metric names follow [`crate::spec::metric::Metric`]'s spelling (`ndcg@64`, `p95_ms`,
 //! `capacity_qps`, `area_mm2`, …); per-load values carry the load: `p95_ms@400qps`. Latency metrics without a
 //! load suffix are those at the space's **reference load, the first entry of `load.qps`**.

@@ -29,6 +29,9 @@ pub struct Opened {
     pub quality: Box<dyn QualitySource>,
     /// CPU/GPU stage latencies.
     pub latency: Box<dyn StageLatencySource>,
+    /// Parameters of each zoo model at the data set's real table sizes (for the memory-capacity rule,
+    /// [`crate::explore::evaluate::Evaluator::with_model_parameters`]).
+    pub model_parameters: Vec<u64>,
     /// Notes for the report.
     pub notes: Vec<String>,
 }
@@ -50,7 +53,41 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
             space.source
         ));
     }
-    Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), notes })
+    let model_parameters: Vec<u64> = space.zoo.iter().map(|m| latency.tables.parameter_count(&m.arch)).collect();
+    let sizes: Vec<String> = space
+        .zoo
+        .iter()
+        .zip(&model_parameters)
+        .map(|(m, &p)| format!("{} {:.3} GiB", m.name, p as f64 * 4.0 / (1u64 << 30) as f64))
+        .collect();
+    notes.push(format!("model memory at the real table sizes, 4 bytes per value: {}", sizes.join(", ")));
+    notes.extend(unchecked_memory(space));
+    Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), model_parameters, notes })
+}
+
+/// Report notes for the memory capacities a space leaves out (those devices' memory is not checked).
+pub fn unchecked_memory(space: &Space) -> Vec<String> {
+    let mut notes = Vec::new();
+    if space.cpu.as_ref().is_some_and(|c| c.memory_gib.is_none()) {
+        notes.push("CPU memory is not checked (no hardware.cpu.memory_gib)".to_string());
+    }
+    if space.gpu.as_ref().is_some_and(|g| g.memory_gib.is_none()) {
+        notes.push("GPU memory is not checked (no hardware.gpu.memory_gib)".to_string());
+    }
+    let unchecked: Vec<&str> = space
+        .accel
+        .iter()
+        .flat_map(|a| &a.choices)
+        .filter(|c| c.config.dram_capacity_gib.is_none())
+        .map(|c| c.label.as_str())
+        .collect();
+    if !unchecked.is_empty() {
+        notes.push(format!(
+            "accelerator DRAM capacity is not checked for {} (no dram_capacity_gib)",
+            unchecked.join(", ")
+        ));
+    }
+    notes
 }
 
 /// Cascade quality from a prepared [`ScoreCache`], reduced to the metrics a run reports: every quality

@@ -57,6 +57,37 @@ impl ModelTables {
     }
 }
 
+impl ModelTables {
+    /// Parameters (values) of a model built on these tables: embedding rows × widths plus every MLP weight
+    /// and bias, as `zoo` builds it. Popularity keeps one value per item (MovieLens) or per categorical value
+    /// (Criteo).
+    pub fn parameter_count(&self, arch: &ModelArch) -> u64 {
+        let dense = |widths: &[u32]| -> u64 {
+            widths.windows(2).map(|w| u64::from(w[0]) * u64::from(w[1]) + u64::from(w[1])).sum()
+        };
+        let (rows, users, items) = match self {
+            ModelTables::Criteo { rows } => (rows.iter().sum::<u64>(), 0, 0),
+            ModelTables::MovieLens { users, items } => (0, *users, *items),
+        };
+        match arch {
+            ModelArch::Dlrm(d) => {
+                rows * u64::from(d.embedding_dim) + dense(&d.bottom_mlp) + dense(&d.top_mlp_with_input())
+            }
+            ModelArch::NeuMf(n) => {
+                let last = n.mlp_layers.last().copied().unwrap_or(2 * n.mlp_embedding_dim);
+                (users + items) * u64::from(n.mf_dim + n.mlp_embedding_dim)
+                    + dense(&n.mlp_layers)
+                    + u64::from(n.mf_dim + last)
+                    + 1
+            }
+            ModelArch::Popularity => match self {
+                ModelTables::Criteo { rows } => rows.iter().sum(),
+                ModelTables::MovieLens { items, .. } => *items,
+            },
+        }
+    }
+}
+
 /// A stable text fingerprint of a model architecture with its table sizes, used in [`ProfileKey::arch`]:
 /// e.g. `dlrm-dot d4 bot13-64-4 top64-1 rows33762577#1a2b3c4d` (total rows and a hash of the 26 sizes) or
 /// `neumf mf64 emb64 mlp128-128-64 users943 items1682`.
@@ -173,6 +204,30 @@ pub fn movielens_entity_counts(dir: &Path) -> Result<(u64, u64), MeasureError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parameter_counts_match_the_models_zoo_builds() {
+        use crate::spec::model::preset;
+        use tch::nn::VarStore;
+        let numel = |vs: &VarStore| -> u64 { vs.variables().values().map(|t| t.numel() as u64).sum() };
+        let rows = std::array::from_fn(|i| 3 + i as u64);
+        let criteo = ModelTables::Criteo { rows };
+        for name in ["rm-small", "rm-large"] {
+            let Some(ModelArch::Dlrm(arch)) = preset(name) else { panic!("{name} is a DLRM") };
+            let vs = VarStore::new(tch::Device::Cpu);
+            let _m = crate::zoo::dlrm::Dlrm::new(&vs.root(), &arch, &rows, false);
+            assert_eq!(criteo.parameter_count(&ModelArch::Dlrm(arch)), numel(&vs), "{name}");
+        }
+        let Some(ModelArch::NeuMf(arch)) = preset("neumf-recbole") else { panic!("NeuMF") };
+        let vs = VarStore::new(tch::Device::Cpu);
+        let _m = crate::zoo::neumf::NeuMf::new(&vs.root(), &arch, 10, 20, 0.1);
+        let ml = ModelTables::MovieLens { users: 10, items: 20 };
+        assert_eq!(ml.parameter_count(&ModelArch::NeuMf(arch)), numel(&vs));
+        assert_eq!(ml.parameter_count(&ModelArch::Popularity), 20);
+        // The full Kaggle tables: RM-large's 33.76 M rows × 32 dominate.
+        let full = ModelTables::criteo(None).parameter_count(&preset("rm-large").unwrap());
+        assert!(full > 33_762_577 * 32 && full < 33_762_577 * 32 + 1_000_000, "{full}");
+    }
+
     use super::*;
     use crate::spec::model::preset;
 

@@ -106,6 +106,7 @@ pub struct RawHardware {
 pub struct RawCpu {
     pub engines: Option<Vec<Sp<i64>>>,
     pub threads_per_engine: Option<Vec<Sp<i64>>>,
+    pub memory_gib: Option<Sp<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +114,7 @@ pub struct RawCpu {
 pub struct RawGpu {
     pub count: Option<Vec<Sp<i64>>>,
     pub max_total: Option<Sp<i64>>,
+    pub memory_gib: Option<Sp<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

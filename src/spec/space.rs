@@ -128,21 +128,27 @@ pub struct TrainingSpec {
 }
 
 /// CPU knobs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CpuKnobs {
     /// Total CPU engine budget choices, split evenly over a design's CPU stages.
     pub engines: Vec<u32>,
     /// Threads per engine choices.
     pub threads_per_engine: Vec<u32>,
+    /// Host memory for the models of all CPU stages together (one copy per model, shared by the engines),
+    /// GiB; absent: not checked.
+    pub memory_gib: Option<f64>,
 }
 
 /// GPU knobs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GpuKnobs {
     /// GPUs per GPU stage choices (one engine per GPU).
     pub count: Vec<u32>,
     /// Most GPUs a design may use over all its stages.
     pub max_total: u32,
+    /// Memory of one GPU, GiB: each GPU of a stage holds a full copy of the stage's model; absent: not
+    /// checked.
+    pub memory_gib: Option<f64>,
 }
 
 /// Accelerator cost-model mode.

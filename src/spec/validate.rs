@@ -871,7 +871,8 @@ fn hardware_cpu(cx: &mut Ctx, raw: Option<&RawCpu>, used: bool) -> Option<CpuKno
         None => Some(vec![1]),
         list => cx.int_list(list, "hardware.cpu.threads_per_engine", 1, "threads per engine choices"),
     };
-    Some(CpuKnobs { engines: engines?, threads_per_engine: threads? })
+    let memory = opt_positive_f64(cx, &raw.memory_gib, "hardware.cpu.memory_gib");
+    Some(CpuKnobs { engines: engines?, threads_per_engine: threads?, memory_gib: memory? })
 }
 
 fn hardware_gpu(cx: &mut Ctx, raw: Option<&RawGpu>, used: bool) -> Option<GpuKnobs> {
@@ -886,7 +887,16 @@ fn hardware_gpu(cx: &mut Ctx, raw: Option<&RawGpu>, used: bool) -> Option<GpuKno
         list => cx.int_list(list, "hardware.gpu.count", 1, "GPUs per GPU stage"),
     };
     let max_total = cx.opt_int(&raw.max_total, "hardware.gpu.max_total", 1, 1);
-    Some(GpuKnobs { count: count?, max_total: max_total? as u32 })
+    let memory = opt_positive_f64(cx, &raw.memory_gib, "hardware.gpu.memory_gib");
+    Some(GpuKnobs { count: count?, max_total: max_total? as u32, memory_gib: memory? })
+}
+
+/// An optional positive number: `Some(None)` when absent, `None` (an issue recorded) when invalid.
+fn opt_positive_f64(cx: &mut Ctx, v: &Option<Sp<f64>>, path: &str) -> Option<Option<f64>> {
+    match v {
+        Some(b) => cx.positive_f64(b, path).map(Some),
+        None => Some(None),
+    }
 }
 
 fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<AccelKnobs> {
@@ -921,10 +931,7 @@ fn hardware_accel(cx: &mut Ctx, raw: Option<&RawAccel>, used: bool) -> Option<Ac
         None => Some(vec![1]),
         list => cx.int_list(list, "hardware.accel.count_per_stage", 1, "sub-accelerators per stage"),
     };
-    let budget = match &raw.area_budget_mm2 {
-        Some(b) => cx.positive_f64(b, "hardware.accel.area_budget_mm2").map(Some),
-        None => Some(None),
-    };
+    let budget = opt_positive_f64(cx, &raw.area_budget_mm2, "hardware.accel.area_budget_mm2");
     if !ok {
         return None;
     }

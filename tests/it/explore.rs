@@ -247,7 +247,8 @@ fn the_search_benchmark_budgets_a_fraction_of_the_valid_points() {
     let valid = valid_point_count(&sp);
     assert!(valid < sp.point_count(), "the tiny space has over-area points");
     let dir = temp_dir("bench-search");
-    let (hv, rows) = bench(Arc::clone(&sp), Some(&TableQuality), &TestLatency, &dir.join("j.jsonl"), 0.5, 2).unwrap();
+    let (hv, rows) =
+        bench(Arc::clone(&sp), Some(&TableQuality), &TestLatency, None, &dir.join("j.jsonl"), 0.5, 2).unwrap();
     assert!(hv > 0.0);
     assert_eq!(rows.len(), 3 * 2, "three strategies, two seeds");
     for r in &rows {
@@ -256,4 +257,44 @@ fn the_search_benchmark_budgets_a_fraction_of_the_valid_points() {
         assert!((0.0..=1.0 + 1e-9).contains(&r.hv_ratio), "{}: {}", r.strategy, r.hv_ratio);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn models_that_do_not_fit_in_memory_make_points_infeasible() {
+    let mut sp = (*space("tiny-explore.yaml")).clone();
+    // rm-small is tiny; rm-large has 400 M values: 1.49 GiB at 4 bytes (CPU, GPU), 0.75 GiB at the
+    // accelerators' 2 bytes per value.
+    let parameters = vec![1_000, 400_000_000];
+    sp.cpu.as_mut().unwrap().memory_gib = Some(1.0);
+    sp.gpu.as_mut().unwrap().memory_gib = Some(1.0);
+    for dram in [1.0, 0.5] {
+        for c in &mut sp.accel.as_mut().unwrap().choices {
+            c.config.dram_capacity_gib = Some(dram);
+        }
+        let es = EvalSettings::from_space(&sp);
+        let evaluator =
+            Evaluator::new(&sp, Some(&TableQuality), &TestLatency, es).with_model_parameters(parameters.clone());
+        let mut over = 0;
+        for i in 0..sp.point_count() {
+            let design = sp.design(PointId(i)).unwrap();
+            if sp.structural_violation(&design).is_some() {
+                continue;
+            }
+            let large_on = |accel: bool| {
+                design.stages.iter().any(|s| s.model == 1 && matches!(s.hardware, StageHardware::Accel { .. }) == accel)
+            };
+            let expected = large_on(false) || (dram < 0.75 && large_on(true));
+            let why = evaluator.memory_violation(&design);
+            assert_eq!(why.is_some(), expected, "point {i} with DRAM {dram} GiB: {why:?}");
+            if let Some(why) = why {
+                over += 1;
+                assert!(why.starts_with("over memory: ") && why.contains("rm-large"), "{why}");
+                match evaluator.evaluate(PointId(i)) {
+                    Outcome::Infeasible { reason, .. } => assert_eq!(reason, why),
+                    Outcome::Feasible(_) => panic!("point {i} fits although {why}"),
+                }
+            }
+        }
+        assert!(over > 0);
+    }
 }

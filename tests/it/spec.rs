@@ -548,3 +548,15 @@ fn relative_paths_resolve_against_the_given_directory() {
     assert!(spec::parse_space(&movielens, "m.yaml", &dir).is_ok());
     assert!(spec::parse_space(&movielens, "m.yaml", Path::new("/nonexistent")).is_err());
 }
+
+#[test]
+fn memory_capacities_must_be_positive_numbers() {
+    let e = errors_of(&[
+        ("    engines: [2, 4]\n", "    engines: [2, 4]\n    memory_gib: -8\n"),
+        ("    count: [1]\n", "    count: [1]\n    memory_gib: 0\n"),
+    ]);
+    assert_has(&e, "hardware.cpu.memory_gib: must be a positive number, got -8");
+    assert_has(&e, "hardware.gpu.memory_gib: must be a positive number, got 0");
+    let ok = BASE.replacen("    count: [1]\n", "    count: [1]\n    memory_gib: 80\n", 1);
+    assert_eq!(spec::parse_space(&ok, "t.yaml", &repo_root()).expect("valid").gpu.unwrap().memory_gib, Some(80.0));
+}
