@@ -10,7 +10,7 @@
 use super::explore::{command_line, stop_flag, utc_stamp, SourceArgs};
 use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
-use crate::explore::evaluate::{fmt_num, EvalSettings, Evaluator};
+use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::journal::{fingerprint, Journal};
 use crate::explore::{hardware_label, pipeline_label, sources};
 use crate::report::compare::{markdown, select, CompareRow};
@@ -98,17 +98,8 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let budget = args.budget.unwrap_or(space.search.budget);
     let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
     let settings = EvalSettings::from_space(&space);
-    let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings)
-        .with_model_parameters(opened.model_parameters.clone());
-    let fp = fingerprint(
-        &space,
-        &settings,
-        &[
-            opened.quality.describe(),
-            opened.latency.describe(),
-            format!("model parameters {:?}", opened.model_parameters),
-        ],
-    );
+    let evaluator = opened.evaluator(&space, settings);
+    let fp = fingerprint(&space, &settings, &opened.descriptions());
     let journal_path = out.join(format!("{}.journal.jsonl", space.name));
     let journal = Journal::open(&journal_path, &fp)
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))

@@ -8,7 +8,7 @@
 
 use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions, PhaseTimes};
-use crate::explore::evaluate::{fmt_num, EvalSettings, Evaluator};
+use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::journal::{fingerprint, Journal};
 use crate::explore::sources::{self, SourceOptions};
 use crate::report::{self, compare::CompareRow, RunInfo};
@@ -155,14 +155,8 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     write_state(&dir, &state).map_err(CliError::runtime)?;
 
     let settings = EvalSettings::from_space(&space);
-    let evaluator = Evaluator::new(&space, Some(opened.quality.as_ref()), opened.latency.as_ref(), settings)
-        .with_model_parameters(opened.model_parameters.clone());
-    let descriptions = vec![
-        opened.quality.describe(),
-        opened.latency.describe(),
-        format!("model parameters {:?}", opened.model_parameters),
-    ];
-    let fp = fingerprint(&space, &settings, &descriptions);
+    let evaluator = opened.evaluator(&space, settings);
+    let fp = fingerprint(&space, &settings, &opened.descriptions());
     let journal_path = out.join(format!("{}.journal.jsonl", space.name));
     let journal = Journal::open(&journal_path, &fp)
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))

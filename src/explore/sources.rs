@@ -3,6 +3,7 @@
 //! CPU/GPU stage latencies from the calibration profiles (`crate::measure`). This is the loader behind
 //! `explore` and `compare`; it reads files and may train models and run libtorch.
 
+use super::evaluate::{EvalSettings, Evaluator};
 use super::{QualitySource, StageLatencySource, StageService};
 use crate::measure::tables::arch_fingerprint;
 use crate::measure::{this_host, CalibCache, DeviceKind, HostFingerprint, ModelTables, ProfileKey};
@@ -34,6 +35,19 @@ pub struct Opened {
     pub model_parameters: Vec<u64>,
     /// Notes for the report.
     pub notes: Vec<String>,
+}
+
+impl Opened {
+    /// An evaluator of `space` on these sources, with the memory-capacity rule.
+    pub fn evaluator<'a>(&'a self, space: &'a Space, settings: EvalSettings) -> Evaluator<'a> {
+        Evaluator::new(space, Some(self.quality.as_ref()), self.latency.as_ref(), settings)
+            .with_model_parameters(self.model_parameters.clone())
+    }
+
+    /// What the evaluations depend on besides the space and the settings (for the journal fingerprint).
+    pub fn descriptions(&self) -> Vec<String> {
+        vec![self.quality.describe(), self.latency.describe(), format!("model parameters {:?}", self.model_parameters)]
+    }
 }
 
 /// Open the sources of `space`: prepare the score cache (training or loading models, progress on stderr)
