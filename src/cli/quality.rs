@@ -41,8 +41,7 @@ fn columns(space: &Space) -> Vec<String> {
             }
         }
     }
-    let named = space.objectives.iter().map(|o| o.metric).chain(space.constraints.iter().map(|c| c.metric));
-    for m in named.filter(|m| m.cutoff().is_some()) {
+    for m in space.quality_metrics() {
         let name = m.to_string();
         if !cols.contains(&name) {
             cols.push(name);

@@ -213,12 +213,7 @@ impl<'a> Evaluator<'a> {
 
     /// Whether some objective or constraint of `space` is a quality metric.
     pub fn needs_quality(space: &Space) -> bool {
-        space
-            .objectives
-            .iter()
-            .map(|o| o.metric)
-            .chain(space.constraints.iter().map(|c| c.metric))
-            .any(|m| m.cutoff().is_some())
+        space.quality_metrics().next().is_some()
     }
 
     /// The settings used.

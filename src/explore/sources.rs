@@ -115,14 +115,7 @@ pub struct ScoreQuality {
 impl ScoreQuality {
     /// Wrap a score cache for `space`.
     pub fn new(space: &Space, cache: ScoreCache) -> ScoreQuality {
-        let mut keep: BTreeSet<String> = space
-            .objectives
-            .iter()
-            .map(|o| o.metric)
-            .chain(space.constraints.iter().map(|c| c.metric))
-            .filter(|m| m.cutoff().is_some())
-            .map(|m| m.to_string())
-            .collect();
+        let mut keep: BTreeSet<String> = space.quality_metrics().map(|m| m.to_string()).collect();
         for k in [10, space.top_k].into_iter().filter(|k| *k <= space.top_k) {
             keep.extend([Metric::Ndcg(k), Metric::HitRate(k), Metric::RecpipeNdcg(k)].map(|m| m.to_string()));
         }

@@ -60,14 +60,7 @@ pub fn quality_metric(report: &Report) -> Option<String> {
 /// The quality metric a space's reports show: its first quality objective, else its first quality
 /// constraint, else `ndcg@top_k`.
 pub fn quality_metric_of(space: &crate::spec::Space) -> Option<String> {
-    space
-        .objectives
-        .iter()
-        .map(|o| o.metric)
-        .chain(space.constraints.iter().map(|c| c.metric))
-        .find(|m| m.cutoff().is_some())
-        .map(|m| m.to_string())
-        .or_else(|| Some(format!("ndcg@{}", space.top_k)))
+    space.quality_metrics().next().map(|m| m.to_string()).or_else(|| Some(format!("ndcg@{}", space.top_k)))
 }
 
 /// The plots a report draws (those whose metrics exist).

@@ -519,6 +519,16 @@ impl Space {
         Some(Design { id, template: t, stages, cpu_engines_total: cpu.map(|c| c.0) })
     }
 
+    /// Quality metrics (those with a cutoff, `ndcg@64`, …) named by an objective or a constraint: objectives
+    /// first, in spec order, repeats kept.
+    pub fn quality_metrics(&self) -> impl Iterator<Item = Metric> + '_ {
+        self.objectives
+            .iter()
+            .map(|o| o.metric)
+            .chain(self.constraints.iter().map(|c| c.metric))
+            .filter(|m| m.cutoff().is_some())
+    }
+
     /// Why a design violates a structural rule of the space (CPU engines too few for its CPU stages, more
     /// GPUs than allowed), or `None`. Metric constraints are checked after evaluation, not here.
     pub fn structural_violation(&self, design: &Design) -> Option<String> {
