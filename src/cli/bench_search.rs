@@ -18,9 +18,8 @@ use crate::explore::journal::{fingerprint, Journal};
 use crate::explore::{QualitySource, StageLatencySource};
 use crate::pareto::{hypervolume, reference_point};
 use crate::report::REFERENCE_MARGIN;
-use crate::search::moves::structurally_valid;
 use crate::search::{self, SearchSettings, StrategyKind};
-use crate::spec::{load_space, parse_space, PointId, Space};
+use crate::spec::{load_space, parse_space, Space};
 use anyhow::anyhow;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -62,7 +61,8 @@ pub struct BenchRow {
 
 /// Points of `space` that pass its structural rules.
 pub fn valid_point_count(space: &Space) -> u64 {
-    (0..space.point_count()).filter(|&i| structurally_valid(space, PointId(i))).count() as u64
+    // Spaces too large to enumerate are too large for an exhaustive reference run anyway.
+    super::validate::count_points(space).1.unwrap_or_else(|| space.point_count())
 }
 
 /// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations. Without
