@@ -56,6 +56,8 @@ pub struct Staged {
     credits: HashMap<Step, (u32, u32)>,
     /// The step that proposed each local-search point not yet told.
     pending_steps: HashMap<PointId, Step>,
+    /// Structurally valid [`polish_neighbours`] of each front member seen so far.
+    neighbourhoods: HashMap<PointId, Vec<(PointId, Step)>>,
 }
 
 impl Staged {
@@ -72,6 +74,7 @@ impl Staged {
             rng: Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5eed_5eed_5eed_5eed),
             credits: HashMap::new(),
             pending_steps: HashMap::new(),
+            neighbourhoods: HashMap::new(),
         }
     }
 
@@ -94,7 +97,7 @@ impl Staged {
     /// best credit so far (successes + 1) / (trials + 2), in neighbourhood order among equals. Small
     /// batches keep the search adaptive: a point found on the front has its own neighbours visited in the
     /// next batch.
-    fn front_neighbours(&self) -> Vec<(PointId, Step)> {
+    fn front_neighbours(&mut self) -> Vec<(PointId, Step)> {
         let mut feasible: Vec<(PointId, Vec<f64>)> =
             self.known.iter().filter_map(|(id, v)| v.as_ref().map(|v| (*id, v.clone()))).collect();
         feasible.sort_by_key(|(id, _)| *id);
@@ -107,13 +110,16 @@ impl Staged {
             let mut members: Vec<(usize, f64)> = front.iter().copied().zip(crowd).collect();
             members.sort_by(|a, b| b.1.total_cmp(&a.1).then(feasible[a.0].0.cmp(&feasible[b.0].0)));
             for &(i, _) in &members {
-                let next = polish_neighbours(&self.space, feasible[i].0)
-                    .into_iter()
-                    .filter(|(p, _)| {
-                        !self.known.contains_key(p)
-                            && !out.iter().any(|(q, _)| q == p)
-                            && structurally_valid(&self.space, *p)
-                    })
+                let space = &self.space;
+                self.neighbourhoods.entry(feasible[i].0).or_insert_with_key(|&id| {
+                    polish_neighbours(space, id).into_iter().filter(|(p, _)| structurally_valid(space, *p)).collect()
+                });
+            }
+            for &(i, _) in &members {
+                let next = self.neighbourhoods[&feasible[i].0]
+                    .iter()
+                    .copied()
+                    .filter(|(p, _)| !self.known.contains_key(p) && !out.iter().any(|(q, _)| q == p))
                     .enumerate()
                     .max_by(|(ia, a), (ib, b)| self.credit(a.1).total_cmp(&self.credit(b.1)).then(ib.cmp(ia)))
                     .map(|(_, n)| n);
@@ -230,19 +236,6 @@ fn one_knob_steps(params: &[Param], digits: &[u64]) -> Vec<(usize, u64)> {
         }
     }
     out
-}
-
-/// Every point that differs from `id` in exactly one knob, knobs in order, values nearest first.
-pub fn one_knob_neighbours(space: &Space, id: PointId) -> Vec<PointId> {
-    let Some((t, digits)) = space.decode(id) else { return Vec::new() };
-    one_knob_steps(&space.templates[t].params, &digits)
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let mut d = digits.clone();
-            d[k] = v;
-            space.encode(t, &d)
-        })
-        .collect()
 }
 
 /// Up to `count` distinct, structurally valid points: templates round robin (a shuffled order), each knob's
@@ -368,7 +361,14 @@ mod tests {
         let s = space();
         let p = PointId(s.point_count() - 1);
         let (t, d) = s.decode(p).unwrap();
-        let n = one_knob_neighbours(&s, p);
+        let n: Vec<PointId> = one_knob_steps(&s.templates[t].params, &d)
+            .into_iter()
+            .map(|(k, v)| {
+                let mut e = d.clone();
+                e[k] = v;
+                s.encode(t, &e).unwrap()
+            })
+            .collect();
         let expected: u64 = s.templates[t].params.iter().map(|q| q.radix - 1).sum();
         assert_eq!(n.len() as u64, expected);
         for q in n {
