@@ -116,6 +116,14 @@ struct ResolvedService {
     energy_j: f64,
 }
 
+/// Bytes per model value on a CPU or GPU (f32, as the tch models run).
+pub const HOST_VALUE_BYTES: f64 = 4.0;
+
+/// Memory of `parameters` values at `bytes_per_value` bytes each, GiB.
+pub fn model_gib(parameters: u64, bytes_per_value: f64) -> f64 {
+    parameters as f64 * bytes_per_value / (1u64 << 30) as f64
+}
+
 /// Evaluates design points of one space against its sources (see the module docs).
 pub struct Evaluator<'a> {
     space: &'a Space,
@@ -165,11 +173,9 @@ impl<'a> Evaluator<'a> {
 
     /// Why `design` does not fit in memory, if it does not (see [`Evaluator::with_model_parameters`]).
     pub fn memory_violation(&self, design: &Design) -> Option<String> {
-        const GIB: f64 = (1u64 << 30) as f64;
-        const HOST_VALUE_BYTES: f64 = 4.0;
         let params = self.model_parameters.as_ref()?;
         let gib =
-            |model: usize, bytes_per_value: f64| params.get(model).map_or(0.0, |&p| p as f64 * bytes_per_value / GIB);
+            |model: usize, bytes_per_value: f64| params.get(model).map_or(0.0, |&p| model_gib(p, bytes_per_value));
         let name = |model: usize| self.space.zoo[model].name.as_str();
         let mut cpu_models: Vec<usize> = Vec::new();
         for stage in &design.stages {

@@ -3,7 +3,7 @@
 //! CPU/GPU stage latencies from the calibration profiles (`crate::measure`). This is the loader behind
 //! `explore` and `compare`; it reads files and may train models and run libtorch.
 
-use super::evaluate::{EvalSettings, Evaluator};
+use super::evaluate::{model_gib, EvalSettings, Evaluator, HOST_VALUE_BYTES};
 use super::{QualitySource, StageLatencySource, StageService};
 use crate::measure::tables::arch_fingerprint;
 use crate::measure::{this_host, CalibCache, DeviceKind, HostFingerprint, ModelTables, ProfileKey};
@@ -72,7 +72,7 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
         .zoo
         .iter()
         .zip(&model_parameters)
-        .map(|(m, &p)| format!("{} {:.3} GiB", m.name, p as f64 * 4.0 / (1u64 << 30) as f64))
+        .map(|(m, &p)| format!("{} {:.3} GiB", m.name, model_gib(p, HOST_VALUE_BYTES)))
         .collect();
     notes.push(format!("model memory at the real table sizes, 4 bytes per value: {}", sizes.join(", ")));
     notes.extend(unchecked_memory(space));
