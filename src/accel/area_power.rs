@@ -2,7 +2,7 @@
 //!
 //! The numbers live in `calib/synthesis-gf12lp.yaml` (GF 12LP logic synthesis of the RecPipe artifact's RTL
 //! and ARM memory-compiler SRAM macros, with provenance per entry; compiled into the binary). The composition
-//! follows the Fig. 11 scale-up of the artifact (recpipe-reference.md §5.2), expressed per PE so that it
+//! follows the Fig. 11 scale-up of the artifact (`plotting/figure11/synthesis.py`), expressed per PE so that it
 //! scales to any array side `s`:
 //!
 //! * RPAccel: `s²/1024` reconfigurable 32×32 arrays (DYN_MMU), one SIMD accumulator per 16 PEs, one 4×4

@@ -4,20 +4,20 @@
 //! Hit rate (fraction of vector lookups served on chip), in order of precedence:
 //! 1. a caller-supplied value, e.g. from [`simulated_hit_rate`]: a trace-driven LRU/FIFO simulation
 //!    ([`super::lru`]) of the configured capacity over the data set's own index stream;
-//! 2. Criteo Kaggle: the measured characterization of RecPipe's embedding study (recpipe-reference.md §5.3),
-//!    hit rate vs cache entries, in `calib/embedding-hit-rate-criteo.csv` (derived from the stage-1 columns of
-//!    the 735 result files: hits / accesses per entry count). Entries = cache bytes / vector bytes. Between
-//!    measured points the rate is interpolated linearly in log(entries); below the smallest point (81
-//!    entries) linearly towards 0 at 0 entries; above the largest (131,072 entries) it is held constant, which
-//!    under-states large caches rather than extrapolating a trend;
+//! 2. Criteo Kaggle: the measured characterization of RecPipe's embedding study (Fig. 10c,
+//!    `RPAccel_characterization/embedding/` in the artifact), hit rate vs cache entries, in
+//!    `calib/embedding-hit-rate-criteo.csv` (derived from the stage-1 columns of the 735 result files: hits / accesses
+//!    per entry count). Entries = cache bytes / vector bytes. Between measured points the rate is interpolated linearly
+//!    in log(entries); below the smallest point (81 entries) linearly towards 0 at 0 entries; above the largest
+//!    (131,072 entries) it is held constant, which under-states large caches rather than extrapolating a trend;
 //! 3. MovieLens: every user and item row is equally likely to be needed, so the hit rate is the cached
 //!    fraction of all rows, min(1, entries / (users + items)).
 //!
 //! Traffic: a hit reads the vector from the embedding SRAM; a miss moves the vector rounded up to whole DRAM
 //! bursts (`dram_burst_bytes`). DRAM and SRAM have separate ports, so the gather takes
 //! `max(sram_bytes / port_bytes_per_cycle, dram_latency + dram_bytes / dram_bytes_per_cycle)` cycles (the
-//! original added the two; §8 Q6). NeuMF looks the user up once per query (one user per query, §1.1) and
-//! each candidate item once.
+//! original added the two). NeuMF looks the user up once per query (RecPipe's MovieLens queries hold one user)
+//! and each candidate item once.
 
 use super::hardware::AccelConfig;
 use super::model_shape::{Dataset, ModelShape};
@@ -157,7 +157,7 @@ mod tests {
         let t = characterization();
         assert_eq!(t.len(), 97);
         assert!(t.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
-        // recpipe-reference.md §5.3: ≈22.0% @4096, 46.8% @65536, 52.3% @131072 entries.
+        // The study's stage-1 hit rates: ≈22.0% @4096, 46.8% @65536, 52.3% @131072 entries.
         assert!((criteo_hit_rate(4096.0) - 0.220).abs() < 0.002);
         assert!((criteo_hit_rate(65536.0) - 0.468).abs() < 0.002);
         assert!((criteo_hit_rate(1e9) - 0.5231).abs() < 0.001);

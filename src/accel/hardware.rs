@@ -5,14 +5,14 @@
 //! second), `_cycles` (accelerator clock cycles), `_bytes`, `_us`. A "sub-accelerator of size S" in RecPipe
 //! terms is 1/S of the full 128×128 chip: array side 128/√S (S = 1, 4, 16, 64 → 128, 64, 32, 16).
 //!
-//! Mapping of the RecPipe JSON fields (recpipe-reference.md §3.1): `clock` (ns per cycle) → `clock_mhz` =
+//! Mapping of the RecPipe JSON fields (`configs/accel_configs/hardconf_*.json`): `clock` (ns per cycle) → `clock_mhz` =
 //! 1000 / clock; `dram_latency` → `dram_latency_cycles`; `dram_bandwidth` (GiB/s) → `dram_bandwidth_gib_s`;
-//! `l1_cache_capacity` → `embedding_cache_bytes`; `weight_sram_size` → `weight_sram_bytes`; `arraysize` →
-//! `array_size`; `dram_capacity` (GiB) → `dram_capacity_gib`, used only by the explore's memory-capacity rule.
-//! The remaining fields (`flash_*`, `weight_sram_latency`, `output_sram_*`, `pe_count`) are accepted and checked
-//! for type but not used by any model here (the original never used them either). Fields the JSON does not
-//! have are derived from the Fig. 11 chip scaled by the array's share of it: activation SRAM 4 MiB · (side/128)², top-k units 1024 · (side/128)²; the PCIe link and the remaining
-//! fields take their defaults.
+//! `l1_cache_capacity` → `embedding_cache_bytes`; `weight_sram_size` → `weight_sram_bytes`; `arraysize` → `array_size`;
+//! `dram_capacity` (GiB) → `dram_capacity_gib`, used only by the explore's memory-capacity rule. The remaining fields
+//! (`flash_*`, `weight_sram_latency`, `output_sram_*`, `pe_count`) are accepted and checked for type but not used by
+//! any model here (the original never used them either). Fields the JSON does not have are derived from the Fig. 11
+//! chip scaled by the array's share of it: activation SRAM 4 MiB · (side/128)², top-k units 1024 · (side/128)²; the
+//! PCIe link and the remaining fields take their defaults.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -224,7 +224,7 @@ pub(crate) fn json_issue(err: &serde_json::Error, file: &str) -> AccelError {
     AccelError::issue(file, "", format!("invalid JSON: {err}"))
 }
 
-/// RecPipe's `hardconf_*.json` (recpipe-reference.md §3.1); every key of the shipped files, all required.
+/// RecPipe's `configs/accel_configs/hardconf_*.json`; every key of the shipped files, all required.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecPipeHardconf {

@@ -9,10 +9,11 @@
 //! search. One access is a few dependent loads, so
 //! the simulation runs at tens of millions of accesses per second (measured numbers in `accel/README.md`).
 //! FIFO differs from LRU only in that a hit does not refresh recency; it is the policy RecPipe's
-//! characterization script actually implemented (recpipe-reference.md §3.3, §5.3).
+//! characterization script (`RPAccel_characterization/embedding/lru.py`) and the cost model's `LRUCache` actually
+//! implemented: neither refreshes recency on a hit.
 //!
 //! Keys are opaque `u64`s; callers combine table id and row (e.g. `table << 40 | row`), which the original
-//! "online" mode forgot to do (§8 Q6). Randomness is seeded (`Xoshiro256PlusPlus::seed_from_u64`).
+//! cost model's unused "online" mode forgot to do. Randomness is seeded (`Xoshiro256PlusPlus::seed_from_u64`).
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};

@@ -2,14 +2,15 @@
 //!
 //! Widths are element counts; a layer `a → b` is a fully connected `a × b` weight matrix. Sources: the zoo
 //! presets of [`crate::spec::model`] (DLRM with the `dot` interaction, Naumov et al. 2019; NeuMF, He et al.
-//! WWW 2017) and RecPipe's `model_configs/*.json` (recpipe-reference.md §2.1–§2.3), whose fields are
-//! `arch_sparse_feature_size` (d), `arch_sparse_mf_feature_size` (GMF width, MovieLens only), `arch_mlp_bot`
-//! and `arch_mlp_top` (dash-separated widths). RecPipe's MovieLens configs are kept as written, even where they
-//! disagree with the NeuMF structure (§2.2): the original cost model consumed them literally.
+//! WWW 2017) and RecPipe's `configs/model_configs/*.json`, whose fields are `arch_sparse_feature_size` (d),
+//! `arch_sparse_mf_feature_size` (GMF width, MovieLens only), `arch_mlp_bot` and `arch_mlp_top` (dash-separated
+//! widths). RecPipe's MovieLens configs are kept as written, even where they disagree with the NeuMF structure
+//! of its `models/neumf.py`: the original cost model consumed them literally.
 //!
 //! Data-set constants: Criteo Kaggle has 13 dense features and 26 tables with one lookup each; the standard
-//! DLRM Kaggle row counts (§2.1) total 33,762,577. MovieLens-1M has 6,040 users and 3,706 rated movies,
-//! MovieLens-20M 138,493 users and 26,744 movies (GroupLens data set READMEs).
+//! DLRM Kaggle row counts (the `counts` of facebookresearch/dlrm's processed data) total 33,762,577.
+//! MovieLens-1M has 6,040 users and 3,706 rated movies, MovieLens-20M 138,493 users and 26,744 movies
+//! (GroupLens data set READMEs).
 
 use super::hardware::{json_issue, yaml_issue, AccelError, FieldIssue};
 use crate::spec::model::{Interaction, ModelArch};
@@ -198,7 +199,7 @@ impl ModelShape {
     }
 }
 
-/// RecPipe's model config JSON (recpipe-reference.md §2.3).
+/// RecPipe's model config JSON (`configs/model_configs/*.json`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecPipeModelJson {

@@ -1,8 +1,8 @@
 //! Host ↔ accelerator transfers over PCIe on the refined model: a fixed per-transfer cost plus bytes over a
 //! configurable link.
 //!
-//! Defaults come from the constants of the original model (recpipe-reference.md §3.2 items 1 and 5, §8 Q5),
-//! measured between a Cascade Lake host and a T4: 40 µs per transfer and 23.4375 ns per Criteo input item.
+//! Defaults come from the PCIe constants of the original `Accelerator.run_query`, which its comments attribute
+//! to a measurement between a Cascade Lake host and a T4: 40 µs per transfer and 23.4375 ns per Criteo input item.
 //! Read as bytes, one Criteo item is 13 dense fp32 values and 26 int32 indices = 156 B, so the slope is a link
 //! of 156 B / 23.4375 ns = 6.656 GB/s. Input per item: Criteo 156 B; MovieLens 4 B (item id) plus 4 B once
 //! for the user id. Output: `top_n` × (4 B id + one score element).

@@ -1,5 +1,5 @@
 //! Sub-batch pipelining of the stages of one query on one chip (RPAccel's "processes queries in sub-batches
-//! to pipeline recommendation stages", recpipe-reference.md §4; absent from the original cost model).
+//! to pipeline recommendation stages", in the RecPipe paper's abstract; absent from the original cost model).
 //!
 //! Each stage runs on its own sub-accelerator of the chip. A query's `n₀` candidates are cut into `m`
 //! sub-batches; stage `i` processes its `nᵢ` items as `m` sub-batches of `ceil(nᵢ/m)`, so stage `i+1` starts

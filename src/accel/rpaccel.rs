@@ -5,28 +5,28 @@
 //!
 //! 1. **Units.** Every term is in cycles of the configured clock; the top-k filter costs
 //!    `2·ceil(n/units) + bins` cycles ([`super::topk`]) instead of `n/16` divided by the clock period
-//!    (a unit error, recpipe-reference.md §8 Q4).
-//! 2. **PCIe** ([`super::pcie`]): bytes over a configurable link plus a fixed per-transfer cost, not an item
-//!    count; the output transfer carries the `min(top_n, n)` survivors (the original always passed 0). A stage pays
-//!    them only where the pipeline enters or leaves the chip ([`StageOptions::input_pcie`],
-//!    [`StageOptions::output_pcie`]); stages sharing a chip pass data on chip (Q5).
+//!    (a unit error of the original `SortingUnit`).
+//! 2. **PCIe** ([`super::pcie`]): bytes over a configurable link plus a fixed per-transfer cost, not an item count; the
+//!    output transfer carries the `min(top_n, n)` survivors (the original always passed 0). A stage pays them only
+//!    where the pipeline enters or leaves the chip ([`StageOptions::input_pcie`], [`StageOptions::output_pcie`]);
+//!    stages sharing a chip pass data on chip (the original charged both transfers to every stage).
 //! 3. **DLRM top-MLP input** is the interaction width (351 + d for 26 tables with the dot interaction) instead
 //!    of 27·d, and the **interaction itself is charged**: 351·d MACs per item (dot) or, for NeuMF, the GMF
-//!    product (mf MACs per item), at the array's peak rate plus one array fill (Q7).
+//!    product (mf MACs per item), at the array's peak rate plus one array fill (the original charged nothing).
 //! 4. **Systolic array** cycles per layer are weight-stationary with fill, stream, drain and tiling
 //!    ([`super::systolic`]; agreement with SCALE-Sim in `accel/README.md`) instead of `(a + b + n)` per tile.
 //! 5. **Weights.** If the whole model's weights fit in the weight SRAM they stay resident across queries and
 //!    cost nothing per query; otherwise each layer's weights stream from DRAM in slices of half the weight
 //!    SRAM, double-buffered, so loading the next slice overlaps the current slice's compute
-//!    (`t = l₀ + Σ max(cⱼ, lⱼ₊₁)`); the original loaded serially with a latency per full-SRAM slice (Q7).
+//!    (`t = l₀ + Σ max(cⱼ, lⱼ₊₁)`); the original loaded serially with a latency per full-SRAM slice.
 //! 6. **Activations** that exceed the activation SRAM spill to DRAM; a layer then takes the longer of its
 //!    compute and its spill traffic (the original ignored activation capacity).
-//! 7. **Embeddings** ([`super::embedding`]): on-chip hit rate from the configured cache capacity (measured
-//!    Criteo characterization, MovieLens row coverage, or a caller-supplied rate from a trace-driven LRU
-//!    simulation) instead of a fixed 50%; DRAM misses move whole bursts; SRAM and DRAM ports work in
-//!    parallel; the embedding gather overlaps the bottom MLP, which does not depend on it (Q6).
+//! 7. **Embeddings** ([`super::embedding`]): on-chip hit rate from the configured cache capacity (measured Criteo
+//!    characterization, MovieLens row coverage, or a caller-supplied rate from a trace-driven LRU simulation) instead
+//!    of a fixed 50%; DRAM misses move whole bursts; SRAM and DRAM ports work in parallel; the embedding gather
+//!    overlaps the bottom MLP, which does not depend on it (the original added them serially).
 //! 8. **Element size** is the configured `element_bytes` (2 for the 16-bit datapath of the synthesized RTL)
-//!    instead of fp32 (Q8).
+//!    instead of the original's fp32.
 //! 9. **Baseline chip** (`architecture: baseline`): no filter units, so all `n` scores return to the host
 //!    (always, even inside a pipeline) and the host sorts them ([`super::topk::host_sort_s`]).
 //! 10. **Energy** ([`super::energy`]) is computed; the original returned 0.

@@ -1,7 +1,7 @@
 //! Accelerator allocations for a `k`-stage pipeline: which sub-accelerator configuration each stage uses and
 //! how many copies, under an explicit area budget.
 //!
-//! The original sweep (`gen_sweep_accel_configs`, recpipe-reference.md §3.4, §8 Q9) kept only the per-stage
+//! The original sweep (`gen_sweep_accel_configs` in RecPipe's `RecPipeMain.py`) kept only the per-stage
 //! sizes of the (size, count) pairs it enumerated and then gave every stage `floor(S/k)` sub-accelerators of
 //! size 1/S, so every 2-stage design split the chip 50/50 and S = 1 never appeared for k ≥ 2.
 //! [`enumerate`] instead lists every per-stage (configuration, count) tuple whose total area
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn legacy_matches_reference() {
-        // recpipe-reference.md §3.4: k=1 → [1],[4],[16],[64]; k=2 → {4,16,64}² with S/2 engines;
+        // RecPipe's `gen_sweep_accel_configs`: k=1 → [1],[4],[16],[64]; k=2 → {4,16,64}² with S/2 engines;
         // k=3 → {4,16,64}³ with floor(S/3) engines.
         let one = legacy_recpipe2021(1);
         assert_eq!(one, vec![vec![(1, 1)], vec![(4, 4)], vec![(16, 16)], vec![(64, 64)]]);

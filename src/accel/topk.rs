@@ -1,16 +1,16 @@
 //! Top-k filtering of a stage's scores on the refined model.
 //!
-//! RPAccel's filter unit (`sortvals` in the artifact's RTL, recpipe-reference.md §4) is a histogram threshold
-//! filter: one pass bins each score by its top bits (one score per unit per cycle), a scan of the `bins`
-//! counters picks the threshold bin that keeps at least `k` items, and a second pass forwards the scores above
-//! the threshold. With `u` units working on disjoint slices of the `n` scores:
-//! `cycles = 2 · ceil(n / u) + bins`, and nothing when `n = 0`.
+//! RPAccel's filter unit (module `sortvals` in the artifact's `RPAccel_characterization/RTL/filtering.v`) is a
+//! histogram threshold filter: one pass bins each score by its top bits (one score per unit per cycle), a scan of the
+//! `bins` counters picks the threshold bin that keeps at least `k` items, and a second pass forwards the scores above
+//! the threshold. With `u` units working on disjoint slices of the `n` scores: `cycles = 2 · ceil(n / u) + bins`, and
+//! nothing when `n = 0`.
 //!
 //! The baseline chip has no filter units: the host sorts all `n` scores. Its cost follows the original's
-//! host-sort branch (recpipe-reference.md §3.2 item 4, never taken there), read as nanoseconds: 30 µs for
+//! host-sort branch (`SortingUnit` with `on_chip_sorting=False`, never taken there), read as nanoseconds: 30 µs for
 //! n < 512, 70 µs for n ≤ 1024, 350 µs for n ≤ 4096, and above 4096 the 4096 point scaled by n·log₂n.
 //!
-//! The original model charged `n/16` and then divided by the clock period (a unit error, §8 Q4); that term
+//! The original model charged `n/16` and then divided by the clock period (a unit error); that term
 //! lives in [`super::reference2021`].
 
 /// Cycles to select the top `k` of `items` scores with `units` filter units of `bins` bins.

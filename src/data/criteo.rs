@@ -21,7 +21,7 @@
 //! ids depend only on the rows before it. Memory is the dictionaries (at most one entry per distinct value,
 //! ~33.8 M entries for the uncapped real file) plus the rows the caller keeps.
 //!
-//! Evaluation queries follow RecPipe (§1.1 of the reference): a query is a window of `candidates_per_query`
+//! Evaluation queries follow RecPipe's artifact: a query is a window of `candidates_per_query`
 //! consecutive rows; query `q` starts at row `q · candidates_per_query` modulo the set's length and wraps around.
 //! RecPipe drew its windows from the first 100,000 rows of the processed file, which DLRM's split puts in the
 //! training data; here they are drawn from the held-out test split.

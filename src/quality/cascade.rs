@@ -1,12 +1,12 @@
 //! Multi-stage cascades re-ranked from cached scores (pure; no I/O).
 //!
-//! RecPipe's semantics (recpipe-reference.md §1.2): stage 1 scores the first `items_1` candidates of the query
-//! (a stage scores min(items, candidates available)), sorts them by its own scores and keeps the best
-//! `items_2`; stage i+1 re-scores those survivors with its own model and keeps the best `items_{i+2}`; the last
-//! stage's ranking is cut to the pipeline's final `top_k`. Models are independent, so a stage's score of a
-//! candidate does not depend on which other candidates it scores: re-ranking the cached score of each survivor
-//! is the same as running the model on the survivors. Ties are broken by candidate position (the lower
-//! position first), so rankings are deterministic; RecPipe used an unstable float16 argsort instead.
+//! RecPipe's semantics (the per-stage `sort_thread` of its artifact's `RecPipe.py`): stage 1 scores the first `items_1`
+//! candidates of the query (a stage scores min(items, candidates available)), sorts them by its own scores and keeps
+//! the best `items_2`; stage i+1 re-scores those survivors with its own model and keeps the best `items_{i+2}`; the
+//! last stage's ranking is cut to the pipeline's final `top_k`. Models are independent, so a stage's score of a
+//! candidate does not depend on which other candidates it scores: re-ranking the cached score of each survivor is the
+//! same as running the model on the survivors. Ties are broken by candidate position (the lower position first), so
+//! rankings are deterministic; RecPipe used an unstable float16 argsort instead.
 
 use std::cmp::Ordering;
 

@@ -6,7 +6,7 @@
 //! - `ndcg@k`: standard NDCG with binary gains, `DCG@k / IDCG@k`, `DCG@k = Σ_{i<k} y_i / log2(i + 2)`, where the
 //!   ideal ranks all `relevant` items of the query first; 0 when the query has no relevant item. With one
 //!   relevant item this is `1 / log2(rank + 2)` when it is in the top k (RecBole's `NDCG`);
-//! - `recpipe_ndcg@k`: RecPipe's "NDCG" exactly as `utils.ndcg_score` computes it (recpipe-reference.md §1.7):
+//! - `recpipe_ndcg@k`: RecPipe's "NDCG" exactly as the artifact's `utils.ndcg_score` computes it:
 //!   `Σ_{i<k} y_i / log2(i + 2)` divided by `Σ_{i<k} 1 / log2(i + 2)`, i.e. an ideal in which all k positions are
 //!   relevant — a position-discounted precision@k. Positions past the end of a short list count as
 //!   non-relevant;

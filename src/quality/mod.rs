@@ -6,7 +6,7 @@
 //! protocol, model config, seed and training settings). [`ScoreCache::cascade`] then gives the quality of any
 //! cascade by re-ranking cached scores, with no further inference. Protocols are in [`protocol`], metric
 //! definitions in [`metrics`] (RecPipe's position-discounted "NDCG" is `recpipe_ndcg@k`,
-//! recpipe-reference.md §1.7), the cascade semantics in [`cascade`].
+//! as the RecPipe artifact's `utils.ndcg_score` computes it), the cascade semantics in [`cascade`].
 
 pub mod cascade;
 pub mod metrics;

@@ -6,7 +6,7 @@
 //!   not in the user's training items.
 //! - **`loo-sampled-N`** (MovieLens; RecPipe's ML-1M protocol with N = 999): the test item plus N items drawn
 //!   uniformly without replacement from the items the user never interacted with (fewer when fewer exist).
-//! - **`window`** (Criteo; RecPipe's semantics, recpipe-reference.md §1.1): query q is the window of
+//! - **`window`** (Criteo; as RecPipe's artifact builds Kaggle queries): query q is the window of
 //!   `candidates` consecutive held-out impressions starting at `q · candidates` (wrapping around the set);
 //!   clicked impressions are relevant.
 //!

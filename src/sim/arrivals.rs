@@ -1,7 +1,7 @@
 //! Arrival processes of the load generator.
 //!
 //! * `Poisson { qps }` — a true Poisson process: independent exponential gaps with mean `1000/qps` ms.
-//! * `LegacyMs { mean_gap_ms }` — RecPipe's generator (recpipe-reference.md §1.4, §8 Q12): gaps are
+//! * `LegacyMs { mean_gap_ms }` — RecPipe's generator (`np.random.poisson(lam=arrival_rate)`): gaps are
 //!   Poisson-distributed **integers** of milliseconds with mean λ = `mean_gap_ms` (so the variance is λ ms²,
 //!   and for λ = 0.5 about 61% of gaps are 0). The offered rate is `1000/λ` queries/s. The distribution is the
 //!   reference's; the random stream is this crate's own seeded generator, not numpy's.

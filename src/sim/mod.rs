@@ -2,11 +2,11 @@
 //! recommendation pipelines.
 //!
 //! RecPipe measured tail latency by really sleeping for every query's service time (hours per figure, with OS
-//! noise; recpipe-reference.md §3.5, §8 Q11). This module simulates the same queueing structure in virtual
+//! noise; the artifact's `RecPipeAccelSim.py`). This module simulates the same queueing structure in virtual
 //! time: exact, seeded, repeatable and thousands of times faster.
 //!
 //! **Model.** Queries arrive by an [`ArrivalProcess`] (`poisson`, `legacy-ms` integer-millisecond Poisson gaps
-//! as in the reference's load generator §1.4, or a replayed trace). Each [`StageModel`] is a shared FCFS queue
+//! as in the reference's load generator, or a replayed trace). Each [`StageModel`] is a shared FCFS queue
 //! served by `servers` identical engines with a per-stage [`ServiceDist`]. After its service a query pays the
 //! stage's top-k sort cost and optional fixed overhead (delays that do not hold an engine), then joins the next
 //! stage. Consecutive stages sharing an accelerator may be sub-batch pipelined ([`SubBatchGroup`],

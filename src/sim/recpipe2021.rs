@@ -1,11 +1,12 @@
 //! The reference's accelerator serving experiments (RecPipe 2021, Figure 12/13), rebuilt on the simulator.
 //!
 //! Service times are the exact per-query, per-stage RPAccel latencies of the reference cost model
-//! (recpipe-reference.md §7.2, ms, Python-2 semantics as in the logs); engines per stage follow the reference's
-//! sweep rule `floor(S / stages)` sub-accelerators of size 1/S (§3.4). Arrivals are RecPipe's integer-ms
-//! Poisson gaps (`legacy-ms`, §1.4) at the Figure-12 mean gaps. The emulation overhead of the original
-//! real-time runs (≈ 0.34 ms for one stage plus ≈ 0.25 ms per extra stage, §7.4) can be added as a per-stage
-//! overhead to compare with the logged means (§7.3).
+//! (`Accelerator.run_query`, ms, with the Python-2 division of the logged runs); engines per stage follow the
+//! reference's sweep rule `floor(S / stages)` sub-accelerators of size 1/S (`RecPipeMain.py`). Arrivals are
+//! RecPipe's integer-ms Poisson gaps (`legacy-ms`, its load generator) at the Figure-12 mean gaps. The emulation
+//! overhead of the original real-time runs (≈ 0.34 ms for one stage plus ≈ 0.25 ms per extra stage: the logged
+//! light-load means minus the service sums) can be added as a per-stage overhead to compare with the logged
+//! means (`logs/example_logs/figure12_kaggle*.out`).
 //!
 //! These definitions feed the Figure-12-style benchmark (`recpipe-dse bench sim`), the tests that check
 //! saturation points against the logs, and the comparison table in `src/sim/README.md`.
@@ -13,15 +14,15 @@
 use super::{ArrivalProcess, PipelineModel, ServiceDist, SimError, SimReport, SimSettings, StageModel};
 use serde::Serialize;
 
-/// Mean inter-arrival gaps (ms) of the reference's accelerator sweeps (§1.4).
+/// Mean inter-arrival gaps (ms) of the reference's accelerator sweeps (`configs/recpipe_configs/kaggle_accel_*`).
 pub const FIG12_GAPS_MS: [f64; 11] = [0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 10.0];
 
-/// Sub-accelerator sizes S (1/S of the full array) the reference sweeps for multi-stage pipelines (§3.4).
+/// Sub-accelerator sizes S (1/S of the full array) the reference sweeps for multi-stage pipelines.
 pub const MULTI_STAGE_SIZES: [u32; 3] = [4, 16, 64];
 
-/// Emulation overhead of the reference's first stage, ms (§7.4).
+/// Emulation overhead of the reference's first stage, ms (logged light-load mean minus the service time).
 pub const OVERHEAD_FIRST_STAGE_MS: f64 = 0.34;
-/// Emulation overhead of each further stage, ms (§7.4).
+/// Emulation overhead of each further stage, ms (from the logged 2- and 3-stage light-load means).
 pub const OVERHEAD_EXTRA_STAGE_MS: f64 = 0.25;
 
 /// RecPipe's Kaggle DLRM sizes.
@@ -39,7 +40,7 @@ pub enum Rm {
 /// (`size` ∈ {1, 4, 16, 64}; `None` otherwise), computed by the original cost model
 /// ([`crate::accel::reference2021`], Python-2 division and `top_n = 0` as in the logged runs) on the
 /// `accel/recpipe-s{size}.yaml` presets, which carry RecPipe's `hardconf_{size}.json` numbers. These are the
-/// §7.2 values (e.g. RM-large@4096 on S=1: 2.090744 ms).
+/// values the original Python-2 runs give (e.g. RM-large@4096 on S=1: 2.090744 ms, as logged).
 pub fn rpaccel_service_ms(rm: Rm, items: u32, size: u32) -> Option<f64> {
     use crate::accel::{evaluate_stage, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
     let preset = match size {
@@ -153,7 +154,7 @@ pub fn figure12_sweep(queries: u64, seed: u64, with_overhead: bool) -> Result<Ve
 #[cfg(test)]
 mod tests {
 
-    /// recpipe-reference.md §7.2, ms, rounded to 6 decimals there.
+    /// The original cost model's values, ms, rounded to 6 decimals; most of them appear in RecPipe's published logs.
     #[test]
     fn service_times_match_the_logged_table() {
         let table: [(Rm, u32, [f64; 4]); 5] = [
@@ -183,7 +184,7 @@ mod tests {
         // [16,4,16] → [5,1,5] as in the log.
         let q = p.iter().find(|x| x.label == "S/M/L [16,4,16]").unwrap();
         assert_eq!(q.engines, vec![5, 1, 5]);
-        // Logged sums (§7.2): [4,4] = 1.394390, [4,4,4] = 1.244819.
+        // Logged multi-stage `Infer mean time` sums: [4,4] = 1.394390, [4,4,4] = 1.244819.
         let sum =
             |x: &AccelPipeline| -> f64 { x.stages.iter().map(|&(r, n, s)| rpaccel_service_ms(r, n, s).unwrap()).sum() };
         assert!((sum(&p[1]) - 1.394390).abs() < 2e-6);

@@ -2,7 +2,7 @@
 //!
 //! A stage's engine is busy for one draw per query. Supported laws (all parameters in milliseconds):
 //! * `Deterministic` — the same time for every query; this is what the RPAccel cost model gives
-//!   (recpipe-reference.md §3.5: "all queries get identical times because the model is deterministic");
+//!   (it is deterministic, so RecPipe's accelerator runs gave every query the same per-stage times);
 //! * `Empirical` — a measured latency sample, resampled uniformly with replacement from the seeded stream;
 //! * `Exponential` and `LogNormal` (given its mean and coefficient of variation) — for validation against
 //!   queueing theory and for sensitivity studies.

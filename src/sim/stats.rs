@@ -1,7 +1,7 @@
 //! Output statistics: exact percentiles, batch-means confidence intervals and Student-t quantiles.
 //!
 //! * **Percentiles** are exact over the recorded latencies with numpy's default ("linear") interpolation, as
-//!   the reference used `np.percentile` (recpipe-reference.md §1.6, §8 Q13): for sorted values `x[0..n]` and
+//!   RecPipe's `utils.post_process_queries` used `np.percentile`: for sorted values `x[0..n]` and
 //!   `p ∈ [0, 100]`, `h = (n − 1)·p/100` and the result is `x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])`.
 //!   The recorded sample is cut into contiguous batches, each batch is sorted, and order statistics of the whole
 //!   sample are found by a binary search over values across the sorted batches, so one sort serves both the

@@ -9,7 +9,7 @@
 //!
 //! where `t[k][j]` is stage `j`'s time for sub-batch `k`: its service draw plus its top-k sort cost, split into
 //! `b` near-equal integer parts. With equal parts this is the familiar fill/drain formula
-//! `Σ_j T_j/b + (b − 1)·max_j T_j/b` (recpipe-reference.md §9.4 "pipelined max-of-stages with fill/drain").
+//! `Σ_j T_j/b + (b − 1)·max_j T_j/b` (a pipelined flow shop's fill and drain).
 //! `b = 1` gives the plain sum (the stages run back-to-back on the engine). Times are integer nanoseconds.
 
 /// Makespan (ns) of `sub_batches` equal splits of per-stage whole-query times `stage_ns` through a flow shop.

@@ -1,10 +1,10 @@
 //! The FCFS multi-server tandem engine.
 //!
-//! Model (recpipe-reference.md §1.3, §3.5): a query passes service centres in order. A centre is one pipeline
-//! stage, or a group of consecutive stages that share an engine and are sub-batch pipelined
-//! ([`super::subbatch`]). Each centre is a single FCFS queue in front of `c` identical servers; after service a
-//! query pays a fixed post-service delay (the stage's top-k sort cost and optional emulation overhead, not
-//! holding a server) and then joins the next centre.
+//! Model (as in RecPipe's `RecPipe.py` and `RecPipeAccelSim.py`): a query passes service centres in order. A centre is
+//! one pipeline stage, or a group of consecutive stages that share an engine and are sub-batch pipelined
+//! ([`super::subbatch`]). Each centre is a single FCFS queue in front of `c` identical servers; after service a query
+//! pays a fixed post-service delay (the stage's top-k sort cost and optional emulation overhead, not holding a server)
+//! and then joins the next centre.
 //!
 //! No global event heap is needed. Under FCFS the k-th query to reach a centre starts at
 //! `max(arrival_k, earliest server-free time)` (the Kiefer–Wolfowitz recursion), so each centre is processed in

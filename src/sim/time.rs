@@ -1,7 +1,7 @@
 //! Integer simulation time.
 //!
 //! All simulated instants and durations are whole nanoseconds held in a `u64` ([`SimTime`]), so event order is
-//! exact and a run is bit-identical for the same seed on every machine (architecture.md §6.6). Conversions to and
+//! exact and a run is bit-identical for the same seed on every machine. Conversions to and
 //! from milliseconds round to the nearest nanosecond; a `u64` of nanoseconds spans about 584 years of simulated
 //! time, far beyond any run the query cap allows.
 

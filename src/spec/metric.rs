@@ -2,7 +2,7 @@
 //!
 //! Quality metrics are computed on the final stage's ranking of a query: `ndcg@K` (standard NDCG with the
 //! ideal ordering of the query's own labels), `recpipe_ndcg@K` (RecPipe's position-discounted precision,
-//! recpipe-reference.md §1.7), `hr@K` (hit rate), `auc`. Latency metrics are end-to-end per query at the
+//! `utils.ndcg_score` in its artifact), `hr@K` (hit rate), `auc`. Latency metrics are end-to-end per query at the
 //! design point's reference load; `capacity_qps` is the largest offered load meeting the SLA.
 
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! Model-zoo entries: DLRM (Criteo), NeuMF (MovieLens) and the popularity baseline, with RecPipe's presets.
 //!
-//! Shapes follow the original configs (recpipe-reference.md §2): DLRM's bottom MLP starts at the 13 dense
+//! Shapes follow RecPipe's `configs/model_configs/*.json`: DLRM's bottom MLP starts at the 13 dense
 //! features and ends at the embedding dimension `d`; with the `dot` interaction the top MLP's input is the
 //! 27·26/2 = 351 pairwise dot products of the 26 embeddings and the dense vector, plus the dense vector itself
 //! (351 + d), and `top_mlp` lists the layer widths after that input, ending in the single output unit.

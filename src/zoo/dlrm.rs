@@ -1,5 +1,5 @@
 //! DLRM (Naumov et al., "Deep Learning Recommendation Model for Personalization and Recommendation Systems",
-//! 2019) as RecPipe's Criteo Kaggle models use it (recpipe-reference.md §2.1).
+//! 2019) as RecPipe's Criteo Kaggle models use it (the artifact's `models/dlrm_model.py`).
 //!
 //! * Bottom MLP over the 13 dense features (ReLU after every layer) → a vector of width d.
 //! * 26 embedding tables, one id per table per sample, sum pooling over a single id (= a row lookup).

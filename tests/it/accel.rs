@@ -1,32 +1,28 @@
 //! Integration tests of the accel capability: the golden per-stage results of the original RecPipe model
 //! (720 rows), the logged Python-2 values, the presets, the refined model's invariants, and the CLI.
+use crate::support::{bin, repo};
 use recpipe_dse::accel::{
     self, area_power, pipelining, sweep, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest,
 };
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// A RecPipe model description (`model_configs/*.json` format) in `accel/recpipe2021/models/`.
+fn recpipe_model_path(name: &str) -> PathBuf {
+    repo().join(format!("accel/recpipe2021/models/{name}.json"))
 }
 
-/// The shared reference directory: the nearest `shared/` above the repository root that holds the golden
-/// file (normally `../shared`, beside the checkout).
-fn shared() -> PathBuf {
-    repo()
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|s| s.join("golden/accel-recpipe2021.csv").is_file())
-        .unwrap_or_else(|| panic!("no shared/golden/accel-recpipe2021.csv above {}", repo().display()))
+/// A RecPipe sub-accelerator description (`hardconf_*.json` format) in `accel/recpipe2021/hardware/`.
+fn hardconf_path(s: u32) -> PathBuf {
+    repo().join(format!("accel/recpipe2021/hardware/hardconf_{s}.json"))
 }
 
 fn recpipe_model(name: &str) -> ModelShape {
-    let p = shared().join(format!("reference-data/recpipe-configs/model_configs/{name}.json"));
+    let p = recpipe_model_path(name);
     ModelShape::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn hardconf(s: u32) -> AccelConfig {
-    let p = shared().join(format!("reference-data/recpipe-configs/accel_configs/hardconf_{s}.json"));
+    let p = hardconf_path(s);
     AccelConfig::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -51,25 +47,27 @@ struct GoldenRow {
     values: [f64; 7],
 }
 
+/// The expected per-stage values of the original model, `tests/golden/accel-recpipe2021-stages.csv` (its
+/// header comments give the provenance). `values` holds the six components in serial order, then latency_s.
 fn golden() -> Vec<GoldenRow> {
-    let path = shared().join("golden/accel-recpipe2021.csv");
+    let path = repo().join("tests/golden/accel-recpipe2021-stages.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
     let header = lines.next().expect("header");
     assert_eq!(
         header,
-        "dataset,model,hardconf,items,top_n,input_pcie_cycles,embedding_cycles,mlp_bot_cycles,\
-         mlp_top_cycles,sort_cycles,output_pcie_cycles,latency_s"
+        "dataset,model,sub_accel,items,top_n,latency_s,input_pcie_cycles,embedding_cycles,bottom_mlp_cycles,\
+         top_mlp_cycles,topk_cycles,output_pcie_cycles"
     );
     lines
-        .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             assert_eq!(f.len(), 12, "{l}");
             let mut values = [0.0; 7];
-            for (i, v) in values.iter_mut().enumerate() {
-                *v = f[5 + i].parse().unwrap();
+            for (i, v) in values.iter_mut().take(6).enumerate() {
+                *v = f[6 + i].parse().unwrap();
             }
+            values[6] = f[5].parse().unwrap();
             GoldenRow {
                 dataset: Dataset::parse(f[0]).unwrap(),
                 model: f[1].to_string(),
@@ -123,7 +121,7 @@ fn golden_recpipe2021_all_rows_from_yaml_presets() {
     check_golden(|s| preset(&format!("recpipe-s{s}")));
 }
 
-/// recpipe-reference.md §7.2: per-stage service times (ms, 6 decimals) confirmed by the Python-2 logs,
+/// Per-stage service times (ms, 6 decimals) as RecPipe's published Python-2 logs show them,
 /// with top_n = 0 as in the original's `accel_thread`.
 #[test]
 fn python2_division_reproduces_logged_values() {
@@ -194,7 +192,7 @@ fn presets_pin_their_numbers() {
     assert!(rel(area_power::power_w(&chip), 4.655) < 0.005);
     assert!(rel(area_power::area_mm2(&base), 26.52) < 0.005);
     assert!(rel(area_power::power_w(&base), 3.653) < 0.005);
-    // Overheads of the RPAccel features: +7.67% area, +27.4% power (recpipe-reference.md §5.2).
+    // Overheads of the RPAccel features: +7.67% area, +27.4% power (Fig. 11, `plotting/figure11/synthesis.py`).
     let over_a = area_power::area_mm2(&chip) / area_power::area_mm2(&base) - 1.0;
     let over_p = area_power::power_w(&chip) / area_power::power_w(&base) - 1.0;
     assert!((over_a - 0.0767).abs() < 0.002, "{over_a}");
@@ -288,12 +286,6 @@ fn pipeline_pays_pcie_once() {
 
 // ---------- CLI ----------
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_recpipe-dse"));
-    c.current_dir(repo());
-    c
-}
-
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("recpipe-dse-accel-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -318,8 +310,8 @@ fn eval_json(model: &Path, hardware: &Path, extra: &[&str]) -> serde_json::Value
 
 #[test]
 fn cli_eval_recpipe_json_configs_match_golden() {
-    let model = shared().join("reference-data/recpipe-configs/model_configs/dim_4_0.json");
-    let hw = shared().join("reference-data/recpipe-configs/accel_configs/hardconf_4.json");
+    let model = recpipe_model_path("dim_4_0");
+    let hw = hardconf_path(4);
     let v = eval_json(&model, &hw, &["--mode", "recpipe2021"]);
     let row = golden()
         .into_iter()
@@ -386,9 +378,9 @@ fn cli_bad_hardware_yaml_names_file_field_value() {
 
 #[test]
 fn cli_bad_recpipe_json_names_file_field_value() {
-    let hw = std::fs::read_to_string(shared().join("reference-data/recpipe-configs/accel_configs/hardconf_16.json"))
+    let hw = std::fs::read_to_string(hardconf_path(16))
         .unwrap()
-        .replace("\"dram_bandwidth\"          : 2,", "\"dram_bandwidth\"          : -2,");
+        .replace("\"dram_bandwidth\": 2,", "\"dram_bandwidth\": -2,");
     assert!(hw.contains("-2"));
     let bad = temp_file("hardconf_bad.json", &hw);
     let err = eval_fails(Path::new("rm-small"), &bad, "kaggle");
@@ -414,8 +406,8 @@ fn cli_rejects_model_dataset_mismatch_and_missing_files() {
 
 #[test]
 fn cli_eval_movielens_json_matches_golden() {
-    let model = shared().join("reference-data/recpipe-configs/model_configs/movie20m_large.json");
-    let hw = shared().join("reference-data/recpipe-configs/accel_configs/hardconf_64.json");
+    let model = recpipe_model_path("movie20m_large");
+    let hw = hardconf_path(64);
     let out = bin()
         .args(["accel", "eval", "--model"])
         .arg(&model)

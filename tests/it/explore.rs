@@ -65,7 +65,7 @@ impl StageLatencySource for TestLatency {
 
 fn space(file: &str) -> Arc<Space> {
     // Accelerator presets resolve against the working directory, the package root under `cargo test`.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::support::repo();
     Arc::new(load_space(&root.join("tests/spaces").join(file)).expect("test space is valid"))
 }
 

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per capability.
 mod accel;
+mod checkout;
 mod data;
 mod explore;
 mod measure;
 mod quality;
 mod sim;
 mod spec;
+mod support;

@@ -9,7 +9,6 @@ use recpipe_dse::measure::{CalibCache, DeviceKind, HostFingerprint, MeasureError
 use recpipe_dse::spec::model::{preset, DlrmArch, ModelArch};
 use recpipe_dse::zoo::dlrm::Dlrm;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tch::{Device, Kind, Tensor};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -261,7 +260,7 @@ fn required_profiles_cover_every_cpu_and_gpu_stage() {
 }
 
 fn calibrate(space: &Path, calib: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_recpipe-dse"))
+    crate::support::bin()
         .arg("calibrate")
         .arg(space)
         .arg("--calib-dir")
@@ -309,7 +308,7 @@ fn calibrate_rejects_bad_input_with_exit_2() {
     let dir = temp_dir("bad");
     let space = dir.join("tiny.yaml");
     std::fs::write(&space, TINY_SPACE).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_recpipe-dse"))
+    let out = crate::support::bin()
         .arg("calibrate")
         .arg(&space)
         .args(["--reps", "0", "--calib-dir"])

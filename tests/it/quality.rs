@@ -207,7 +207,7 @@ objectives:
 
 #[test]
 fn prepare_trains_caches_and_reuses_on_a_tiny_space() {
-    let space = spec::parse_space(TINY_SPACE, "tiny.yaml", &PathBuf::from(env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let space = spec::parse_space(TINY_SPACE, "tiny.yaml", &crate::support::repo()).unwrap();
     assert_eq!(space.training.train_rows, Some(2000));
     let dir = std::env::temp_dir().join(format!("rpdse-quality-it-{}", std::process::id()));
     let opts = PrepareOptions { cache_dir: dir.clone(), retrain: false, progress: false };
@@ -248,7 +248,7 @@ fn a_folder_without_interaction_files_is_reported_by_name() {
 
 #[test]
 fn training_section_defaults_by_data_kind_and_reports_bad_values() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::support::repo();
     let no_training = TINY_SPACE
         .replace("training:\n  batch_size: 64\n  train_rows: 2000\n  validation_rows: 400\n  table_rows_cap: 40\n", "");
     let space = spec::parse_space(&no_training, "t.yaml", &root).unwrap();

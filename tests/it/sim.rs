@@ -2,13 +2,13 @@
 //! against the run's own 99% confidence intervals), the reference's logged saturation points and light-load
 //! means, determinism, and the `simulate` command on good and bad pipeline files.
 
+use crate::support::{bin, repo};
 use recpipe_dse::sim::queueing::{erlang_c, jackson_tandem_mean_sojourn, md1_mean_wait, mm1_mean_wait, mmc_mean_wait};
 use recpipe_dse::sim::recpipe2021::{rpaccel_service_ms, AccelPipeline, Rm};
 use recpipe_dse::sim::{
     self, ArrivalProcess, Interval, PipelineModel, ServiceDist, SimReport, SimSettings, StageModel, SubBatchGroup,
 };
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 const MILLION: u64 = 1_000_000;
@@ -89,8 +89,8 @@ fn jackson_tandem_of_two_mm1_mean_sojourn() {
     assert_in(r.stages[1].wait_mean_ci_ms, mm1_mean_wait(0.5, 1.25).unwrap(), 0.08, "second station wait");
 }
 
-/// The reference's logged accelerator runs (recpipe-reference.md §7.3): configuration, mean gap λ (ms) and the
-/// logged mean end-to-end latency (ms).
+/// The reference's logged accelerator runs (RecPipe's `logs/example_logs/figure12_kaggle*.out` and
+/// `figure13_accel_1_stage.out`): configuration, mean gap λ (ms) and the logged mean end-to-end latency (ms).
 fn logged_runs() -> Vec<(AccelPipeline, f64, f64)> {
     let l1 = AccelPipeline::swept("L [1]", vec![(Rm::Large, 4096, 1)]);
     let l4 = AccelPipeline { label: "L [4]".into(), stages: vec![(Rm::Large, 4096, 4)], engines: vec![4] };
@@ -191,10 +191,6 @@ fn overload_is_reported_never_hangs() {
     assert!(r.mean_ci_ms.is_none(), "a capped run has no steady-state intervals");
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_recpipe-dse"))
-}
-
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("recpipe-dse-sim-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -205,8 +201,8 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn cli_simulate_json_has_the_fields_and_is_repeatable() {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/spaces/pipelines/rpaccel-2stage.yaml");
-    let out = bin().args(["simulate", file, "--format", "json"]).output().unwrap();
+    let file = repo().join("spaces/pipelines/rpaccel-2stage.yaml");
+    let out = bin().arg("simulate").arg(&file).args(["--format", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in ["throughput_qps", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "saturated", "max_qps_under_sla"] {
@@ -215,9 +211,9 @@ fn cli_simulate_json_has_the_fields_and_is_repeatable() {
     assert_eq!(v["utilization"].as_array().unwrap().len(), 2);
     assert_eq!(v["seed"], 123);
     assert!(v["max_qps_under_sla"].as_f64().unwrap() > 0.0);
-    let again = bin().args(["simulate", file, "--format", "json"]).output().unwrap();
+    let again = bin().arg("simulate").arg(&file).args(["--format", "json"]).output().unwrap();
     assert_eq!(out.stdout, again.stdout, "same seed ⇒ bit-identical output");
-    let table = bin().args(["simulate", file]).output().unwrap();
+    let table = bin().arg("simulate").arg(&file).output().unwrap();
     assert!(table.status.success());
     assert!(String::from_utf8_lossy(&table.stdout).contains("max offered load under the SLA"));
 }

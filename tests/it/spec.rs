@@ -2,11 +2,8 @@
 //! path, value), every shipped space validates, and mixed-radix point ids round-trip.
 use recpipe_dse::spec::{self, PointId, SpecErrors};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{bin, repo as repo_root};
 
 /// A small valid space with no file dependencies (synthetic Criteo data, CPU and GPU stages).
 const BASE: &str = "\
@@ -480,10 +477,6 @@ mod properties {
             prop_assert_eq!(space.decode(id), Some((t, digits)));
         }
     }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_recpipe-dse"))
 }
 
 fn write_temp(name: &str, text: &str) -> PathBuf {
