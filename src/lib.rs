@@ -16,6 +16,7 @@ pub mod measure;
 pub mod pareto;
 pub mod quality;
 pub mod report;
+pub mod reproduce;
 pub mod search;
 pub mod sim;
 pub mod spec;

@@ -137,6 +137,14 @@ pub fn weight_bytes(model: &ModelShape, hw: &AccelConfig) -> f64 {
 /// Fully connected layers as (input, output) widths.
 type Layers = Vec<(u32, u32)>;
 
+/// The model's fully connected layers as (input, output) widths, bottom MLP (or NeuMF tower) first, then the
+/// top MLP (or prediction layers) with the interaction's output width as its input.
+pub fn fc_layers(model: &ModelShape) -> Vec<(u32, u32)> {
+    let (mut bottom, top) = layer_lists(model);
+    bottom.extend(top);
+    bottom
+}
+
 fn layer_lists(model: &ModelShape) -> (Layers, Layers) {
     match model {
         ModelShape::Dlrm(d) => {

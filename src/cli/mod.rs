@@ -18,6 +18,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod quality;
+pub mod reproduce;
 pub mod simulate;
 pub mod train;
 pub mod validate;
@@ -56,6 +57,8 @@ pub enum Command {
     Quality(quality::QualityArgs),
     /// Measure the CPU/GPU stage latency profiles a design space needs into the calibration cache.
     Calibrate(calibrate::CalibrateArgs),
+    /// Reproduce the RecPipe paper's figures from `spaces/paper/`, beside the published numbers.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -100,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(&args),
         Command::Quality(args) => quality::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

@@ -15,6 +15,7 @@
 //! 10 % of its range, and is printed with the value. Files are written to a temporary name and renamed.
 
 pub mod compare;
+pub mod figure;
 pub mod markdown;
 pub mod plots;
 pub mod table;

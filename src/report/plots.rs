@@ -15,7 +15,7 @@ const DEJAVU_SANS: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
 static FONT: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     FONT.call_once(|| {
         // The font is embedded at build time; a failure here would be a broken build, and plots then
         // render without text rather than abort.
@@ -126,7 +126,7 @@ pub fn points(report: &Report, spec: &PlotSpec) -> Vec<(f64, f64, bool)> {
         .collect()
 }
 
-fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+pub(crate) fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if log {
         let (lo, hi) = if hi / lo < 1.5 { (lo / 1.25, hi * 1.25) } else { (lo / 1.1, hi * 1.1) };

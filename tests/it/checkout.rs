@@ -4,7 +4,8 @@
 //! into the development reference folder beside the checkout, a citation of its documents, a Markdown link or a documented command argument that resolves above the root) and
 //! documented file arguments that do not exist. The second copies the checkout into an empty temporary folder
 //! (nothing beside it, as in a fresh clone after `./setup.sh`), runs the integration tests that read the
-//! repository's fixtures (accelerator golden rows and RecPipe JSON descriptions, spaces, pipeline files) from
+//! repository's fixtures (accelerator golden rows and RecPipe JSON descriptions, spaces, pipeline files, the
+//! paper's figure files) from
 //! that copy, and runs the quick documented example commands (`accel eval`, `simulate`, `validate`) there.
 use crate::support::{repo, CHECKOUT_VAR};
 use std::path::{Component, Path, PathBuf};
@@ -257,7 +258,7 @@ fn fixture_tests_and_quick_examples_pass_from_a_copy_with_nothing_beside_it() {
     // The integration tests that read the repository's files, run from the copy.
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(&exe)
-        .args(["accel::", "spec::", "sim::", "--skip", "checkout::", "--test-threads", "2"])
+        .args(["accel::", "spec::", "sim::", "reproduce::", "--skip", "checkout::", "--test-threads", "2"])
         .env(CHECKOUT_VAR, &copy)
         .current_dir(&copy)
         .output()
@@ -270,7 +271,7 @@ fn fixture_tests_and_quick_examples_pass_from_a_copy_with_nothing_beside_it() {
         .and_then(|l| l.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(passed >= 30, "expected the accel, spec and sim tests to run from the copy:\n{stdout}");
+    assert!(passed >= 30, "expected the accel, spec, sim and reproduce tests to run from the copy:\n{stdout}");
 
     // The quick documented examples, run from the copy.
     let mut ran = 0;

@@ -5,6 +5,7 @@ mod data;
 mod explore;
 mod measure;
 mod quality;
+mod reproduce;
 mod sim;
 mod spec;
 mod support;

@@ -1,0 +1,166 @@
+//! `recpipe-dse reproduce <figure>… | all [--out DIR] [--paper-dir DIR] [--quick]`: compute the RecPipe paper's
+//! figures from their files in `spaces/paper/` and write `<out>/reproduce-<timestamp>/<figure>/` plus a
+//! summary `README.md`.
+//!
+//! Every figure file of the paper folder is loaded and validated first (all problems reported, exit code 2,
+//! nothing written); figures that others cite (`claims`) are added to the run. `--quick` cuts every
+//! simulation to a tenth of its queries (at least 1,000) for a smoke run.
+use super::explore::{command_line, utc_stamp, versions};
+use super::CliError;
+use crate::reproduce::{self, Figure, FigureBody, ValuesById};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `reproduce`.
+#[derive(Debug, clap::Args)]
+pub struct ReproduceArgs {
+    /// Figure ids (the `figure:` field of the files in the paper folder, e.g. fig12), or `all`.
+    #[arg(required = true)]
+    pub figures: Vec<String>,
+    /// Folder for the run folder `reproduce-<timestamp>/`.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Folder of the figure files.
+    #[arg(long, default_value = "spaces/paper")]
+    pub paper_dir: PathBuf,
+    /// Smoke run: every simulation with a tenth of its queries (at least 1,000).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Every `*.yaml` figure file of `dir`, loaded, sorted by file name; all problems at once.
+fn load_all(dir: &Path) -> Result<Vec<Figure>, CliError> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("{}: cannot read the paper folder", dir.display()));
+    let mut paths: Vec<PathBuf> = entries
+        .map_err(CliError::input)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    paths.sort();
+    let mut figures = Vec::new();
+    let mut problems = Vec::new();
+    for p in &paths {
+        match reproduce::load_figure(p) {
+            Ok(f) => figures.push(f),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CliError::input(anyhow::anyhow!("{}", problems.join("\n"))));
+    }
+    let mut ids: Vec<&str> = figures.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(CliError::input(anyhow::anyhow!("{}: two figure files have the id '{}'", dir.display(), w[0])));
+    }
+    if figures.is_empty() {
+        return Err(CliError::input(anyhow::anyhow!("{}: no figure files (*.yaml)", dir.display())));
+    }
+    Ok(figures)
+}
+
+/// The figures asked for, with the ones they depend on, in dependency order.
+fn select(all: Vec<Figure>, wanted: &[String]) -> Result<Vec<Figure>, CliError> {
+    let known: Vec<String> = all.iter().map(|f| f.id.clone()).collect();
+    let mut chosen: Vec<String> = if wanted.iter().any(|w| w == "all") {
+        known.clone()
+    } else {
+        for w in wanted {
+            if !known.contains(w) {
+                return Err(CliError::input(anyhow::anyhow!(
+                    "unknown figure '{w}' (expected all or one of: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        wanted.to_vec()
+    };
+    loop {
+        let extra: Vec<String> = all
+            .iter()
+            .filter(|f| chosen.contains(&f.id))
+            .flat_map(Figure::dependencies)
+            .filter(|d| !chosen.contains(d))
+            .collect();
+        if extra.is_empty() {
+            break;
+        }
+        chosen.extend(extra);
+    }
+    let figures: Vec<Figure> = all.into_iter().filter(|f| chosen.contains(&f.id)).collect();
+    reproduce::order_by_dependencies(figures).map_err(|e| CliError::input(anyhow::anyhow!(e)))
+}
+
+fn make_quick(f: &mut Figure) {
+    if let FigureBody::Serving(s) = &mut f.body {
+        s.queries = (s.queries / 10).max(1000).min(s.queries);
+    }
+}
+
+/// A fresh run folder: `reproduce-<stamp>`, with `-2`, `-3`, … when one from the same second exists.
+fn run_folder(out: &Path) -> Result<PathBuf, CliError> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create {}", out.display()))
+        .map_err(CliError::runtime)?;
+    let stamp = utc_stamp();
+    for n in 1.. {
+        let dir =
+            if n == 1 { out.join(format!("reproduce-{stamp}")) } else { out.join(format!("reproduce-{stamp}-{n}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(CliError::runtime(anyhow::anyhow!("cannot create {}: {e}", dir.display())));
+            }
+        }
+    }
+    unreachable!("an unbounded counter ends only by returning")
+}
+
+/// Run `reproduce`.
+pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
+    let mut figures = select(load_all(&args.paper_dir)?, &args.figures)?;
+    if args.quick {
+        figures.iter_mut().for_each(make_quick);
+    }
+    // Compute everything before writing anything.
+    let bar = ProgressBar::new(figures.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} figures {msg} ({elapsed})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("reproduce");
+    let mut values = ValuesById::new();
+    let mut results = Vec::new();
+    for f in &figures {
+        bar.set_message(f.id.clone());
+        let t = Instant::now();
+        let r = reproduce::run(f, &values).map_err(CliError::input)?;
+        values.insert(r.id.clone(), r.values.clone());
+        results.push((r, t.elapsed().as_secs_f64()));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let dir = run_folder(&args.out)?;
+    for (r, secs) in &results {
+        crate::report::figure::write_figure(&dir, r, *secs).map_err(CliError::runtime)?;
+    }
+    let mut stamp = versions();
+    if args.quick {
+        stamp.push_str("; --quick (a tenth of the simulated queries)");
+    }
+    let summary = crate::report::figure::summary_markdown(&results, &command_line(), &stamp);
+    crate::report::write_atomic(&dir.join("README.md"), summary.as_bytes())
+        .with_context(|| format!("cannot write {}", dir.join("README.md").display()))
+        .map_err(CliError::runtime)?;
+    println!("{:<10} {:>7} {:>7} {:>12} {:>8}", "figure", "match", "differ", "not checked", "seconds");
+    for (r, secs) in &results {
+        let (m, d, u) = r.verdict_counts();
+        println!("{:<10} {m:>7} {d:>7} {u:>12} {secs:>8.2}", r.id);
+    }
+    println!("wrote {}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Integration tests of `reproduce`: every figure file of `spaces/paper/` validates, a `--quick` run writes
+//! every figure's PNG, SVG, CSV and README, the exact parts are pinned (Fig. 11 totals, Fig. 10a cycles, the
+//! accelerator figures' saturation and light-load verdicts, the claims), and bad figure files are rejected
+//! with file, field and value.
+use crate::support::{bin, repo};
+use recpipe_dse::reproduce::{self, FigureResult, ValuesById, Verdict};
+use std::path::{Path, PathBuf};
+
+fn paper_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("spaces/paper"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn figure(id: &str) -> FigureResult {
+    let f = reproduce::load_figure(&repo().join(format!("spaces/paper/{id}.yaml"))).unwrap_or_else(|e| panic!("{e}"));
+    reproduce::run(&f, &ValuesById::new()).unwrap()
+}
+
+fn group<'a>(r: &'a FigureResult, g: &str) -> Vec<&'a reproduce::Comparison> {
+    r.comparisons.iter().filter(|c| c.group == g).collect()
+}
+
+fn matching(cs: &[&reproduce::Comparison]) -> usize {
+    cs.iter().filter(|c| matches!(c.verdict, Verdict::Matches { .. })).count()
+}
+
+#[test]
+fn every_paper_file_validates() {
+    let files = paper_files();
+    assert!(files.len() >= 5, "{files:?}");
+    let mut ids = Vec::new();
+    for f in &files {
+        let fig = reproduce::load_figure(f).unwrap_or_else(|e| panic!("{e}"));
+        ids.push(fig.id);
+    }
+    for id in ["fig10a", "fig11", "fig12", "fig13", "claims"] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+}
+
+#[test]
+fn fig11_totals_are_within_half_a_percent() {
+    let r = figure("fig11");
+    let totals = group(&r, "totals");
+    assert_eq!(totals.len(), 4);
+    assert_eq!(matching(&totals), 4, "{totals:#?}");
+    for (key, published) in [
+        ("baseline/area_mm2", 26.52),
+        ("baseline/power_w", 3.653),
+        ("rpaccel/area_mm2", 28.55),
+        ("rpaccel/power_w", 4.655),
+    ] {
+        let v = r.values[key];
+        assert!((v - published).abs() <= 0.005 * published, "{key}: {v} vs {published}");
+    }
+    let area = r.values["rpaccel/area_overhead_pct"];
+    let power = r.values["rpaccel/power_overhead_pct"];
+    assert!((area - 7.670).abs() < 0.01 && (power - 27.21).abs() < 0.01, "{area} {power}");
+}
+
+#[test]
+fn fig10a_cycles_are_within_a_few_cycles_of_scalesim() {
+    let r = figure("fig10a");
+    let cycles = group(&r, "cycles");
+    assert_eq!(cycles.len(), 12);
+    assert_eq!(matching(&cycles), 12, "{cycles:#?}");
+    // Hand-checkable pin: RM-large on 128×128 at batch 512 has 4 + 8 + 2 + 1 + 1 + 3 + 1 = 20 weight folds
+    // (13→512, 512→256, 256→128, 128→64, 64→32, 383→96, 96→1) of 2·128 + 128 + 512 − 2 cycles each.
+    let row = r.table.rows.iter().find(|row| row[0] == "rm-large" && row[1] == "128").unwrap();
+    assert_eq!(row[4], (20 * (3 * 128 + 510)).to_string());
+    // Small models waste big arrays: utilisation falls with the array side.
+    let u = |side: u32| r.values[&format!("rm-small/{side}x{side}/utilization_pct")];
+    assert!(u(16) > u(32) && u(32) > u(64) && u(64) > u(128), "{:?}", r.values);
+}
+
+#[test]
+fn fig12_original_view_lands_on_the_logged_saturation_points_and_light_load_means() {
+    let r = figure("fig12");
+    let sat = group(&r, "saturation");
+    assert_eq!(sat.len(), 407);
+    // The six that differ are the 3-stage pipelines whose last stage is S = 64 at λ = 0.5 ms, ρ = 1.038.
+    let off: Vec<_> = sat.iter().filter(|c| !matches!(c.verdict, Verdict::Matches { .. })).collect();
+    assert_eq!(off.len(), 6, "{off:#?}");
+    assert!(off.iter().all(|c| c.item.ends_with(",64] at λ = 0.5 ms") && c.ours.contains("ρ = 1.038")), "{off:#?}");
+    let light = group(&r, "light-load mean");
+    assert_eq!(light.len(), 37);
+    assert_eq!(matching(&light), 31);
+    // The overhead fit lands near the artifact's light-load gaps (0.34 ms + about 0.25–0.3 ms per stage).
+    let (a, b) = (r.values["overhead/first_stage_ms"], r.values["overhead/further_stage_ms"]);
+    assert!((0.25..0.4).contains(&a) && (0.2..0.4).contains(&b), "{a} {b}");
+    // The 1-stage curve saturates at 500 q/s in the log and in the simulation.
+    assert!(r.values.contains_key("original/best_p95_ms/1-stage/gap=2.5ms"));
+    assert!(!r.values.contains_key("original/best_p95_ms/1-stage/gap=2ms"));
+    assert!(!r.values.contains_key("published/best_p95_ms/1-stage/gap=2ms"));
+    assert_eq!(r.values["original/max_qps_p95_within_100ms/2-stage"], 2000.0);
+    assert_eq!(r.values["published/max_qps_p95_within_100ms/1-stage"], 400.0);
+    // Both views are in the table, for every pipeline and gap.
+    assert_eq!(r.table.rows.len(), 2 * 37 * 11);
+}
+
+#[test]
+fn fig13_checks_every_logged_run() {
+    let r = figure("fig13");
+    assert_eq!(group(&r, "saturation").len(), 240);
+    assert!(matching(&group(&r, "saturation")) >= 237);
+    assert_eq!(group(&r, "curve").len(), 10);
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recpipe-reproduce-it-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn only_run_folder(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+#[test]
+fn quick_run_of_every_figure_writes_plots_tables_and_readmes() {
+    let out = temp_dir("quick");
+    let run = bin().args(["reproduce", "all", "--quick", "--out"]).arg(&out).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = only_run_folder(&out);
+    assert!(dir.file_name().unwrap().to_str().unwrap().starts_with("reproduce-"));
+    let summary = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    for f in paper_files() {
+        let id = reproduce::load_figure(&f).unwrap().id;
+        let folder = dir.join(&id);
+        assert!(summary.contains(&format!("[{id}]({id}/README.md)")), "{summary}");
+        let names: Vec<String> =
+            std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert!(names.contains(&"README.md".to_string()) && names.contains(&format!("{id}.csv")), "{id}: {names:?}");
+        if id != "claims" {
+            for ext in [".png", ".svg"] {
+                assert!(names.iter().any(|n| n.ends_with(ext)), "{id}: no {ext} in {names:?}");
+            }
+        }
+        let png = names.iter().find(|n| n.ends_with(".png"));
+        if let Some(png) = png {
+            assert!(std::fs::metadata(folder.join(png)).unwrap().len() > 10_000, "{id}/{png} looks empty");
+        }
+        let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+        assert!(readme.contains("| item | published | ours | difference | verdict |"), "{id}: {readme}");
+    }
+    assert!(summary.contains("--quick"), "{summary}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn claims_pull_in_the_figures_they_cite_and_two_runs_do_not_collide() {
+    let out = temp_dir("claims");
+    for _ in 0..2 {
+        let run = bin().args(["reproduce", "claims", "--quick", "--out"]).arg(&out).output().unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains("fig11") && stdout.contains("fig12") && stdout.contains("claims"), "{stdout}");
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "two runs, two folders");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_figure_files_name_file_field_and_value_and_write_nothing() {
+    let dir = temp_dir("bad");
+    let good = std::fs::read_to_string(repo().join("spaces/paper/fig12.yaml")).unwrap();
+    let bad = good
+        .replace(
+            "accel: ../../accel/recpipe-s{size}.yaml",
+            &format!("accel: {}/accel/recpipe-s{{size}}.yaml", repo().display()),
+        )
+        .replace(
+            "published: fig12-logged.csv",
+            &format!("published: {}/spaces/paper/fig12-logged.csv", repo().display()),
+        )
+        .replace("mode: rpaccel", "mode: turbo")
+        .replace("sizes: [[1]]", "sizes: [[3]]");
+    std::fs::write(dir.join("fig12.yaml"), bad).unwrap();
+    let out = dir.join("out");
+    let run = bin().args(["reproduce", "all", "--paper-dir"]).arg(&dir).arg("--out").arg(&out).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("fig12.yaml: serving.views[1].mode: unknown mode 'turbo'"), "{err}");
+    assert!(err.contains("serving.sweeps[0].sizes[0][0]") && err.contains("recpipe-s3.yaml"), "{err}");
+    assert!(!out.exists(), "nothing written on bad input");
+    let run = bin().args(["reproduce", "fig99"]).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("unknown figure 'fig99'"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
