@@ -13,8 +13,10 @@
 //!
 //! Figure kinds, one file each: [`serving`] (accelerator pipelines under load: Figs. 12 and 13),
 //! [`chips`] (area and power breakdown: Fig. 11), [`systolic`] (array cycles and utilisation against
-//! SCALE-Sim: Fig. 10a) and [`claims`] (the paper's headline claims, from the other figures' values).
+//! SCALE-Sim: Fig. 10a), [`cache_split`] (dividing the embedding cache between stages: Fig. 10c) and
+//! [`claims`] (the paper's headline claims, from the other figures' values).
 
+pub mod cache_split;
 pub mod chips;
 pub mod claims;
 pub mod published;
@@ -54,6 +56,8 @@ pub enum FigureBody {
     Systolic(systolic::Systolic),
     /// Headline claims computed from other figures' values.
     Claims(claims::Claims),
+    /// Division of an embedding cache between two stages.
+    CacheSplit(cache_split::CacheSplit),
 }
 
 impl Figure {
@@ -365,6 +369,7 @@ pub fn run(figure: &Figure, earlier: &ValuesById) -> Result<FigureResult, Reprod
         FigureBody::Chips(c) => chips::run(c, &mut out),
         FigureBody::Systolic(s) => systolic::run(s, &mut out),
         FigureBody::Claims(c) => claims::run(c, earlier, &mut out),
+        FigureBody::CacheSplit(c) => cache_split::run(c, &mut out),
     }
     Ok(out)
 }
@@ -378,6 +383,7 @@ enum RawKind {
     AreaPower,
     Systolic,
     Claims,
+    CacheSplit,
 }
 
 #[derive(Debug, Deserialize)]
@@ -393,6 +399,7 @@ struct RawFigure {
     chips: Option<chips::RawChips>,
     systolic: Option<systolic::RawSystolic>,
     claims: Option<Vec<claims::RawClaim>>,
+    cache_split: Option<cache_split::RawCacheSplit>,
 }
 
 /// Collects problems of one figure file.
@@ -464,12 +471,14 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         ("chips", raw.chips.is_some(), matches!(raw.kind, RawKind::AreaPower)),
         ("systolic", raw.systolic.is_some(), matches!(raw.kind, RawKind::Systolic)),
         ("claims", raw.claims.is_some(), matches!(raw.kind, RawKind::Claims)),
+        ("cache_split", raw.cache_split.is_some(), matches!(raw.kind, RawKind::CacheSplit)),
     ];
     let kind_name = match raw.kind {
         RawKind::AccelServing => "accel-serving",
         RawKind::AreaPower => "area-power",
         RawKind::Systolic => "systolic",
         RawKind::Claims => "claims",
+        RawKind::CacheSplit => "cache-split",
     };
     for (name, present, wanted) in sections {
         if wanted && !present {
@@ -488,6 +497,9 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
             raw.systolic.and_then(|s| systolic::load(s, base_dir, &mut problems)).map(FigureBody::Systolic)
         }
         RawKind::Claims => raw.claims.and_then(|c| claims::load(c, &mut problems)).map(FigureBody::Claims),
+        RawKind::CacheSplit => {
+            raw.cache_split.and_then(|c| cache_split::load(c, base_dir, &mut problems)).map(FigureBody::CacheSplit)
+        }
     };
     let figure = body.map(|body| Figure {
         id: raw.figure,

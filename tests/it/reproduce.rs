@@ -38,7 +38,7 @@ fn every_paper_file_validates() {
         let fig = reproduce::load_figure(f).unwrap_or_else(|e| panic!("{e}"));
         ids.push(fig.id);
     }
-    for id in ["fig10a", "fig11", "fig12", "fig13", "claims"] {
+    for id in ["fig10a", "fig10c", "fig11", "fig12", "fig13", "claims"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
 }
@@ -76,6 +76,17 @@ fn fig10a_cycles_are_within_a_few_cycles_of_scalesim() {
     // Small models waste big arrays: utilisation falls with the array side.
     let u = |side: u32| r.values[&format!("rm-small/{side}x{side}/utilization_pct")];
     assert!(u(16) > u(32) && u(32) > u(64) && u(64) > u(128), "{:?}", r.values);
+}
+
+#[test]
+fn fig10c_recomputes_the_published_best_splits() {
+    let r = figure("fig10c");
+    assert_eq!(r.comparisons.len(), 9);
+    assert_eq!(matching(&r.comparisons.iter().collect::<Vec<_>>()), 9, "{:#?}", r.comparisons);
+    let best = r.values["best_amat_cycles/filter=0.125/12MiB"];
+    assert!((best - 56.04).abs() < 0.01, "{best}");
+    // Every capacity gains from a split over giving everything to one stage.
+    assert!(r.values.iter().filter(|(k, _)| k.starts_with("gain_over_endpoint")).all(|(_, &g)| g > 0.0));
 }
 
 #[test]
