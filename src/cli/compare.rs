@@ -13,10 +13,11 @@ use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::journal::{fingerprint, Journal};
 use crate::explore::{hardware_label, pipeline_label, sources};
-use crate::report::compare::{markdown, select, CompareRow};
+use crate::report::compare::{markdown, meets_floors, select, CompareRow};
 use crate::search::{self, SearchSettings, StrategyKind};
 use crate::sim::SlaTarget;
-use crate::spec::load_space;
+use crate::spec::metric::Metric;
+use crate::spec::{load_space, QualityFloor};
 use anyhow::{anyhow, Context};
 use clap::Args;
 use rayon::prelude::*;
@@ -34,6 +35,10 @@ pub struct CompareArgs {
     /// Loads at which p95 is reported, queries/s, comma-separated (default: the space's `load.qps`).
     #[arg(long)]
     pub qps: Option<String>,
+    /// Quality floor, comma-separated: `ndcg@64=0.9225[,hr@10=0.1]`; configurations below it are left out, so
+    /// the ranking is iso-quality (default: the space's `quality_floor`).
+    #[arg(long)]
+    pub min: Option<String>,
     /// Rows kept besides the best of each backend mapping.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -74,6 +79,28 @@ pub fn parse_slas(text: &str) -> anyhow::Result<Vec<SlaTarget>> {
         .collect()
 }
 
+/// Parse `ndcg@64=0.9225,hr@10=0.1` into quality floors on metrics `space` reports.
+pub fn parse_floors(text: &str, space: &crate::spec::Space) -> anyhow::Result<Vec<QualityFloor>> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (m, v) =
+                part.split_once('=').ok_or_else(|| anyhow!("--min: '{part}' is not of the form ndcg@64=0.9225"))?;
+            let metric = Metric::parse(m.trim())
+                .filter(|m| m.cutoff().is_some())
+                .ok_or_else(|| anyhow!("--min: '{}' is not a quality metric like ndcg@64", m.trim()))?;
+            space.reports_quality_metric(metric).map_err(|e| anyhow!("--min: {e}"))?;
+            let min: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| anyhow!("--min: '{}' is not a number", v.trim()))?;
+            Ok(QualityFloor { metric, min })
+        })
+        .collect()
+}
+
 fn parse_loads(text: &str) -> anyhow::Result<Vec<f64>> {
     text.split(',')
         .map(|x| {
@@ -94,6 +121,10 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         Some(q) => parse_loads(q).map_err(CliError::input)?,
         None => space.load.qps.clone(),
     };
+    let floors = match &args.min {
+        Some(text) => parse_floors(text, &space).map_err(CliError::input)?,
+        None => space.quality_floor.clone(),
+    };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(&space.output_dir));
     let budget = args.budget.unwrap_or(space.search.budget);
     let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
@@ -112,12 +143,16 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     drop(strategy);
 
     let quality = crate::report::plots::quality_metric_of(&space);
-    let candidates: Vec<_> = summary
+    let served: Vec<_> = summary
         .order
         .iter()
         .filter(|id| summary.outcomes[id].metrics().values.contains_key("saturation_qps"))
         .copied()
         .collect();
+    // Iso-quality: a configuration without the floor's metric, or below it, is left out.
+    let candidates: Vec<_> =
+        served.iter().copied().filter(|id| meets_floors(summary.outcomes[id].metrics(), &floors)).collect();
+    let below_floor = served.len() - candidates.len();
     let rows: Vec<CompareRow> = candidates
         .par_iter()
         .filter_map(|&id| {
@@ -150,19 +185,29 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             })
         })
         .collect();
-    let sla_text = slas
+    let mut sla_text = slas
         .iter()
         .map(|s| format!("p{} ≤ {} ms", fmt_num(s.percentile), fmt_num(s.target_ms)))
         .collect::<Vec<_>>()
         .join(" and ");
+    let floor_text =
+        floors.iter().map(|f| format!("{} ≥ {}", f.metric, fmt_num(f.min))).collect::<Vec<_>>().join(" and ");
+    if !floors.is_empty() {
+        sla_text.push_str(&format!(" at {floor_text}"));
+    }
     let compared = rows.len();
     let table = markdown(&select(rows, args.top), &sla_text, &loads, quality.as_deref());
     println!("{table}");
     let text = format!(
         "# Comparison of `{}` under {sla_text}\n\n{compared} configurations meet the targets at some load \
-         ({} points considered).\n\n{table}\nCommand: `{}`\n",
+         ({} points considered{}).\n\n{table}\nCommand: `{}`\n",
         space.name,
         summary.order.len(),
+        if floors.is_empty() {
+            String::new()
+        } else {
+            format!("; {below_floor} served configurations below the quality floor {floor_text} left out")
+        },
         command_line()
     );
     std::fs::create_dir_all(&out)
@@ -192,5 +237,18 @@ mod tests {
         assert!(parse_slas("q95=3ms").unwrap_err().to_string().contains("'q95'"));
         assert!(parse_slas("p95=-3ms").unwrap_err().to_string().contains("'-3ms'"));
         assert!(parse_loads("10,x").unwrap_err().to_string().contains("'x'"));
+    }
+
+    #[test]
+    fn quality_floors_parse_and_name_unreported_metrics() {
+        let space = crate::search::tiny_test_space();
+        let k = space.top_k;
+        let f = parse_floors(&format!("ndcg@{k}=0.9, hr@{k}=0.5"), &space).unwrap();
+        assert_eq!(f.len(), 2);
+        assert!((f[0].min - 0.9).abs() < 1e-12 && f[1].metric == Metric::HitRate(k));
+        assert!(parse_floors("p95_ms=3", &space).unwrap_err().to_string().contains("'p95_ms' is not a quality"));
+        let err = parse_floors("ndcg@9999=0.5", &space).unwrap_err().to_string();
+        assert!(err.contains("not a quality metric this space reports"), "{err}");
+        assert!(parse_floors(&format!("ndcg@{k}=x"), &space).unwrap_err().to_string().contains("'x'"));
     }
 }

@@ -152,6 +152,7 @@ pub fn fingerprint(space: &crate::spec::Space, settings: &super::EvalSettings, s
     s.source = String::new();
     s.description = None;
     s.output_dir = String::new();
+    s.quality_floor = Vec::new();
     s.search = crate::spec::SearchSpec {
         strategy: crate::spec::Strategy::Exhaustive,
         budget: 0,

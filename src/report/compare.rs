@@ -59,6 +59,11 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".to_string(), |x| format!("{x:.digits$}"))
 }
 
+/// Whether `metrics` reach every quality floor; a point without a floor's metric does not.
+pub fn meets_floors(metrics: &crate::explore::Metrics, floors: &[crate::spec::QualityFloor]) -> bool {
+    floors.iter().all(|f| metrics.get(&f.metric.to_string()).is_some_and(|v| v >= f.min))
+}
+
 /// Markdown table of `rows` (already selected and ordered).
 pub fn markdown(rows: &[CompareRow], sla: &str, loads_qps: &[f64], quality_name: Option<&str>) -> String {
     let mut s = String::new();
@@ -102,6 +107,25 @@ pub fn markdown(rows: &[CompareRow], sla: &str, loads_qps: &[f64], quality_name:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floors_admit_only_points_at_or_above_every_bound() {
+        use crate::spec::{metric::Metric, QualityFloor};
+        let floors = [
+            QualityFloor { metric: Metric::Ndcg(64), min: 0.9225 },
+            QualityFloor { metric: Metric::HitRate(10), min: 0.5 },
+        ];
+        let mut m = crate::explore::Metrics::default();
+        m.set("ndcg@64", 0.9225);
+        m.set("hr@10", 0.7);
+        assert!(meets_floors(&m, &floors));
+        m.set("hr@10", 0.49);
+        assert!(!meets_floors(&m, &floors));
+        let mut no_quality = crate::explore::Metrics::default();
+        no_quality.set("p95_ms", 3.0);
+        assert!(!meets_floors(&no_quality, &floors), "a point without the metric is below the floor");
+        assert!(meets_floors(&no_quality, &[]), "no floor admits everything");
+    }
 
     fn row(id: u64, backends: &str, cap: f64) -> CompareRow {
         CompareRow {

@@ -27,6 +27,7 @@ pub struct RawSpace {
     pub sla: Option<RawSla>,
     pub objectives: Option<Vec<RawObjective>>,
     pub constraints: Option<Vec<RawConstraint>>,
+    pub quality_floor: Option<Vec<RawConstraint>>,
     pub search: Option<RawSearch>,
     pub output: Option<RawOutput>,
     pub training: Option<RawTraining>,

@@ -260,6 +260,15 @@ pub struct Constraint {
     pub max: Option<f64>,
 }
 
+/// A lower bound on a quality metric for iso-quality comparisons (`compare`), e.g. `ndcg@64 ≥ 0.9225`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QualityFloor {
+    /// A quality metric the space reports.
+    pub metric: Metric,
+    /// Its smallest admitted value.
+    pub min: f64,
+}
+
 /// Search strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -434,6 +443,9 @@ pub struct Space {
     pub objectives: Vec<Objective>,
     /// Constraints.
     pub constraints: Vec<Constraint>,
+    /// Quality floor of iso-quality comparisons (`compare`); `explore` does not use it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quality_floor: Vec<QualityFloor>,
     /// Search settings.
     pub search: SearchSpec,
     /// Output directory for reports.
@@ -527,6 +539,29 @@ impl Space {
             .map(|o| o.metric)
             .chain(self.constraints.iter().map(|c| c.metric))
             .filter(|m| m.cutoff().is_some())
+    }
+
+    /// Whether every evaluation of this space reports quality metric `m`: `ndcg`, `hr` and `recpipe_ndcg` at
+    /// 10 (when ≤ `top_k`) and at `top_k`, and any quality metric an objective or constraint names. `Err`
+    /// says what is reported instead.
+    pub fn reports_quality_metric(&self, m: Metric) -> Result<(), String> {
+        let default_k = |k: u32| k == self.top_k || (k == 10 && 10 <= self.top_k);
+        let ok = match m {
+            Metric::Ndcg(k) | Metric::HitRate(k) | Metric::RecpipeNdcg(k) => {
+                default_k(k) || self.quality_metrics().any(|q| q == m)
+            }
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let mut names: Vec<String> = self.quality_metrics().map(|q| q.to_string()).collect();
+        for k in [10, self.top_k].into_iter().filter(|k| *k <= self.top_k) {
+            names.extend([Metric::Ndcg(k), Metric::HitRate(k), Metric::RecpipeNdcg(k)].map(|q| q.to_string()));
+        }
+        names.sort();
+        names.dedup();
+        Err(format!("'{m}' is not a quality metric this space reports (reported: {})", names.join(", ")))
     }
 
     /// Why a design violates a structural rule of the space (CPU engines too few for its CPU stages, more

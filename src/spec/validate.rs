@@ -132,7 +132,9 @@ impl Ctx<'_> {
 }
 
 /// Validate a parsed document. `file` names the source in messages; `base_dir` resolves relative paths.
-pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Space, super::SpecErrors> {
+pub(crate) fn validate(mut raw: RawSpace, file: &str, base_dir: &Path) -> Result<Space, super::SpecErrors> {
+    // The quality floor names metrics of the finished space, so it is checked once the rest is valid.
+    let raw_floor = raw.quality_floor.take();
     let mut cx = Ctx { issues: Issues::new(file), base_dir };
     let name = match &raw.name {
         Some(n) if is_identifier(&n.value) => Some(n.value.clone()),
@@ -285,9 +287,52 @@ pub(crate) fn validate(raw: RawSpace, file: &str, base_dir: &Path) -> Result<Spa
         sla,
         objectives,
         constraints,
+        quality_floor: Vec::new(),
         search,
         output_dir,
     })
+    .and_then(|mut space: Space| {
+        let mut cx = Ctx { issues: Issues::new(file), base_dir };
+        space.quality_floor = quality_floor(&mut cx, raw_floor.as_deref(), &space).unwrap_or_default();
+        if cx.issues.is_empty() {
+            Ok(space)
+        } else {
+            Err(super::SpecErrors { issues: cx.issues.list })
+        }
+    })
+}
+
+/// The `quality_floor:` list: `{metric, min}` entries on quality metrics the space reports.
+fn quality_floor(cx: &mut Ctx, raw: Option<&[RawConstraint]>, space: &Space) -> Option<Vec<QualityFloor>> {
+    let mut out = Vec::new();
+    for (i, c) in raw.unwrap_or_default().iter().enumerate() {
+        let path = format!("quality_floor[{i}]");
+        if let Some(max) = &c.max {
+            cx.err(max, &format!("{path}.max"), "a quality floor has only a min".into());
+        }
+        let metric = metric(cx, &c.metric, &format!("{path}.metric"), Some(space.top_k));
+        let min = match &c.min {
+            None => {
+                cx.missing(&format!("{path}.min"), "the smallest admitted value, e.g. 0.9225");
+                None
+            }
+            Some(v) if v.value.is_finite() => Some(v.value),
+            Some(v) => {
+                cx.err(v, &format!("{path}.min"), format!("must be a finite number, got {}", v.value));
+                None
+            }
+        };
+        if let (Some(metric), Some(sp)) = (metric, &c.metric) {
+            if let Err(e) = space.reports_quality_metric(metric) {
+                cx.err(sp, &format!("{path}.metric"), e);
+                continue;
+            }
+            if let Some(min) = min {
+                out.push(QualityFloor { metric, min });
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The `training:` section with defaults by data kind: MovieLens follows RecBole 1.2.1's NeuMF recipe (Adam

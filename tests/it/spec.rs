@@ -553,3 +553,25 @@ fn memory_capacities_must_be_positive_numbers() {
     let ok = BASE.replacen("    count: [1]\n", "    count: [1]\n    memory_gib: 80\n", 1);
     assert_eq!(spec::parse_space(&ok, "t.yaml", &repo_root()).expect("valid").gpu.unwrap().memory_gib, Some(80.0));
 }
+
+#[test]
+fn quality_floor_is_parsed_and_checked_against_the_reported_metrics() {
+    let floor = "quality_floor:\n  - { metric: ndcg@64, min: 0.9225 }\n  - { metric: hr@10, min: 0.5 }\nsearch:\n";
+    let space = parse(&BASE.replacen("search:\n", floor, 1)).unwrap();
+    assert_eq!(space.quality_floor.len(), 2);
+    assert_eq!(space.quality_floor[0].metric.to_string(), "ndcg@64");
+    assert!((space.quality_floor[0].min - 0.9225).abs() < 1e-12);
+    let e = errors_of(&[("search:\n", "quality_floor:\n  - { metric: ndcg@32, min: 0.9 }\nsearch:\n")]);
+    assert_has(&e, "quality_floor[0].metric: 'ndcg@32' is not a quality metric this space reports");
+    let e = errors_of(&[("search:\n", "quality_floor:\n  - { metric: hr@64, min: 0.1, max: 0.9 }\nsearch:\n")]);
+    assert_has(&e, "quality_floor[0].max: a quality floor has only a min");
+    let e = errors_of(&[("search:\n", "quality_floor:\n  - { metric: ndcg@64 }\nsearch:\n")]);
+    assert_has(&e, "quality_floor[0].min");
+    // The floor is for `compare` only: it does not change the journal's fingerprint.
+    let plain = parse(BASE).unwrap();
+    let settings = recpipe_dse::explore::evaluate::EvalSettings::from_space(&plain);
+    assert_eq!(
+        recpipe_dse::explore::journal::fingerprint(&plain, &settings, &[]),
+        recpipe_dse::explore::journal::fingerprint(&space, &settings, &[])
+    );
+}
