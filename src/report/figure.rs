@@ -2,7 +2,7 @@
 //! verdicts, `<id>.csv` with our numbers, `comparisons.csv`, each plot as PNG and SVG) and a top-level
 //! `README.md` that summarises every figure. Plots use plotters with the embedded DejaVu Sans font.
 
-use super::plots::{register_font, span};
+use super::plots::{chart_on, register_font, span};
 use super::write_atomic;
 use crate::reproduce::{FigureResult, Plot, PlotKind, SeriesStyle, Table, Verdict};
 use anyhow::Context;
@@ -142,15 +142,23 @@ pub fn figure_markdown(r: &FigureResult, files: &[String], seconds: f64) -> Stri
     md
 }
 
+/// The legend box every figure plot uses, in the upper left corner.
+macro_rules! draw_legend {
+    ($chart:expr) => {
+        $chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?
+    };
+}
+
 macro_rules! draw_lines {
     ($root:expr, $plot:expr, $series:expr, $xr:expr, $yr:expr) => {{
-        let mut chart = ChartBuilder::on($root)
-            .caption(&$plot.title, ("sans-serif", 18))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d($xr, $yr)
-            .map_err(|e| e.to_string())?;
+        let mut chart = chart_on!($root, &$plot.title, 18, $xr, $yr);
         chart
             .configure_mesh()
             .x_labels(12)
@@ -196,14 +204,7 @@ macro_rules! draw_lines {
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend!(chart);
     }};
 }
 
@@ -217,13 +218,7 @@ fn draw_bars<DB: DrawingBackend>(
         (0..categories.len()).map(|i| stacks.iter().map(|s| s.1.get(i).copied().unwrap_or(0.0)).sum()).collect();
     let top = totals.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
     let n = categories.len() as f64;
-    let mut chart = ChartBuilder::on(root)
-        .caption(&plot.title, ("sans-serif", 18))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(-0.5..(n - 0.5), 0.0..top)
-        .map_err(|e| e.to_string())?;
+    let mut chart = chart_on!(root, &plot.title, 18, -0.5..(n - 0.5), 0.0..top);
     let cats = categories.to_vec();
     chart
         .configure_mesh()
@@ -266,14 +261,7 @@ fn draw_bars<DB: DrawingBackend>(
             Text::new(crate::reproduce::fmt_value(t), (i as f64 - 0.12, t + top * 0.02), ("sans-serif", 14))
         }))
         .map_err(|e| e.to_string())?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend!(chart);
     Ok(())
 }
 

@@ -137,15 +137,24 @@ pub(crate) fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     }
 }
 
-macro_rules! draw_chart {
-    ($root:expr, $spec:expr, $pts:expr, $xr:expr, $yr:expr) => {{
-        let mut chart = ChartBuilder::on($root)
-            .caption(&$spec.title, ("sans-serif", 20))
+/// A chart on `root` with a caption and the label areas every plot of the reports uses; `?` on failure
+/// (the enclosing function returns `Result<_, String>`).
+macro_rules! chart_on {
+    ($root:expr, $title:expr, $caption_size:expr, $xr:expr, $yr:expr) => {
+        ChartBuilder::on($root)
+            .caption($title, ("sans-serif", $caption_size))
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(80)
             .build_cartesian_2d($xr, $yr)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+    };
+}
+pub(crate) use chart_on;
+
+macro_rules! draw_chart {
+    ($root:expr, $spec:expr, $pts:expr, $xr:expr, $yr:expr) => {{
+        let mut chart = chart_on!($root, &$spec.title, 20, $xr, $yr);
         chart
             .configure_mesh()
             .x_desc($spec.x_label.as_str())

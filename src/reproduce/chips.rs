@@ -133,24 +133,19 @@ pub(crate) fn run(c: &Chips, out: &mut FigureResult) {
         ]);
         let tol = Tolerance::Relative(c.tolerance_relative);
         let reason = "the synthesis calibration differs from the published totals";
-        out.comparisons.push(compare_numbers(
-            "totals",
-            format!("{}: area", d.name),
-            d.published_area_mm2,
-            b.area_mm2(),
-            "mm²",
-            tol,
-            reason,
-        ));
-        out.comparisons.push(compare_numbers(
-            "totals",
-            format!("{}: power", d.name),
-            d.published_power_w,
-            b.power_w(),
-            "W",
-            tol,
-            reason,
-        ));
+        for (what, published, ours, unit) in
+            [("area", d.published_area_mm2, b.area_mm2(), "mm²"), ("power", d.published_power_w, b.power_w(), "W")]
+        {
+            out.comparisons.push(compare_numbers(
+                "totals",
+                format!("{}: {what}", d.name),
+                published,
+                ours,
+                unit,
+                tol,
+                reason,
+            ));
+        }
         let key = d.name.to_lowercase();
         out.values.insert(format!("{key}/area_mm2"), b.area_mm2());
         out.values.insert(format!("{key}/power_w"), b.power_w());
@@ -161,24 +156,18 @@ pub(crate) fn run(c: &Chips, out: &mut FigureResult) {
             let power = (b.power_w() / first.power_w() - 1.0) * 100.0;
             let reason = "the totals behind the overhead differ";
             let what = format!("{} over {}", d.name, c.designs[0].name);
-            out.comparisons.push(compare_numbers(
-                "overhead",
-                format!("{what}: area"),
-                pa,
-                area,
-                "%",
-                Tolerance::Absolute(t),
-                reason,
-            ));
-            out.comparisons.push(compare_numbers(
-                "overhead",
-                format!("{what}: power"),
-                pp,
-                power,
-                "%",
-                Tolerance::Absolute(t),
-                reason,
-            ));
+            for (kind, published, ours) in [("area", pa, area), ("power", pp, power)] {
+                let item = format!("{what}: {kind}");
+                out.comparisons.push(compare_numbers(
+                    "overhead",
+                    item,
+                    published,
+                    ours,
+                    "%",
+                    Tolerance::Absolute(t),
+                    reason,
+                ));
+            }
             let key = d.name.to_lowercase();
             out.values.insert(format!("{key}/area_overhead_pct"), area);
             out.values.insert(format!("{key}/power_overhead_pct"), power);
