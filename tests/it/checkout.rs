@@ -6,7 +6,8 @@
 //! (nothing beside it, as in a fresh clone after `./setup.sh`), runs the integration tests that read the
 //! repository's fixtures (accelerator golden rows and RecPipe JSON descriptions, spaces, pipeline files, the
 //! paper's figure files) from
-//! that copy, and runs the quick documented example commands (`accel eval`, `simulate`, `validate`) there.
+//! that copy, and runs the quick documented example commands (`accel eval`, `simulate`, `validate`,
+//! `reproduce`) there.
 use crate::support::{repo, CHECKOUT_VAR};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -242,9 +243,10 @@ fn copy_checkout() -> (PathBuf, PathBuf) {
     (parent, copy)
 }
 
-/// Commands of the docs quick enough to run in a test (no training, no long search).
+/// Commands of the docs quick enough to run in a test (no training, no long search): `reproduce` takes about a
+/// second and writes into the copy's `reports/`.
 fn is_quick(cmd: &DocCommand) -> bool {
-    matches!(cmd.args.first().map(String::as_str), Some("accel" | "simulate" | "validate"))
+    matches!(cmd.args.first().map(String::as_str), Some("accel" | "simulate" | "validate" | "reproduce"))
 }
 
 #[test]
@@ -291,6 +293,6 @@ fn fixture_tests_and_quick_examples_pass_from_a_copy_with_nothing_beside_it() {
             ran += 1;
         }
     }
-    assert!(ran >= 3, "expected the README's accel and simulate examples to run, ran {ran}");
+    assert!(ran >= 5, "expected the README's accel, simulate and reproduce examples to run, ran {ran}");
     let _ = std::fs::remove_dir_all(&parent);
 }
