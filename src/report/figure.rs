@@ -103,9 +103,9 @@ pub fn figure_markdown(r: &FigureResult, files: &[String], seconds: f64) -> Stri
             let off: Vec<_> = rows.iter().filter(|c| !matches!(c.verdict, Verdict::Matches { .. })).copied().collect();
             let _ = writeln!(
                 md,
-                "{} rows; {}. Every row is in `comparisons.csv`.\n",
+                "{} rows, every one in `comparisons.csv`; {}\n",
                 rows.len(),
-                if off.is_empty() { "all match".to_string() } else { format!("the {} that do not match:", off.len()) }
+                if off.is_empty() { "all match.".to_string() } else { format!("the {} that do not match:", off.len()) }
             );
             off
         } else {
