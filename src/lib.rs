@@ -2,8 +2,9 @@
 //!
 //! Module map: [`spec`] (design-space YAML → validated [`spec::Space`]), [`accel`] (RecPipeAccel cost,
 //! area, power and energy model), [`sim`] (virtual-time serving simulator), [`device`] (libtorch devices),
-//! [`data`] (Criteo and MovieLens data), [`zoo`] (DLRM and NeuMF in tch), [`cli`] (the command line; the only place
-//! that does terminal I/O).
+//! [`data`] (Criteo and MovieLens data), [`zoo`] (DLRM and NeuMF in tch), [`reproduce`] (the RecPipe paper's
+//! figures as data, beside the published numbers), [`cli`] (the command line; the only place that does
+//! terminal I/O).
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
