@@ -8,7 +8,7 @@
 //! AMAT equals the original's. Cycles are accelerator cycles; capacities MiB.
 
 use super::published::{self, CsvFile};
-use super::{compare_numbers, resolve, Comparison, FigureResult, Plot, PlotKind, Problems, Series, SeriesStyle};
+use super::{compare_numbers, resolve, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle};
 use super::{Table, Tolerance, Verdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -75,12 +75,12 @@ pub struct CacheSplit {
     pub tolerance_cycles: f64,
 }
 
-fn read_csv(base_dir: &Path, file: &str, columns: &[&str], field: &str, p: &mut Problems) -> Option<CsvFile> {
+fn read_csv(base_dir: &Path, file: &str, columns: &[&str], field: &str, p: &mut Issues) -> Option<CsvFile> {
     let path = resolve(base_dir, file);
     let name = path.display().to_string();
     match std::fs::read_to_string(&path) {
         Err(e) => {
-            p.push(field, format!("cannot read '{name}': {e}"));
+            p.push(None, field, format!("cannot read '{name}': {e}"));
             None
         }
         Ok(text) => match published::parse(&text, &name, columns) {
@@ -97,8 +97,8 @@ fn fraction(v: f64) -> bool {
     (0.0..=1.0).contains(&v)
 }
 
-pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Problems) -> Option<CacheSplit> {
-    let before = p.list.len();
+pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Issues) -> Option<CacheSplit> {
+    let before = p.len();
     let mut stage1 = Curve::new();
     if let Some(csv) =
         read_csv(base_dir, &raw.stage1_hit_rate, &["entries", "hit_rate"], "cache_split.stage1_hit_rate", p)
@@ -112,7 +112,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Problems) -> Opt
                     path: String::new(),
                     message: "column 'hit_rate': must be a fraction in [0, 1]".into(),
                 }]),
-                (Err(e), _) | (_, Err(e)) => p.extend(vec![e]),
+                (Err(e), _) | (_, Err(e)) => p.extend([e]),
             }
         }
     }
@@ -133,7 +133,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Problems) -> Opt
                     path: String::new(),
                     message: "column 'hit_rate': must be a fraction in [0, 1]".into(),
                 }]),
-                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => p.extend(vec![e]),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => p.extend([e]),
             }
         }
     }
@@ -142,30 +142,30 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Problems) -> Opt
         c.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     if raw.line_bytes == 0 || raw.vector_bytes.contains(&0) {
-        p.push("cache_split.line_bytes", "line and vector sizes must be positive byte counts");
+        p.push(None, "cache_split.line_bytes", "line and vector sizes must be positive byte counts");
     }
     if !(raw.sram_cycles.is_finite() && raw.dram_cycles.is_finite() && raw.sram_cycles >= 0.0) {
-        p.push("cache_split.sram_cycles", "access times must be finite numbers of cycles ≥ 0");
+        p.push(None, "cache_split.sram_cycles", "access times must be finite numbers of cycles ≥ 0");
     }
     for (i, &f) in raw.filter_ratios.iter().enumerate() {
         if !(f > 0.0 && f <= 1.0) {
-            p.push(format!("cache_split.filter_ratios[{i}]"), format!("must be in (0, 1], got {f}"));
+            p.push(None, format!("cache_split.filter_ratios[{i}]"), format!("must be in (0, 1], got {f}"));
         } else if !stage2.contains_key(&f.to_bits()) {
-            p.push(format!("cache_split.filter_ratios[{i}]"), format!("{f} has no stage-2 hit-rate curve"));
+            p.push(None, format!("cache_split.filter_ratios[{i}]"), format!("{f} has no stage-2 hit-rate curve"));
         }
     }
     for (i, &t) in raw.totals_mib.iter().enumerate() {
         if !(t.is_finite() && t > 0.0) {
-            p.push(format!("cache_split.totals_mib[{i}]"), format!("must be a positive capacity, got {t}"));
+            p.push(None, format!("cache_split.totals_mib[{i}]"), format!("must be a positive capacity, got {t}"));
         }
     }
     for (i, &r) in raw.ratios.iter().enumerate() {
         if !fraction(r) {
-            p.push(format!("cache_split.ratios[{i}]"), format!("must be in [0, 1], got {r}"));
+            p.push(None, format!("cache_split.ratios[{i}]"), format!("must be in [0, 1], got {r}"));
         }
     }
     if raw.ratios.is_empty() || raw.filter_ratios.is_empty() || raw.totals_mib.is_empty() {
-        p.push("cache_split", "filter_ratios, totals_mib and ratios must each list at least one value");
+        p.push(None, "cache_split", "filter_ratios, totals_mib and ratios must each list at least one value");
     }
     let case_known = |f: f64, t: f64| {
         raw.filter_ratios.iter().any(|&x| x.to_bits() == f.to_bits())
@@ -173,21 +173,30 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Problems) -> Opt
     };
     for (i, &(f, t)) in raw.plot_cases.iter().enumerate() {
         if !case_known(f, t) {
-            p.push(format!("cache_split.plot_cases[{i}]"), format!("({f}, {t}) is not in filter_ratios × totals_mib"));
+            p.push(
+                None,
+                format!("cache_split.plot_cases[{i}]"),
+                format!("({f}, {t}) is not in filter_ratios × totals_mib"),
+            );
         }
     }
     for (i, x) in raw.published.iter().enumerate() {
         if !case_known(x.filter_ratio, x.total_mib) {
             p.push(
+                None,
                 format!("cache_split.published[{i}]"),
                 format!("({}, {}) is not in filter_ratios × totals_mib", x.filter_ratio, x.total_mib),
             );
         }
     }
     if !(raw.tolerance_cycles.is_finite() && raw.tolerance_cycles > 0.0) {
-        p.push("cache_split.tolerance_cycles", format!("must be a positive number, got {}", raw.tolerance_cycles));
+        p.push(
+            None,
+            "cache_split.tolerance_cycles",
+            format!("must be a positive number, got {}", raw.tolerance_cycles),
+        );
     }
-    (p.list.len() == before).then(|| CacheSplit {
+    (p.len() == before).then(|| CacheSplit {
         stage1,
         stage2,
         line_bytes: raw.line_bytes,

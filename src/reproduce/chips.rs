@@ -3,7 +3,7 @@
 //! totals, and the overhead of each design over the first one (the paper: RPAccel's features cost +7.6 %
 //! area and +27.4 % power over a "TPU-like" baseline). Area mm², power W, overheads in per cent.
 
-use super::{compare_numbers, resolve, FigureResult, Plot, PlotKind, Problems, Table, Tolerance};
+use super::{compare_numbers, resolve, FigureResult, Issues, Plot, PlotKind, Table, Tolerance};
 use crate::accel::{area_power, AccelConfig};
 use serde::Deserialize;
 use std::path::Path;
@@ -60,20 +60,20 @@ pub struct Chips {
     pub overhead: Option<(f64, f64, f64)>,
 }
 
-pub(crate) fn load(raw: RawChips, base_dir: &Path, p: &mut Problems) -> Option<Chips> {
-    let before = p.list.len();
+pub(crate) fn load(raw: RawChips, base_dir: &Path, p: &mut Issues) -> Option<Chips> {
+    let before = p.len();
     if raw.designs.is_empty() {
-        p.push("chips.designs", "must list at least one design");
+        p.push(None, "chips.designs", "must list at least one design");
     }
     let tolerance_relative = raw.tolerance_relative.unwrap_or(0.005);
     if !(tolerance_relative.is_finite() && tolerance_relative > 0.0) {
-        p.push("chips.tolerance_relative", format!("must be a positive fraction, got {tolerance_relative}"));
+        p.push(None, "chips.tolerance_relative", format!("must be a positive fraction, got {tolerance_relative}"));
     }
     let mut designs = Vec::new();
     for (i, d) in raw.designs.iter().enumerate() {
         for (f, v) in [("published_area_mm2", d.published_area_mm2), ("published_power_w", d.published_power_w)] {
             if !(v.is_finite() && v > 0.0) {
-                p.push(format!("chips.designs[{i}].{f}"), format!("must be a positive number, got {v}"));
+                p.push(None, format!("chips.designs[{i}].{f}"), format!("must be a positive number, got {v}"));
             }
         }
         let path = resolve(base_dir, &d.hardware);
@@ -85,19 +85,19 @@ pub(crate) fn load(raw: RawChips, base_dir: &Path, p: &mut Problems) -> Option<C
                 published_area_mm2: d.published_area_mm2,
                 published_power_w: d.published_power_w,
             }),
-            Err(e) => p.push(format!("chips.designs[{i}].hardware"), e.to_string()),
+            Err(e) => p.push(None, format!("chips.designs[{i}].hardware"), e.to_string()),
         }
     }
     let overhead = raw.overhead.map(|o| (o.published_area_pct, o.published_power_pct, o.tolerance_points));
     if let Some((_, _, t)) = overhead {
         if !(t.is_finite() && t > 0.0) {
-            p.push("chips.overhead.tolerance_points", format!("must be a positive number, got {t}"));
+            p.push(None, "chips.overhead.tolerance_points", format!("must be a positive number, got {t}"));
         }
         if raw.designs.len() < 2 {
-            p.push("chips.overhead", "needs at least two designs (overheads are over the first)");
+            p.push(None, "chips.overhead", "needs at least two designs (overheads are over the first)");
         }
     }
-    (p.list.len() == before).then_some(Chips { designs, tolerance_relative, overhead })
+    (p.len() == before).then_some(Chips { designs, tolerance_relative, overhead })
 }
 
 pub(crate) fn run(c: &Chips, out: &mut FigureResult) {

@@ -2,7 +2,7 @@
 //! figures of the same run (`<figure id>:<value name>`, as a value or as a ratio of two), or marked as not
 //! checkable with the reason.
 
-use super::{compare_numbers, Comparison, FigureResult, Problems, Table, Tolerance, ValuesById, Verdict};
+use super::{compare_numbers, Comparison, FigureResult, Issues, Table, Tolerance, ValuesById, Verdict};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -86,14 +86,14 @@ fn valid_reference(r: &str) -> bool {
     r.split_once(':').is_some_and(|(id, name)| !id.is_empty() && !name.is_empty())
 }
 
-pub(crate) fn load(raw: Vec<RawClaim>, p: &mut Problems) -> Option<Claims> {
-    let before = p.list.len();
+pub(crate) fn load(raw: Vec<RawClaim>, p: &mut Issues) -> Option<Claims> {
+    let before = p.len();
     let mut claims = Vec::new();
     for (i, c) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("claims[{i}].{f}");
         if let Some(why) = c.not_checkable {
             if c.published.is_some() || c.value.is_some() || c.ratio.is_some() {
-                p.push(at("not_checkable"), "a claim that is not checkable has no published, value or ratio");
+                p.push(None, at("not_checkable"), "a claim that is not checkable has no published, value or ratio");
             }
             claims.push(Claim::NotCheckable { claim: c.claim, source: c.source, why });
             continue;
@@ -104,11 +104,12 @@ pub(crate) fn load(raw: Vec<RawClaim>, p: &mut Problems) -> Option<Claims> {
                 Some(Computed::Ratio(r[0].clone(), r[1].clone()))
             }
             (None, None) => {
-                p.push(at("value"), "give value, ratio or not_checkable");
+                p.push(None, at("value"), "give value, ratio or not_checkable");
                 None
             }
             _ => {
                 p.push(
+                    None,
                     at("value"),
                     "give either value: '<figure>:<name>' or ratio: ['<figure>:<name>', '<figure>:<name>']",
                 );
@@ -116,12 +117,12 @@ pub(crate) fn load(raw: Vec<RawClaim>, p: &mut Problems) -> Option<Claims> {
             }
         };
         let Some(published) = c.published.filter(|v| v.is_finite()) else {
-            p.push(at("published"), "required: the published number");
+            p.push(None, at("published"), "required: the published number");
             continue;
         };
         let tolerance_relative = c.tolerance_relative.unwrap_or(0.1);
         if !(tolerance_relative.is_finite() && tolerance_relative > 0.0) {
-            p.push(at("tolerance_relative"), format!("must be a positive fraction, got {tolerance_relative}"));
+            p.push(None, at("tolerance_relative"), format!("must be a positive fraction, got {tolerance_relative}"));
         }
         if let Some(computed) = computed {
             claims.push(Claim::Checked {
@@ -134,7 +135,7 @@ pub(crate) fn load(raw: Vec<RawClaim>, p: &mut Problems) -> Option<Claims> {
             });
         }
     }
-    (p.list.len() == before).then_some(Claims { claims })
+    (p.len() == before).then_some(Claims { claims })
 }
 
 fn lookup(values: &ValuesById, reference: &str) -> Option<f64> {

@@ -23,7 +23,7 @@ pub mod published;
 pub mod serving;
 pub mod systolic;
 
-use crate::spec::{SpecErrors, SpecIssue};
+use crate::spec::{Issues, SpecErrors, SpecIssue};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -402,47 +402,20 @@ struct RawFigure {
     cache_split: Option<cache_split::RawCacheSplit>,
 }
 
-/// Collects problems of one figure file.
-pub(crate) struct Problems {
-    file: String,
-    list: Vec<SpecIssue>,
-}
-
-impl Problems {
-    pub(crate) fn new(file: &str) -> Problems {
-        Problems { file: file.to_string(), list: Vec::new() }
-    }
-
-    /// Record a problem at field `path`.
-    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.list.push(SpecIssue {
-            file: self.file.clone(),
-            position: None,
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Record problems reported by another file's loader (their own file names are kept).
-    pub(crate) fn extend(&mut self, issues: Vec<SpecIssue>) {
-        self.list.extend(issues);
-    }
-
-    fn finish<T>(self, value: Option<T>) -> Result<T, SpecErrors> {
-        match value {
-            Some(v) if self.list.is_empty() => Ok(v),
-            _ => Err(SpecErrors {
-                issues: if self.list.is_empty() {
-                    vec![SpecIssue {
-                        file: self.file,
-                        position: None,
-                        path: String::new(),
-                        message: "invalid figure file".into(),
-                    }]
-                } else {
-                    self.list
-                },
-            }),
+fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
+    match value {
+        Some(v) if issues.is_empty() => Ok(v),
+        _ => {
+            let mut list = issues.list;
+            if list.is_empty() {
+                list.push(SpecIssue {
+                    file: String::new(),
+                    position: None,
+                    path: String::new(),
+                    message: "invalid figure file".into(),
+                });
+            }
+            Err(SpecErrors { issues: list })
         }
     }
 }
@@ -461,10 +434,13 @@ pub(crate) fn resolve(base_dir: &Path, path: &str) -> PathBuf {
 /// `base_dir` (the file's folder). Files the figure names (published CSVs, accelerator descriptions) are read.
 pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, SpecErrors> {
     let raw: RawFigure = crate::spec::parse_yaml(text, file)?;
-    let mut problems = Problems::new(file);
+    let mut problems = Issues::new(file);
     if raw.figure.is_empty() || !raw.figure.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        problems
-            .push("figure", format!("must be a non-empty name of letters, digits, '-' or '_', got '{}'", raw.figure));
+        problems.push(
+            None,
+            "figure",
+            format!("must be a non-empty name of letters, digits, '-' or '_', got '{}'", raw.figure),
+        );
     }
     let sections = [
         ("serving", raw.serving.is_some(), matches!(raw.kind, RawKind::AccelServing)),
@@ -482,10 +458,10 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
     };
     for (name, present, wanted) in sections {
         if wanted && !present {
-            problems.push(name, format!("required for kind '{kind_name}'"));
+            problems.push(None, name, format!("required for kind '{kind_name}'"));
         }
         if present && !wanted {
-            problems.push(name, format!("not allowed for kind '{kind_name}'"));
+            problems.push(None, name, format!("not allowed for kind '{kind_name}'"));
         }
     }
     let body = match raw.kind {
@@ -509,7 +485,7 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         file: file.to_string(),
         body,
     });
-    problems.finish(figure)
+    finish(problems, figure)
 }
 
 /// Read and parse a figure file.

@@ -2,7 +2,7 @@
 //! provenance in leading `#` comment lines, one header line naming the columns, then one row per published
 //! value. Fields are plain (no quoting); multi-valued fields are `;`-separated in stage order.
 //!
-//! Problems are reported as `file:line: column 'name': message naming the value`.
+//! Issues are reported as `file:line: column 'name': message naming the value`.
 
 use crate::spec::SpecIssue;
 

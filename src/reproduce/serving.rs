@@ -22,7 +22,7 @@
 //! tolerance. Latencies are ms; loads queries/s.
 
 use super::published::{self, CsvFile};
-use super::{compare_numbers, resolve, Comparison, FigureResult, Plot, PlotKind, Problems, ReproduceError};
+use super::{compare_numbers, resolve, Comparison, FigureResult, Issues, Plot, PlotKind, ReproduceError};
 use super::{Series, SeriesStyle, Table, Tolerance, Verdict};
 use crate::accel::{evaluate_stage, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
 use crate::sim::{simulate, ArrivalProcess, PipelineModel, ServiceDist, SimReport, SimSettings, StageModel};
@@ -271,34 +271,43 @@ fn positive(v: f64) -> bool {
     v.is_finite() && v > 0.0
 }
 
-pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option<Serving> {
-    let before = p.list.len();
+pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<Serving> {
+    let before = p.len();
     let dataset = Dataset::parse(&raw.dataset);
     if dataset.is_none() {
         p.push(
+            None,
             "serving.dataset",
             format!("unknown data set '{}' (expected kaggle|movielens1m|movielens20m)", raw.dataset),
         );
     }
     if raw.queries == 0 || raw.queries > 20_000_000 {
-        p.push("serving.queries", format!("must be in [1, 20000000], got {}", raw.queries));
+        p.push(None, "serving.queries", format!("must be in [1, 20000000], got {}", raw.queries));
     }
     if raw.gaps_ms.is_empty() {
-        p.push("serving.gaps_ms", "must list at least one mean gap");
+        p.push(None, "serving.gaps_ms", "must list at least one mean gap");
     }
     for (i, &g) in raw.gaps_ms.iter().enumerate() {
         if !positive(g) {
-            p.push(format!("serving.gaps_ms[{i}]"), format!("must be a positive number of ms, got {g}"));
+            p.push(None, format!("serving.gaps_ms[{i}]"), format!("must be a positive number of ms, got {g}"));
         }
     }
     if raw.top_k == 0 {
-        p.push("serving.top_k", "must be a positive item count, got 0");
+        p.push(None, "serving.top_k", "must be a positive item count, got 0");
     }
     if !positive(raw.unachievable_ms) {
-        p.push("serving.unachievable_ms", format!("must be a positive number of ms, got {}", raw.unachievable_ms));
+        p.push(
+            None,
+            "serving.unachievable_ms",
+            format!("must be a positive number of ms, got {}", raw.unachievable_ms),
+        );
     }
     if !raw.accel.contains("{size}") {
-        p.push("serving.accel", format!("must contain '{{size}}' (the sub-accelerator size S), got '{}'", raw.accel));
+        p.push(
+            None,
+            "serving.accel",
+            format!("must contain '{{size}}' (the sub-accelerator size S), got '{}'", raw.accel),
+        );
     }
 
     // Accelerator descriptions, one per size used.
@@ -309,7 +318,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
         let k = sweep.models.len();
         let at = |f: &str| format!("serving.sweeps[{si}].{f}");
         if k == 0 {
-            p.push(at("models"), "must name at least one stage model");
+            p.push(None, at("models"), "must name at least one stage model");
             continue;
         }
         let mut ok = true;
@@ -324,24 +333,29 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             };
             match shape {
                 Ok(s) if dataset.is_some_and(|d| !s.fits_dataset(d)) => {
-                    p.push(format!("{}[{mi}]", at("models")), format!("'{m}' cannot serve data set '{}'", raw.dataset));
+                    p.push(
+                        None,
+                        format!("{}[{mi}]", at("models")),
+                        format!("'{m}' cannot serve data set '{}'", raw.dataset),
+                    );
                     ok = false;
                 }
                 Ok(s) => {
                     shapes.insert(m.clone(), s);
                 }
                 Err(e) => {
-                    p.push(format!("{}[{mi}]", at("models")), e);
+                    p.push(None, format!("{}[{mi}]", at("models")), e);
                     ok = false;
                 }
             }
         }
         if sweep.items.is_empty() {
-            p.push(at("items"), "must list at least one item tuple");
+            p.push(None, at("items"), "must list at least one item tuple");
         }
         for (ii, t) in sweep.items.iter().enumerate() {
             if t.len() != k || t.contains(&0) {
                 p.push(
+                    None,
                     format!("{}[{ii}]", at("items")),
                     format!("must give {k} positive item counts (one per model), got {t:?}"),
                 );
@@ -349,18 +363,22 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             }
         }
         if sweep.sizes.len() != k {
-            p.push(at("sizes"), format!("must give one list of sizes per stage ({k}), got {}", sweep.sizes.len()));
+            p.push(
+                None,
+                at("sizes"),
+                format!("must give one list of sizes per stage ({k}), got {}", sweep.sizes.len()),
+            );
             continue;
         }
         for (stage, list) in sweep.sizes.iter().enumerate() {
             if list.is_empty() {
-                p.push(format!("{}[{stage}]", at("sizes")), "must list at least one size");
+                p.push(None, format!("{}[{stage}]", at("sizes")), "must list at least one size");
                 ok = false;
             }
             for (j, &s) in list.iter().enumerate() {
                 let path = format!("{}[{stage}][{j}]", at("sizes"));
                 if s == 0 || (s as usize) < k {
-                    p.push(path, format!("S = {s} gives floor(S / {k}) = 0 engines for a {k}-stage pipeline"));
+                    p.push(None, path, format!("S = {s} gives floor(S / {k}) = 0 engines for a {k}-stage pipeline"));
                     ok = false;
                     continue;
                 }
@@ -371,7 +389,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
                             e.insert(hw);
                         }
                         Err(err) => {
-                            p.push(path, err.to_string());
+                            p.push(None, path, err.to_string());
                             ok = false;
                         }
                     }
@@ -401,7 +419,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
         }
     }
     if raw.sweeps.is_empty() {
-        p.push("serving.sweeps", "must list at least one sweep");
+        p.push(None, "serving.sweeps", "must list at least one sweep");
     }
 
     let mut views = Vec::new();
@@ -411,18 +429,18 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             "recpipe2021" => Some(Mode::Recpipe2021),
             "rpaccel" => Some(Mode::Rpaccel),
             other => {
-                p.push(at("mode"), format!("unknown mode '{other}' (expected recpipe2021|rpaccel)"));
+                p.push(None, at("mode"), format!("unknown mode '{other}' (expected recpipe2021|rpaccel)"));
                 None
             }
         };
         if v.python2_division && mode == Some(Mode::Rpaccel) {
-            p.push(at("python2_division"), "applies to mode recpipe2021 only, got true with mode rpaccel");
+            p.push(None, at("python2_division"), "applies to mode recpipe2021 only, got true with mode rpaccel");
         }
         let top_n = match v.top_n.as_str() {
             "zero" => Some(TopN::Zero),
             "next-stage" => Some(TopN::NextStage),
             other => {
-                p.push(at("top_n"), format!("unknown value '{other}' (expected zero|next-stage)"));
+                p.push(None, at("top_n"), format!("unknown value '{other}' (expected zero|next-stage)"));
                 None
             }
         };
@@ -430,7 +448,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             "legacy-ms" => Some(Arrival::LegacyMs),
             "poisson" => Some(Arrival::Poisson),
             other => {
-                p.push(at("arrival"), format!("unknown arrival process '{other}' (expected legacy-ms|poisson)"));
+                p.push(None, at("arrival"), format!("unknown arrival process '{other}' (expected legacy-ms|poisson)"));
                 None
             }
         };
@@ -438,23 +456,28 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             None => Some(Overhead::None),
             Some(RawOverhead { calibrate_at_gap_ms: Some(g), first_stage_ms: None, further_stage_ms: None }) => {
                 if !positive(*g) {
-                    p.push(at("overhead.calibrate_at_gap_ms"), format!("must be a positive number of ms, got {g}"));
+                    p.push(
+                        None,
+                        at("overhead.calibrate_at_gap_ms"),
+                        format!("must be a positive number of ms, got {g}"),
+                    );
                 }
                 if !raw.gaps_ms.iter().any(|x| (x - g).abs() < 1e-12) {
-                    p.push(at("overhead.calibrate_at_gap_ms"), format!("{g} is not one of serving.gaps_ms"));
+                    p.push(None, at("overhead.calibrate_at_gap_ms"), format!("{g} is not one of serving.gaps_ms"));
                 }
                 Some(Overhead::Calibrate { gap_ms: *g })
             }
             Some(RawOverhead { calibrate_at_gap_ms: None, first_stage_ms: Some(a), further_stage_ms: Some(b) }) => {
                 for (f, x) in [("first_stage_ms", a), ("further_stage_ms", b)] {
                     if !(x.is_finite() && *x >= 0.0) {
-                        p.push(at(&format!("overhead.{f}")), format!("must be a number of ms ≥ 0, got {x}"));
+                        p.push(None, at(&format!("overhead.{f}")), format!("must be a number of ms ≥ 0, got {x}"));
                     }
                 }
                 Some(Overhead::Fixed { first_stage_ms: *a, further_stage_ms: *b })
             }
             Some(_) => {
                 p.push(
+                    None,
                     at("overhead"),
                     "give either calibrate_at_gap_ms alone, or first_stage_ms and further_stage_ms together",
                 );
@@ -475,27 +498,37 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
     }
     let compared = raw.views.iter().filter(|v| v.compare_with_published).count();
     if compared != 1 {
-        p.push("serving.views", format!("exactly one view must set compare_with_published: true, got {compared}"));
+        p.push(
+            None,
+            "serving.views",
+            format!("exactly one view must set compare_with_published: true, got {compared}"),
+        );
     }
     let mut names: Vec<&String> = raw.views.iter().map(|v| &v.name).collect();
     names.sort();
     names.dedup();
     if names.len() != raw.views.len() || raw.views.iter().any(|v| v.name.is_empty() || v.name.contains('/')) {
-        p.push("serving.views", "view names must be distinct, non-empty and free of '/'");
+        p.push(None, "serving.views", "view names must be distinct, non-empty and free of '/'");
     }
 
     let c = &raw.checks;
     if !raw.gaps_ms.iter().any(|x| (x - c.light_load_gap_ms).abs() < 1e-12) {
-        p.push("serving.checks.light_load_gap_ms", format!("{} is not one of serving.gaps_ms", c.light_load_gap_ms));
+        p.push(
+            None,
+            "serving.checks.light_load_gap_ms",
+            format!("{} is not one of serving.gaps_ms", c.light_load_gap_ms),
+        );
     }
     if !positive(c.light_load_mean_tolerance_ms) {
         p.push(
+            None,
             "serving.checks.light_load_mean_tolerance_ms",
             format!("must be a positive number of ms, got {}", c.light_load_mean_tolerance_ms),
         );
     }
     if !positive(c.best_p95_tolerance_relative) {
         p.push(
+            None,
             "serving.checks.best_p95_tolerance_relative",
             format!("must be a positive fraction, got {}", c.best_p95_tolerance_relative),
         );
@@ -504,20 +537,20 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
         ("offered-qps", None) => Some(PlotAxis::OfferedQps),
         ("first-stage-items", Some(g)) => {
             if !raw.gaps_ms.iter().any(|x| (x - g).abs() < 1e-12) {
-                p.push("serving.plot.at_gap_ms", format!("{g} is not one of serving.gaps_ms"));
+                p.push(None, "serving.plot.at_gap_ms", format!("{g} is not one of serving.gaps_ms"));
             }
             Some(PlotAxis::FirstStageItems { at_gap_ms: g })
         }
         ("offered-qps", Some(_)) => {
-            p.push("serving.plot.at_gap_ms", "not allowed with x: offered-qps");
+            p.push(None, "serving.plot.at_gap_ms", "not allowed with x: offered-qps");
             None
         }
         ("first-stage-items", None) => {
-            p.push("serving.plot.at_gap_ms", "required with x: first-stage-items");
+            p.push(None, "serving.plot.at_gap_ms", "required with x: first-stage-items");
             None
         }
         (other, _) => {
-            p.push("serving.plot.x", format!("unknown axis '{other}' (expected offered-qps|first-stage-items)"));
+            p.push(None, "serving.plot.x", format!("unknown axis '{other}' (expected offered-qps|first-stage-items)"));
             None
         }
     };
@@ -526,7 +559,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
     let published_file = published_path.display().to_string();
     let published = match std::fs::read_to_string(&published_path) {
         Err(e) => {
-            p.push("serving.published", format!("cannot read '{published_file}': {e}"));
+            p.push(None, "serving.published", format!("cannot read '{published_file}': {e}"));
             None
         }
         Ok(text) => match published::parse(&text, &published_file, &PUBLISHED_COLUMNS) {
@@ -537,7 +570,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
             Ok(csv) => read_published(&csv, p),
         },
     };
-    if p.list.len() > before {
+    if p.len() > before {
         return None;
     }
     Some(Serving {
@@ -562,7 +595,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Problems) -> Option
     })
 }
 
-fn read_published(csv: &CsvFile, p: &mut Problems) -> Option<Vec<PublishedRun>> {
+fn read_published(csv: &CsvFile, p: &mut Issues) -> Option<Vec<PublishedRun>> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for row in &csv.rows {

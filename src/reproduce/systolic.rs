@@ -6,7 +6,7 @@
 //! cycle-weighted fraction of PE-cycles doing useful MACs, `Σ MACs / (Σ cycles · side²)`.
 
 use super::published;
-use super::{compare_numbers, resolve, FigureResult, Plot, PlotKind, Problems, Series, SeriesStyle, Table, Tolerance};
+use super::{compare_numbers, resolve, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle, Table, Tolerance};
 use crate::accel::rpaccel::fc_layers;
 use crate::accel::systolic::{ws_cycles, Gemm};
 use crate::accel::ModelShape;
@@ -58,37 +58,41 @@ pub struct Systolic {
     pub tolerance_relative: f64,
 }
 
-pub(crate) fn load(raw: RawSystolic, base_dir: &Path, p: &mut Problems) -> Option<Systolic> {
-    let before = p.list.len();
+pub(crate) fn load(raw: RawSystolic, base_dir: &Path, p: &mut Issues) -> Option<Systolic> {
+    let before = p.len();
     if raw.batch == 0 {
-        p.push("systolic.batch", "must be a positive item count, got 0");
+        p.push(None, "systolic.batch", "must be a positive item count, got 0");
     }
     let mut models = Vec::new();
     for (i, m) in raw.models.iter().enumerate() {
         match ModelShape::from_preset(m) {
             Some(s) => models.push((m.clone(), s)),
-            None => p.push(format!("systolic.models[{i}]"), format!("unknown model preset '{m}'")),
+            None => p.push(None, format!("systolic.models[{i}]"), format!("unknown model preset '{m}'")),
         }
     }
     if raw.models.is_empty() {
-        p.push("systolic.models", "must name at least one model");
+        p.push(None, "systolic.models", "must name at least one model");
     }
     for (i, &s) in raw.array_sides.iter().enumerate() {
         if s == 0 || s > 4096 {
-            p.push(format!("systolic.array_sides[{i}]"), format!("must be in [1, 4096], got {s}"));
+            p.push(None, format!("systolic.array_sides[{i}]"), format!("must be in [1, 4096], got {s}"));
         }
     }
     if raw.array_sides.is_empty() {
-        p.push("systolic.array_sides", "must list at least one array side");
+        p.push(None, "systolic.array_sides", "must list at least one array side");
     }
     if !(raw.tolerance_relative.is_finite() && raw.tolerance_relative > 0.0) {
-        p.push("systolic.tolerance_relative", format!("must be a positive fraction, got {}", raw.tolerance_relative));
+        p.push(
+            None,
+            "systolic.tolerance_relative",
+            format!("must be a positive fraction, got {}", raw.tolerance_relative),
+        );
     }
     let path = resolve(base_dir, &raw.reference);
     let reference_file = path.display().to_string();
     let mut reference = Vec::new();
     match std::fs::read_to_string(&path) {
-        Err(e) => p.push("systolic.reference", format!("cannot read '{reference_file}': {e}")),
+        Err(e) => p.push(None, "systolic.reference", format!("cannot read '{reference_file}': {e}")),
         Ok(text) => match published::parse(&text, &reference_file, &REFERENCE_COLUMNS) {
             Err(issues) => p.extend(issues),
             Ok(csv) => {
@@ -104,13 +108,13 @@ pub(crate) fn load(raw: RawSystolic, base_dir: &Path, p: &mut Problems) -> Optio
                     })();
                     match r {
                         Ok(r) => reference.push(r),
-                        Err(e) => p.extend(vec![e]),
+                        Err(e) => p.extend([e]),
                     }
                 }
             }
         },
     }
-    (p.list.len() == before).then_some(Systolic {
+    (p.len() == before).then_some(Systolic {
         batch: raw.batch,
         models,
         array_sides: raw.array_sides,

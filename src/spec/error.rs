@@ -68,4 +68,14 @@ impl Issues {
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
+
+    /// Problems found so far.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Record problems reported by another file's reader (their own file names and positions are kept).
+    pub(crate) fn extend(&mut self, issues: impl IntoIterator<Item = SpecIssue>) {
+        self.list.extend(issues);
+    }
 }

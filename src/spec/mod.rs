@@ -11,6 +11,7 @@ pub(crate) mod raw;
 mod space;
 mod validate;
 
+pub(crate) use error::Issues;
 pub use error::{SpecErrors, SpecIssue};
 pub use space::*;
 
