@@ -46,7 +46,7 @@ pub(crate) struct RawServing {
     accel: String,
     sweeps: Vec<RawSweep>,
     views: Vec<RawView>,
-    published: String,
+    published: Vec<String>,
     unachievable_ms: f64,
     checks: RawChecks,
     plot: RawPlot,
@@ -90,6 +90,7 @@ struct RawChecks {
     light_load_reason: String,
     best_p95_tolerance_relative: f64,
     best_p95_reason: String,
+    per_run_tolerance_relative: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +237,9 @@ pub struct Checks {
     pub best_p95_tolerance_relative: f64,
     /// Reason shown when a curve point differs.
     pub best_p95_reason: String,
+    /// When set, every published achievable run's mean and p95 are compared within this relative
+    /// tolerance (differences get `best_p95_reason`).
+    pub per_run_tolerance_relative: Option<f64>,
 }
 
 /// A loaded `accel-serving` figure.
@@ -255,11 +259,13 @@ pub struct Serving {
     pub pipelines: Vec<Pipeline>,
     /// The views.
     pub views: Vec<View>,
-    /// The published file, as named.
-    pub published_file: String,
-    /// The published runs.
+    /// The published files, as named.
+    pub published_files: Vec<String>,
+    /// The published runs, in file order (a run that an earlier file already gives is left out).
     pub published: Vec<PublishedRun>,
-    /// The artifact's "unachievable" threshold on the mean, ms.
+    /// Runs left out because an earlier file gives the same pipeline and gap.
+    pub published_duplicates: usize,
+    /// The artifact's "unachievable" threshold on a run's p95, ms.
     pub unachievable_ms: f64,
     /// Checks.
     pub checks: Checks,
@@ -555,21 +561,43 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
         }
     };
 
-    let published_path = resolve(base_dir, &raw.published);
-    let published_file = published_path.display().to_string();
-    let published = match std::fs::read_to_string(&published_path) {
-        Err(e) => {
-            p.push(None, "serving.published", format!("cannot read '{published_file}': {e}"));
-            None
-        }
-        Ok(text) => match published::parse(&text, &published_file, &PUBLISHED_COLUMNS) {
-            Err(issues) => {
-                p.extend(issues);
+    if raw.published.is_empty() {
+        p.push(None, "serving.published", "must list at least one published-runs file");
+    }
+    let mut published_files = Vec::new();
+    let mut published = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut published_duplicates = 0;
+    for (i, f) in raw.published.iter().enumerate() {
+        let path = resolve(base_dir, f);
+        let name = path.display().to_string();
+        let runs = match std::fs::read_to_string(&path) {
+            Err(e) => {
+                p.push(None, format!("serving.published[{i}]"), format!("cannot read '{name}': {e}"));
                 None
             }
-            Ok(csv) => read_published(&csv, p),
-        },
-    };
+            Ok(text) => match published::parse(&text, &name, &PUBLISHED_COLUMNS) {
+                Err(issues) => {
+                    p.extend(issues);
+                    None
+                }
+                Ok(csv) => read_published(&csv, p),
+            },
+        };
+        for r in runs.unwrap_or_default() {
+            if seen.insert((r.key.clone(), r.gap_ms.to_bits())) {
+                published.push(r);
+            } else {
+                published_duplicates += 1;
+            }
+        }
+        published_files.push(name);
+    }
+    if let Some(t) = c.per_run_tolerance_relative {
+        if !positive(t) {
+            p.push(None, "serving.checks.per_run_tolerance_relative", format!("must be a positive fraction, got {t}"));
+        }
+    }
     if p.len() > before {
         return None;
     }
@@ -581,8 +609,9 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
         top_k: raw.top_k,
         pipelines,
         views,
-        published_file,
-        published: published?,
+        published_files,
+        published,
+        published_duplicates,
         unachievable_ms: raw.unachievable_ms,
         checks: Checks {
             light_load_gap_ms: c.light_load_gap_ms,
@@ -590,6 +619,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
             light_load_reason: c.light_load_reason.clone(),
             best_p95_tolerance_relative: c.best_p95_tolerance_relative,
             best_p95_reason: c.best_p95_reason.clone(),
+            per_run_tolerance_relative: c.per_run_tolerance_relative,
         },
         plot: plot?,
     })
@@ -917,6 +947,20 @@ pub(crate) fn run(s: &Serving, file: &str, out: &mut FigureResult) -> Result<(),
                         }
                     },
                 });
+                if let (Some(t), false, false) = (s.checks.per_run_tolerance_relative, logged_unachievable, r.saturated)
+                {
+                    for (what, published, ours) in [("mean", pr.mean_ms, r.mean_ms), ("p95", pr.p95_ms, r.p95_ms)] {
+                        out.comparisons.push(compare_numbers(
+                            "runs",
+                            format!("{} at λ = {gap} ms: {what}", p.label()),
+                            published,
+                            ours,
+                            "ms",
+                            Tolerance::Relative(t),
+                            &s.checks.best_p95_reason,
+                        ));
+                    }
+                }
                 if same_gap(gap, s.checks.light_load_gap_ms) && !logged_unachievable && !r.saturated {
                     out.comparisons.push(compare_numbers(
                         "light-load mean",
@@ -931,13 +975,19 @@ pub(crate) fn run(s: &Serving, file: &str, out: &mut FigureResult) -> Result<(),
             }
         }
         if view.compared {
+            let files: Vec<String> = s.published_files.iter().map(|f| format!("`{f}`")).collect();
             out.notes.push(format!(
-                "View `{}` is checked against {} of the {} published runs in `{}` (the others are not in the \
-                 sweep).",
+                "View `{}` is checked against {} of the {} published runs in {} (the others are not in the \
+                 sweep{}).",
                 view.name,
                 matched_runs,
                 s.published.len(),
-                s.published_file
+                files.join(" and "),
+                if s.published_duplicates > 0 {
+                    format!("; {} runs given again by a later file are left out", s.published_duplicates)
+                } else {
+                    String::new()
+                }
             ));
             for (&(k, xb), &pub_best) in &published_curve {
                 let x = f64::from_bits(xb);

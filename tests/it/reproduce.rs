@@ -38,7 +38,7 @@ fn every_paper_file_validates() {
         let fig = reproduce::load_figure(f).unwrap_or_else(|e| panic!("{e}"));
         ids.push(fig.id);
     }
-    for id in ["fig10a", "fig10c", "fig11", "fig12", "fig13", "claims"] {
+    for id in ["fig10a", "fig10c", "fig11", "fig12", "fig12-runs", "fig13", "claims"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
 }
@@ -112,6 +112,25 @@ fn fig12_original_view_lands_on_the_logged_saturation_points_and_light_load_mean
     assert_eq!(r.values["published/max_qps_p95_within_100ms/1-stage"], 400.0);
     // Both views are in the table, for every pipeline and gap.
     assert_eq!(r.table.rows.len(), 2 * 37 * 11);
+}
+
+#[test]
+fn fig12_runs_match_the_logged_light_load_means_and_saturation_of_every_selected_configuration() {
+    let r = figure("fig12-runs");
+    let sat = group(&r, "saturation");
+    assert_eq!(sat.len(), 45);
+    assert_eq!(matching(&sat), 45);
+    let light = group(&r, "light-load mean");
+    assert_eq!(light.len(), 7);
+    assert_eq!(matching(&light), 7, "{light:#?}");
+    // The fitted overhead lands on the artifact's light-load gaps: about 0.34 ms plus 0.25 ms per stage.
+    let (a, b) = (r.values["overhead/first_stage_ms"], r.values["overhead/further_stage_ms"]);
+    assert!((a - 0.34).abs() < 0.01 && (b - 0.25).abs() < 0.03, "{a} {b}");
+    // Every achievable logged run has a mean and a p95 comparison; the S=4 single-stage runs come from the
+    // second published file.
+    let runs = group(&r, "runs");
+    assert_eq!(runs.len(), 78);
+    assert!(runs.iter().any(|c| c.item.starts_with("rm-large@4096 [4] at λ = 2 ms")), "{runs:#?}");
 }
 
 #[test]
@@ -189,8 +208,8 @@ fn bad_figure_files_name_file_field_and_value_and_write_nothing() {
             &format!("accel: {}/accel/recpipe-s{{size}}.yaml", repo().display()),
         )
         .replace(
-            "published: fig12-logged.csv",
-            &format!("published: {}/spaces/paper/fig12-logged.csv", repo().display()),
+            "published: [fig12-logged.csv]",
+            &format!("published: [{}/spaces/paper/fig12-logged.csv]", repo().display()),
         )
         .replace("mode: rpaccel", "mode: turbo")
         .replace("sizes: [[1]]", "sizes: [[3]]");
