@@ -24,14 +24,9 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// A tick label: integers without decimals, others with up to three significant decimals.
+/// A tick label: at most three decimals, no trailing zeros.
 fn tick(v: &f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round())
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    crate::reproduce::fmt_trimmed(*v, 3)
 }
 
 fn color(i: usize) -> RGBColor {

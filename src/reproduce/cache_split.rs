@@ -7,8 +7,8 @@
 //! This is the artifact's own computation (its Fig. 10c plotting script), so at measured entry counts our
 //! AMAT equals the original's. Cycles are accelerator cycles; capacities MiB.
 
-use super::published::{self, CsvFile};
-use super::{compare_numbers, resolve, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle};
+use super::published;
+use super::{compare_numbers, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle};
 use super::{Table, Tolerance, Verdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -75,24 +75,6 @@ pub struct CacheSplit {
     pub tolerance_cycles: f64,
 }
 
-fn read_csv(base_dir: &Path, file: &str, columns: &[&str], field: &str, p: &mut Issues) -> Option<CsvFile> {
-    let path = resolve(base_dir, file);
-    let name = path.display().to_string();
-    match std::fs::read_to_string(&path) {
-        Err(e) => {
-            p.push(None, field, format!("cannot read '{name}': {e}"));
-            None
-        }
-        Ok(text) => match published::parse(&text, &name, columns) {
-            Ok(c) => Some(c),
-            Err(issues) => {
-                p.extend(issues);
-                None
-            }
-        },
-    }
-}
-
 fn fraction(v: f64) -> bool {
     (0.0..=1.0).contains(&v)
 }
@@ -101,7 +83,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Issues) -> Optio
     let before = p.len();
     let mut stage1 = Curve::new();
     if let Some(csv) =
-        read_csv(base_dir, &raw.stage1_hit_rate, &["entries", "hit_rate"], "cache_split.stage1_hit_rate", p)
+        published::read(base_dir, &raw.stage1_hit_rate, &["entries", "hit_rate"], "cache_split.stage1_hit_rate", p)
     {
         for row in &csv.rows {
             match (csv.number(row, "entries"), csv.number(row, "hit_rate")) {
@@ -117,7 +99,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Issues) -> Optio
         }
     }
     let mut stage2: BTreeMap<u64, Curve> = BTreeMap::new();
-    if let Some(csv) = read_csv(
+    if let Some(csv) = published::read(
         base_dir,
         &raw.stage2_hit_rate,
         &["filter_ratio", "entries", "hit_rate"],

@@ -189,19 +189,17 @@ pub(crate) fn run(c: &Claims, earlier: &ValuesById, out: &mut FigureResult) {
                 }
             }
         };
+        let source = match claim {
+            Claim::Checked { source, .. } | Claim::NotCheckable { source, .. } => source.clone(),
+        };
         table.rows.push(vec![
             cmp.item.clone(),
-            String::new(),
+            source,
             cmp.published.clone(),
             cmp.ours.clone(),
             cmp.verdict.describe(),
         ]);
         out.comparisons.push(cmp);
-    }
-    for (row, claim) in table.rows.iter_mut().zip(&c.claims) {
-        row[1] = match claim {
-            Claim::Checked { source, .. } | Claim::NotCheckable { source, .. } => source.clone(),
-        };
     }
     out.table = table;
 }

@@ -223,6 +223,16 @@ pub fn fmt_value(v: f64) -> String {
     s
 }
 
+/// `v` with at most `decimals` decimals and no trailing zeros (`2.5`, `10`, `0.75`).
+pub fn fmt_trimmed(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// Our numbers as a table (written as the figure's CSV).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {

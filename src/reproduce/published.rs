@@ -4,7 +4,8 @@
 //!
 //! Issues are reported as `file:line: column 'name': message naming the value`.
 
-use crate::spec::SpecIssue;
+use crate::spec::{Issues, SpecIssue};
+use std::path::Path;
 
 /// One data row: its 1-based line number and its fields, one per header column.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +62,26 @@ pub fn parse(text: &str, file: &str, expected: &[&str]) -> Result<CsvFile, Vec<S
         Ok(CsvFile { file: file.to_string(), columns, rows })
     } else {
         Err(problems)
+    }
+}
+
+/// Read and parse the file a figure file names at `field` (resolved against `base_dir`, the figure file's
+/// folder); a missing file or any bad line is recorded in `issues`.
+pub(crate) fn read(base_dir: &Path, file: &str, columns: &[&str], field: &str, issues: &mut Issues) -> Option<CsvFile> {
+    let path = super::resolve(base_dir, file);
+    let name = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Err(e) => {
+            issues.push(None, field, format!("cannot read '{name}': {e}"));
+            None
+        }
+        Ok(text) => match parse(&text, &name, columns) {
+            Ok(c) => Some(c),
+            Err(found) => {
+                issues.extend(found);
+                None
+            }
+        },
     }
 }
 

@@ -468,7 +468,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
                         format!("must be a positive number of ms, got {g}"),
                     );
                 }
-                if !raw.gaps_ms.iter().any(|x| (x - g).abs() < 1e-12) {
+                if !raw.gaps_ms.iter().any(|&x| same_gap(x, *g)) {
                     p.push(None, at("overhead.calibrate_at_gap_ms"), format!("{g} is not one of serving.gaps_ms"));
                 }
                 Some(Overhead::Calibrate { gap_ms: *g })
@@ -518,7 +518,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
     }
 
     let c = &raw.checks;
-    if !raw.gaps_ms.iter().any(|x| (x - c.light_load_gap_ms).abs() < 1e-12) {
+    if !raw.gaps_ms.iter().any(|&x| same_gap(x, c.light_load_gap_ms)) {
         p.push(
             None,
             "serving.checks.light_load_gap_ms",
@@ -542,7 +542,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
     let plot = match (raw.plot.x.as_str(), raw.plot.at_gap_ms) {
         ("offered-qps", None) => Some(PlotAxis::OfferedQps),
         ("first-stage-items", Some(g)) => {
-            if !raw.gaps_ms.iter().any(|x| (x - g).abs() < 1e-12) {
+            if !raw.gaps_ms.iter().any(|&x| same_gap(x, g)) {
                 p.push(None, "serving.plot.at_gap_ms", format!("{g} is not one of serving.gaps_ms"));
             }
             Some(PlotAxis::FirstStageItems { at_gap_ms: g })
@@ -569,21 +569,8 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
     let mut seen = std::collections::BTreeSet::new();
     let mut published_duplicates = 0;
     for (i, f) in raw.published.iter().enumerate() {
-        let path = resolve(base_dir, f);
-        let name = path.display().to_string();
-        let runs = match std::fs::read_to_string(&path) {
-            Err(e) => {
-                p.push(None, format!("serving.published[{i}]"), format!("cannot read '{name}': {e}"));
-                None
-            }
-            Ok(text) => match published::parse(&text, &name, &PUBLISHED_COLUMNS) {
-                Err(issues) => {
-                    p.extend(issues);
-                    None
-                }
-                Ok(csv) => read_published(&csv, p),
-            },
-        };
+        let csv = published::read(base_dir, f, &PUBLISHED_COLUMNS, &format!("serving.published[{i}]"), p);
+        let runs = csv.and_then(|csv| read_published(&csv, p));
         for r in runs.unwrap_or_default() {
             if seen.insert((r.key.clone(), r.gap_ms.to_bits())) {
                 published.push(r);
@@ -591,7 +578,7 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
                 published_duplicates += 1;
             }
         }
-        published_files.push(name);
+        published_files.push(resolve(base_dir, f).display().to_string());
     }
     if let Some(t) = c.per_run_tolerance_relative {
         if !positive(t) {
@@ -773,15 +760,9 @@ fn curve_x(axis: PlotAxis, pipeline_items: &[u32], gap_ms: f64) -> Option<f64> {
 
 fn x_key(axis: PlotAxis, x: f64) -> String {
     match axis {
-        PlotAxis::OfferedQps => format!("gap={}ms", short(1000.0 / x)),
+        PlotAxis::OfferedQps => format!("gap={}ms", super::fmt_trimmed(1000.0 / x, 6)),
         PlotAxis::FirstStageItems { .. } => format!("items={x}"),
     }
-}
-
-/// `v` with up to six decimals and no trailing zeros (`2.5`, `10`, `0.75`).
-fn short(v: f64) -> String {
-    let s = format!("{v:.6}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Best p95 per (stages, x): `None` when no run there is achievable.

@@ -88,31 +88,24 @@ pub(crate) fn load(raw: RawSystolic, base_dir: &Path, p: &mut Issues) -> Option<
             format!("must be a positive fraction, got {}", raw.tolerance_relative),
         );
     }
-    let path = resolve(base_dir, &raw.reference);
-    let reference_file = path.display().to_string();
+    let reference_file = resolve(base_dir, &raw.reference).display().to_string();
     let mut reference = Vec::new();
-    match std::fs::read_to_string(&path) {
-        Err(e) => p.push(None, "systolic.reference", format!("cannot read '{reference_file}': {e}")),
-        Ok(text) => match published::parse(&text, &reference_file, &REFERENCE_COLUMNS) {
-            Err(issues) => p.extend(issues),
-            Ok(csv) => {
-                for row in &csv.rows {
-                    let r = (|| {
-                        Ok::<_, crate::spec::SpecIssue>(ReferenceRow {
-                            model: csv.names(row, "model")?.remove(0),
-                            side: csv.count(row, "array_side")?,
-                            batch: csv.count(row, "batch")?,
-                            layers: csv.count(row, "layers")?,
-                            cycles: csv.number(row, "scalesim_cycles")?,
-                        })
-                    })();
-                    match r {
-                        Ok(r) => reference.push(r),
-                        Err(e) => p.extend([e]),
-                    }
-                }
+    if let Some(csv) = published::read(base_dir, &raw.reference, &REFERENCE_COLUMNS, "systolic.reference", p) {
+        for row in &csv.rows {
+            let r = (|| {
+                Ok::<_, crate::spec::SpecIssue>(ReferenceRow {
+                    model: csv.names(row, "model")?.remove(0),
+                    side: csv.count(row, "array_side")?,
+                    batch: csv.count(row, "batch")?,
+                    layers: csv.count(row, "layers")?,
+                    cycles: csv.number(row, "scalesim_cycles")?,
+                })
+            })();
+            match r {
+                Ok(r) => reference.push(r),
+                Err(e) => p.extend([e]),
             }
-        },
+        }
     }
     (p.len() == before).then_some(Systolic {
         batch: raw.batch,
