@@ -63,7 +63,7 @@ fn bench_space(space: &Space, min_seconds: f64) -> Result<(), CliError> {
                 .dataset
                 .max_ind_range
                 .map_or(space.training.table_rows_cap, |m| m.min(space.training.table_rows_cap));
-            let gen = SyntheticCriteo::new(SyntheticConfig::new(space.dataset.seed, Some(cap)));
+            let gen = SyntheticCriteo::new(SyntheticConfig::for_dataset(&space.dataset, Some(cap)));
             let c = space.dataset.candidates_per_query.unwrap_or(1) as usize;
             let rows = gen.rows_parallel(0..(c * space.dataset.eval_queries as usize) as u64, 2);
             let windows =

@@ -17,6 +17,7 @@ pub mod bench_sim;
 pub mod calibrate;
 pub mod compare;
 pub mod explore;
+pub mod fit_synthetic;
 pub mod quality;
 pub mod reproduce;
 pub mod simulate;
@@ -59,6 +60,8 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Reproduce the RecPipe paper's figures from `spaces/paper/`, beside the published numbers.
     Reproduce(reproduce::ReproduceArgs),
+    /// Fit the synthetic Criteo stand-in so that a trained DLRM reaches the published quality of Fig. 3.
+    FitSynthetic(fit_synthetic::FitSyntheticArgs),
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Quality(args) => quality::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
+        Command::FitSynthetic(args) => fit_synthetic::run(&args),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

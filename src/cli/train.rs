@@ -56,6 +56,7 @@ fn model_row(space: &Space, cache: &ScoreCache, m: usize) -> Vec<(String, f64)> 
             push("valid_auc", mm.get("valid_auc").copied());
             push("test_auc", mm.get("auc").copied());
             push("test_log_loss", mm.get("log_loss").copied());
+            push("test_error", mm.get("error").copied());
             push(&format!("ndcg@{k}"), q.metrics.get(&format!("ndcg@{k}")).copied());
             push(&format!("recpipe_ndcg@{k}"), q.metrics.get(&format!("recpipe_ndcg@{k}")).copied());
         }

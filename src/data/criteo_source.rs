@@ -61,7 +61,7 @@ pub fn load_criteo(
             Ok(CriteoData { split, synthetic: false, description })
         }
         path if dataset.synthetic_fallback => {
-            let gen = SyntheticCriteo::new(SyntheticConfig::new(dataset.seed, cap));
+            let gen = SyntheticCriteo::new(SyntheticConfig::for_dataset(dataset, cap));
             let split = gen.split(sizes.train as u64, sizes.validation as u64, sizes.test as u64);
             let missing = path.map_or(String::new(), |p| format!("; {} not found", p.display()));
             let description = format!(

@@ -12,6 +12,7 @@ use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
 pub mod criteo;
 pub mod criteo_source;
 pub mod synthetic;
+pub mod synthetic_fit;
 pub mod tsv_writer;
 
 /// Dense features per Criteo row.

@@ -13,21 +13,29 @@
 //!   hand to look like Kaggle's columns, not fitted to them.
 //! - Labels from a planted teacher with DLRM's structure: a dense "bottom" network
 //!   `h = tanh(W₁ x̃ + b₁)` (x̃ the standardised dense features, 16 hidden units) gives a latent vector `U h` and a
-//!   scalar `aᵀh`; each categorical id has a latent vector of dimension `latent_dim` (default 32) and a
-//!   first-order weight, both derived from a seeded hash of (table, id) — nothing is stored, so tables of any
-//!   size cost nothing. The logit is
-//!   `b + α·Σ_{i<j} c_ij ⟨v_i, v_j⟩ + β·aᵀh + γ·Σ_t w_t(id_t) + δ·ε` over the 27 latent vectors (dense + 26
-//!   tables) with seeded pair weights `c_ij`, `ε ~ N(0, 1)` per row, and the label is Bernoulli(σ(logit)). The
-//!   scales α, β, γ are set on a calibration sample so that each part has the standard deviation given in
-//!   [`TeacherMix`], and the bias `b` by bisection so that the mean click probability is the target click rate
-//!   (Criteo Kaggle: 25.6 %). An embedding dimension below `latent_dim` cannot represent the interaction part
-//!   exactly, so larger DLRMs can fit the teacher better than smaller ones.
+//!   scalar `aᵀh`; each categorical id below [`SyntheticConfig::informative_ids`] has a latent vector of
+//!   dimension `latent_dim` (default 32) and a first-order weight, both derived from a seeded hash of
+//!   (table, id) — nothing is stored, so tables of any size cost nothing; rarer ids carry no signal. The
+//!   parts' sum `z = α·Σ_{i<j} c_ij ⟨v_i, v_j⟩ + β·aᵀh + γ·Σ_t w_t(id_t)` over the 27 latent vectors (dense +
+//!   26 tables, seeded pair weights `c_ij`) is right-skewed by [`SyntheticConfig::tail`] at its own spread, and
+//!   the label is Bernoulli(σ(b + skewed z + δ·ε)) with `ε ~ N(0, 1)` per row. The scales α, β, γ are set on a
+//!   calibration sample so that each part has the standard deviation given in [`TeacherMix`], and the bias `b`
+//!   by bisection so that the mean click probability is the target click rate. An embedding dimension below
+//!   `latent_dim` cannot represent the interaction part exactly, so larger DLRMs can fit the teacher better
+//!   than smaller ones.
+//!
+//! **Calibrated defaults.** The default mix puts most of the signal where a DLRM trained for a few epochs can
+//! learn it (the dense part, and the 300 most frequent ids of each table), and its signal factor, click rate
+//! and tail are fitted (`recpipe-dse fit-synthetic`, [`super::synthetic_fit`]) so that RM-small trained on
+//! 500,000 rows lands on RecPipe's Fig. 3: error 18.55 % and RecPipe-NDCG@64 0.913 at 4096 items falling to
+//! 0.599 at 256. The fit's residuals are in `src/quality/README.md`.
 //!
 //! Row `r` is a pure function of (seed, r): its random stream is a xoshiro256++ generator seeded from a hash of
 //! both, so any range of rows can be produced independently (splits, parallel generation).
 use super::criteo::{dense_transform, CriteoSplit};
 use super::tsv_writer::RawCriteoRow;
 use super::{CriteoSamples, CRITEO_KAGGLE_TABLE_ROWS, DENSE, SPARSE};
+use crate::spec::{DatasetSpec, SyntheticSpec};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -95,7 +103,7 @@ pub struct TeacherMix {
 
 impl Default for TeacherMix {
     fn default() -> Self {
-        TeacherMix { interaction: 1.2, dense: 0.5, first_order: 0.6, noise: 0.4 }
+        TeacherMix { interaction: 0.36, dense: 1.2, first_order: 0.72, noise: 0.3 }
     }
 }
 
@@ -116,6 +124,16 @@ pub struct SyntheticConfig {
     pub mix: TeacherMix,
     /// Rows of the calibration sample.
     pub calibration_rows: usize,
+    /// Ids `0..informative_ids` of each table carry a latent vector and a first-order weight; rarer ids carry
+    /// none (they add nothing to the logit), as rare values of real click logs carry little learnable signal.
+    /// `None`: every id is informative.
+    pub informative_ids: Option<u32>,
+    /// Right skew κ ≥ 0 of the teacher's logit: the scaled parts' sum, standardised to `u`, becomes
+    /// `σ·(exp(κ·u) − 1) / (κ·s(κ))` with σ its standard deviation and s(κ) the standard deviation of
+    /// `(exp(κ·u) − 1)/κ` for Gaussian `u` (κ = 0: the sum unchanged). Monotone, so it changes no ranking; it
+    /// stretches the top of the score distribution (a few near-certain clicks among many uncertain
+    /// impressions, as click logs have) at about the same spread.
+    pub tail: f64,
 }
 
 impl SyntheticConfig {
@@ -127,10 +145,36 @@ impl SyntheticConfig {
             max_ind_range,
             latent_dim: 32,
             zipf_exponent: 1.05,
-            click_rate: KAGGLE_CLICK_RATE,
+            click_rate: 0.21,
             mix: TeacherMix::default(),
             calibration_rows: 20_000,
+            informative_ids: Some(300),
+            tail: 0.9,
         }
+    }
+}
+
+impl SyntheticConfig {
+    /// [`SyntheticConfig::new`] with the fields a space's `dataset.synthetic:` section sets replaced.
+    pub fn with_overrides(self, o: &SyntheticSpec) -> SyntheticConfig {
+        let mix = TeacherMix {
+            interaction: o.interaction.unwrap_or(self.mix.interaction),
+            dense: o.dense.unwrap_or(self.mix.dense),
+            first_order: o.first_order.unwrap_or(self.mix.first_order),
+            noise: o.noise.unwrap_or(self.mix.noise),
+        };
+        SyntheticConfig {
+            click_rate: o.click_rate.unwrap_or(self.click_rate),
+            informative_ids: o.informative_ids.or(self.informative_ids),
+            tail: o.tail.unwrap_or(self.tail),
+            mix,
+            ..self
+        }
+    }
+
+    /// The generator of a space's data set: its seed, the table cap, its `dataset.synthetic:` overrides.
+    pub fn for_dataset(dataset: &DatasetSpec, cap: Option<u64>) -> SyntheticConfig {
+        SyntheticConfig::new(dataset.seed, cap).with_overrides(&dataset.synthetic)
     }
 }
 
@@ -182,6 +226,7 @@ struct Parts {
 struct Teacher {
     dim: usize,
     id_seed: u64,
+    informative_ids: Option<u32>,
     w1: Vec<f32>,
     b1: [f32; TEACHER_HIDDEN],
     u: Vec<f32>,
@@ -203,6 +248,7 @@ impl Teacher {
         Teacher {
             dim,
             id_seed: mix64(seed ^ SALT_ID),
+            informative_ids: None,
             w1,
             b1,
             u,
@@ -215,6 +261,10 @@ impl Teacher {
 
     /// Latent vector (variance 1/dim per component) and first-order weight (variance 1) of `id` in table `t`.
     fn id_vector(&self, t: usize, id: u32, out: &mut [f32]) -> f32 {
+        if self.informative_ids.is_some_and(|n| id >= n) {
+            out.iter_mut().for_each(|v| *v = 0.0);
+            return 0.0;
+        }
         let key = mix64(self.id_seed ^ ((t as u64) << 40) ^ u64::from(id));
         let scale = (3.0 / self.dim as f32).sqrt();
         let unit = |bits: u32| (bits as f32 / 2_147_483_648.0 - 1.0) * scale;
@@ -284,6 +334,10 @@ pub struct Calibration {
     pub bias: f64,
     /// Mean click probability on the calibration sample with that bias.
     pub calibrated_click_rate: f64,
+    /// Mean of the scaled parts' sum on the calibration sample (logits).
+    pub sum_mean: f64,
+    /// Standard deviation of the scaled parts' sum on the calibration sample (logits).
+    pub sum_std: f64,
 }
 
 /// The synthetic Criteo-shaped data source.
@@ -308,6 +362,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
+}
+
+/// The teacher's right skew of a standardised logit `u` (see [`SyntheticConfig::tail`]):
+/// `(exp(κ·u) − 1) / κ` divided by its standard deviation under `u ~ N(0, 1)`,
+/// `√(e^{κ²}(e^{κ²} − 1)) / κ`, so that a Gaussian `u` keeps unit variance; `u` itself for κ = 0.
+fn skew(u: f64, kappa: f64) -> f64 {
+    if kappa > 1e-9 {
+        let k2 = kappa * kappa;
+        let sd = (k2.exp() * k2.exp_m1()).sqrt() / kappa;
+        (kappa * u).exp_m1() / kappa / sd
+    } else {
+        u
+    }
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -336,6 +403,8 @@ impl SyntheticCriteo {
             first_order_scale: 0.0,
             bias: 0.0,
             calibrated_click_rate: 0.0,
+            sum_mean: 0.0,
+            sum_std: 0.0,
         };
         let mut gen = SyntheticCriteo {
             teacher: Teacher::new(config.seed, dim),
@@ -345,6 +414,7 @@ impl SyntheticCriteo {
             zipf,
             calibration: placeholder,
         };
+        gen.teacher.informative_ids = gen.config.informative_ids;
         gen.calibrate();
         gen
     }
@@ -371,6 +441,9 @@ impl SyntheticCriteo {
         c.interaction_scale = scale(mix.interaction, mean_std(parts.iter().map(|p| p.interaction)).1);
         c.dense_scale = scale(mix.dense, mean_std(parts.iter().map(|p| p.dense)).1);
         c.first_order_scale = scale(mix.first_order, mean_std(parts.iter().map(|p| p.first_order)).1);
+        let (mean, std) = mean_std(parts.iter().map(|p| self.scaled_sum(p)));
+        self.calibration.sum_mean = mean;
+        self.calibration.sum_std = std;
         let centred: Vec<f64> =
             parts.iter().zip(&sample).map(|(p, (_, eps))| self.logit_without_bias(p) + mix.noise * eps).collect();
         let rate = |b: f64| centred.iter().map(|z| sigmoid(z + b)).sum::<f64>() / centred.len() as f64;
@@ -388,9 +461,19 @@ impl SyntheticCriteo {
         self.calibration.calibrated_click_rate = rate(self.calibration.bias);
     }
 
-    fn logit_without_bias(&self, p: &Parts) -> f64 {
+    fn scaled_sum(&self, p: &Parts) -> f64 {
         let c = &self.calibration;
         c.interaction_scale * p.interaction + c.dense_scale * p.dense + c.first_order_scale * p.first_order
+    }
+
+    fn logit_without_bias(&self, p: &Parts) -> f64 {
+        let c = &self.calibration;
+        let z = self.scaled_sum(p);
+        if c.sum_std > 0.0 {
+            c.sum_std * skew((z - c.sum_mean) / c.sum_std, self.config.tail)
+        } else {
+            z
+        }
     }
 
     fn row_rng(&self, stream: u64, r: u64) -> Xoshiro256PlusPlus {
@@ -453,10 +536,22 @@ impl SyntheticCriteo {
 
     /// One line naming the data and its settings (for reports).
     pub fn describe(&self) -> String {
-        let cap = self.config.max_ind_range.map_or("uncapped".to_string(), |m| format!("tables capped at {m}"));
+        let c = &self.config;
+        let cap = c.max_ind_range.map_or("uncapped".to_string(), |m| format!("tables capped at {m}"));
+        let informative = c.informative_ids.map_or("all ids".to_string(), |n| format!("ids < {n}"));
+        let m = c.mix;
         format!(
-            "synthetic Criteo-shaped data (seed {}, {cap}, teacher latent dim {}, Zipf s = {}, target click rate {})",
-            self.config.seed, self.teacher.dim, self.config.zipf_exponent, self.config.click_rate
+            "synthetic Criteo-shaped data (seed {}, {cap}, teacher latent dim {}, Zipf s = {}, target click rate \
+             {}, signal in {informative}, logit parts interaction {} / dense {} / first-order {} / noise {}, tail {})",
+            c.seed,
+            self.teacher.dim,
+            c.zipf_exponent,
+            c.click_rate,
+            m.interaction,
+            m.dense,
+            m.first_order,
+            m.noise,
+            c.tail
         )
     }
 
@@ -514,6 +609,12 @@ impl SyntheticCriteo {
             validation: self.rows_parallel(train..train + validation, threads),
             test: self.rows_parallel(train + validation..train + validation + test, threads),
         }
+    }
+
+    /// The teacher's noise-free logit and the label of row `r`.
+    pub fn logit_and_label(&self, r: u64) -> (f64, u8) {
+        let (_, logit, label) = self.generate(r);
+        (logit, label)
     }
 
     /// The teacher's noise-free logit of row `r` (the Bayes-optimal score up to the logit noise).
@@ -580,7 +681,14 @@ mod tests {
 
     #[test]
     fn fewer_latent_dimensions_explain_less_of_the_labels() {
-        let g = SyntheticCriteo::new(SyntheticConfig::new(6, Some(10_000)));
+        // An interaction-heavy teacher without skew, so that the interaction part dominates.
+        let config = SyntheticConfig {
+            mix: TeacherMix { interaction: 1.2, dense: 0.5, first_order: 0.6, noise: 0.4 },
+            informative_ids: None,
+            tail: 0.0,
+            ..SyntheticConfig::new(6, Some(10_000))
+        };
+        let g = SyntheticCriteo::new(config);
         let rows: Vec<(Features, f64, u8)> = (0..20_000).map(|r| g.generate(r)).collect();
         let labels: Vec<u8> = rows.iter().map(|r| r.2).collect();
         let auc_in = |dims: usize| {

@@ -9,7 +9,7 @@ use crate::measure::tables::arch_fingerprint;
 use crate::measure::{this_host, CalibCache, DeviceKind, HostFingerprint, ModelTables, ProfileKey};
 use crate::quality::{prepare, PrepareOptions, ScoreCache};
 use crate::spec::metric::Metric;
-use crate::spec::{Space, StageHardware};
+use crate::spec::{CpuKnobs, Space, StageHardware};
 use anyhow::{anyhow, Context};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -67,6 +67,9 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
             space.source
         ));
     }
+    if let Some(cpu) = &space.cpu {
+        notes.push(cpu_server_note(cpu, &latency.cpu_hosts()));
+    }
     let model_parameters: Vec<u64> = space.zoo.iter().map(|m| latency.tables.parameter_count(&m.arch)).collect();
     let sizes: Vec<String> = space
         .zoo
@@ -77,6 +80,26 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
     notes.push(format!("model memory at the real table sizes, 4 bytes per value: {}", sizes.join(", ")));
     notes.extend(unchecked_memory(space));
     Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), model_parameters, notes })
+}
+
+/// Which measured host stands for the space's CPU server, and for how many concurrent engines.
+fn cpu_server_note(cpu: &CpuKnobs, hosts: &[(String, u32, u32)]) -> String {
+    let cores = cpu.cores.map_or("cores not given".to_string(), |c| format!("{c} cores"));
+    let memory = cpu.memory_gib.map_or("memory not given".to_string(), |m| format!("{m} GiB"));
+    let server = format!("CPU server (hardware.cpu: {cores}, {memory})");
+    if hosts.is_empty() {
+        return format!("{server}: no host has CPU latency profiles");
+    }
+    let stand_ins: Vec<String> = hosts
+        .iter()
+        .map(|(h, c, k)| format!("{h} ({c} cores, interference measured up to {k} concurrent engines)"))
+        .collect();
+    let most = hosts.iter().map(|h| h.2).max().unwrap_or(1);
+    format!(
+        "{server} is stood for by the CPU profiles of {}; designs with more than {most} CPU engines are infeasible \
+         (no measurement covers them)",
+        stand_ins.join("; ")
+    )
 }
 
 /// Report notes for the memory capacities a space leaves out (those devices' memory is not checked).
@@ -145,8 +168,10 @@ impl QualitySource for ScoreQuality {
 /// threads per engine. The profile measured on this host is preferred; otherwise one measured on another
 /// host is used and that host is named as the stage's source. The raw sample is the empirical distribution;
 /// CPU samples are multiplied by the profile's interference slowdown for the design's total CPU engines
-/// (`Profile::slowdown`: the factor measured for the largest k ≤ engines; beyond the largest measured k the
-/// last factor holds). GPU stages run one engine per GPU and take no slowdown.
+/// (`Profile::slowdown`). A CPU stage is served only by a profile whose interference measurement covers the
+/// design's engine count: a profile of this host if it does, else another host's that does; with none the
+/// design is infeasible ("no profile for 32 concurrent CPU engines: profiled host … has 2 cores …") rather
+/// than extrapolated from fewer engines. GPU stages run one engine per GPU and take no slowdown.
 pub struct CalibLatency {
     cache: CalibCache,
     this_host: HostFingerprint,
@@ -161,6 +186,16 @@ impl CalibLatency {
             CalibCache::load(dir).with_context(|| format!("cannot read calibration profiles in {}", dir.display()))?;
         let tables = ModelTables::for_space(space).map_err(|e| anyhow!("{}: {e}", space.source))?;
         Ok(CalibLatency { cache, this_host: this_host(), tables, space: space.clone() })
+    }
+
+    /// Hosts with CPU profiles: `(host, cores, most concurrent engines any of its profiles covers)`.
+    pub fn cpu_hosts(&self) -> Vec<(String, u32, u32)> {
+        let mut hosts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+        for p in self.cache.profiles().filter(|p| p.key.device == DeviceKind::Cpu) {
+            let e = hosts.entry(p.host.to_string()).or_insert((p.host.cores, 0));
+            e.1 = e.1.max(p.measured_engines());
+        }
+        hosts.into_iter().map(|(h, (c, k))| (h, c, k)).collect()
     }
 
     /// Profiles loaded.
@@ -202,7 +237,8 @@ impl StageLatencySource for CalibLatency {
     ) -> Result<StageService, String> {
         let key =
             self.key(model, items, keep, hw).ok_or_else(|| "accelerator stages use the cost model".to_string())?;
-        let Some(profile) = self.cache.lookup(&key, &self.this_host) else {
+        let candidates = self.cache.lookup_all(&key, &self.this_host);
+        if candidates.is_empty() {
             let device = match key.device {
                 DeviceKind::Cpu => {
                     format!("cpu ({} thread{} per engine)", key.threads, if key.threads == 1 { "" } else { "s" })
@@ -212,6 +248,19 @@ impl StageLatencySource for CalibLatency {
             return Err(format!(
                 "no latency profile for {} @{} (keep {}) on {device} on any known host (recpipe-dse calibrate measures it)",
                 key.model, key.items, key.keep
+            ));
+        }
+        let covering = candidates.iter().find(|p| key.device != DeviceKind::Cpu || p.covers_engines(engines));
+        let Some(&profile) = covering else {
+            let best = candidates.iter().max_by_key(|p| p.measured_engines()).expect("not empty");
+            return Err(format!(
+                "no profile for {engines} concurrent CPU engines of {} @{}: profiled host {} has {} cores and its \
+                 interference measurement covers {} engine(s) (calibrate on a server with ≥ {engines} cores)",
+                key.model,
+                key.items,
+                best.host.cpu_model,
+                best.host.cores,
+                best.measured_engines()
             ));
         };
         let slowdown = if key.device == DeviceKind::Cpu { profile.slowdown(engines) } else { 1.0 };

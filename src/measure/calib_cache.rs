@@ -100,6 +100,13 @@ impl CalibCache {
         self.lookup_on(key, this_host).or_else(|| self.profiles.iter().find(|((_, k), _)| k == key).map(|(_, p)| p))
     }
 
+    /// Every profile of `key`, this host's first, then the others in host order.
+    pub fn lookup_all<'a>(&'a self, key: &'a ProfileKey, this_host: &HostFingerprint) -> Vec<&'a Profile> {
+        let mut out: Vec<&Profile> = self.lookup_on(key, this_host).into_iter().collect();
+        out.extend(self.profiles.iter().filter(|((h, k), _)| k == key && h != this_host).map(|(_, p)| p));
+        out
+    }
+
     /// The profile of `key` measured on exactly `host`.
     pub fn lookup_on(&self, key: &ProfileKey, host: &HostFingerprint) -> Option<&Profile> {
         self.profiles.get(&(host.clone(), key.clone()))

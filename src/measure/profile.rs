@@ -83,8 +83,20 @@ impl Profile {
         })
     }
 
+    /// Most concurrent engines the interference measurement covered (1 when it was skipped: a single
+    /// engine is what the latency sample itself measures).
+    pub fn measured_engines(&self) -> u32 {
+        self.interference.iter().map(|(k, _)| *k).max().unwrap_or(1).max(1)
+    }
+
+    /// Whether the profile stands for `k` concurrent engines: `k` ≤ [`Profile::measured_engines`].
+    pub fn covers_engines(&self, k: u32) -> bool {
+        k <= self.measured_engines()
+    }
+
     /// Slowdown factor with `k` concurrent engines: the measured value for the largest measured k' ≤ k
-    /// (1.0 when nothing was measured). Beyond the largest measured k the last factor holds.
+    /// (1.0 when nothing was measured). Beyond the largest measured k the last factor would hold, which is
+    /// an extrapolation: callers check [`Profile::covers_engines`] first.
     pub fn slowdown(&self, k: u32) -> f64 {
         self.interference.iter().filter(|(kk, _)| *kk <= k).max_by_key(|(kk, _)| *kk).map_or(1.0, |(_, s)| *s)
     }

@@ -12,6 +12,7 @@
 //!   non-relevant;
 //! - `auc`: the area under the ROC curve, the probability that a random positive outscores a random negative
 //!   (ties count one half), by the rank-sum (Mann–Whitney U) formula;
+//! - `error_rate`: RecPipe's "Error", the fraction of items with `round(p) != y`;
 //! - `log_loss`: mean binary cross-entropy of predicted probabilities, clamped to [1e-7, 1 − 1e-7], natural log.
 
 /// `1 / log2(i + 2)`, the discount of 0-based position `i`.
@@ -117,6 +118,17 @@ pub fn log_loss(probs: &[f32], labels: &[u8]) -> f64 {
     total / probs.len() as f64
 }
 
+/// RecPipe's "Error": the fraction of items whose rounded probability differs from the label
+/// (`round(p) != y`, 0.5 rounds to 0 as numpy's round-half-to-even does).
+pub fn error_rate(probs: &[f32], labels: &[u8]) -> f64 {
+    assert_eq!(probs.len(), labels.len(), "one label per probability");
+    if probs.is_empty() {
+        return 0.0;
+    }
+    let wrong = probs.iter().zip(labels).filter(|(&p, &y)| u8::from(p > 0.5) != u8::from(y > 0)).count();
+    wrong as f64 / probs.len() as f64
+}
+
 /// Logistic sigmoid of a logit.
 pub fn sigmoid(logit: f32) -> f32 {
     1.0 / (1.0 + (-logit).exp())
@@ -175,6 +187,12 @@ mod tests {
         assert_eq!(auc(&[0.5, 0.5], &[0, 1]), Some(0.5));
         assert_eq!(auc(&[0.9, 0.1], &[1, 0]), Some(1.0));
         assert_eq!(auc(&[0.9, 0.1], &[1, 1]), None);
+    }
+
+    #[test]
+    fn error_rate_counts_rounded_mistakes() {
+        assert!((error_rate(&[0.9, 0.2, 0.5, 0.7], &[1, 1, 0, 0]) - 0.5).abs() < 1e-15);
+        assert!(error_rate(&[], &[]).abs() < 1e-15);
     }
 
     #[test]

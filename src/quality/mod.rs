@@ -16,7 +16,7 @@ pub mod score_cache;
 pub use score_cache::{CascadeQuality, ScoreCache};
 mod prepare;
 
-pub use prepare::{prepare, prepare_models, used_models, PrepareOptions};
+pub use prepare::{prepare, prepare_models, used_models, PrepareOptions, DEFAULT_SYNTHETIC_TRAIN_ROWS};
 
 /// Every cascade a space's pipelines contain: each model choice per stage × each item tuple, as
 /// `(zoo model index, items)` per stage, in spec order (pipelines, then item tuples, then models with the first

@@ -136,7 +136,7 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
             if ds.is_synthetic() {
                 let train = t.train_rows.unwrap_or(DEFAULT_SYNTHETIC_TRAIN_ROWS);
                 let caps = SplitCaps { train: Some(train as usize), ..caps };
-                let gen = SyntheticCriteo::new(SyntheticConfig::new(ds.seed, Some(cap)));
+                let gen = SyntheticCriteo::new(SyntheticConfig::for_dataset(ds, Some(cap)));
                 let description = gen.describe();
                 let start = train + t.validation_rows;
                 say(&format!("generating {test_rows} held-out rows ({description})"));
@@ -304,7 +304,7 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
     Ok(cache)
 }
 
-/// Test AUC and log-loss of a Criteo model over the distinct held-out rows of the queries; `probabilities`
+/// Test AUC, log-loss and RecPipe's error rate of a Criteo model over the distinct held-out rows of the queries; `probabilities`
 /// when the scores are click probabilities already (popularity), else logits.
 fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: bool) {
     let Some(scores) = cache.scores(m) else { return };
@@ -323,6 +323,7 @@ fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: b
         cache.set_model_metric(m, "auc", a);
     }
     cache.set_model_metric(m, "log_loss", super::metrics::log_loss(&probs, &y));
+    cache.set_model_metric(m, "error", super::metrics::error_rate(&probs, &y));
 }
 
 fn read_scores(path: &Path, expected: usize) -> Option<Vec<f32>> {

@@ -45,6 +45,19 @@ pub struct RawDataset {
     pub sampled_negatives: Option<Sp<i64>>,
     pub max_ind_range: Option<Sp<i64>>,
     pub seed: Option<Sp<i64>>,
+    pub synthetic: Option<RawSynthetic>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSynthetic {
+    pub click_rate: Option<Sp<f64>>,
+    pub informative_ids: Option<Sp<i64>>,
+    pub interaction: Option<Sp<f64>>,
+    pub dense: Option<Sp<f64>>,
+    pub first_order: Option<Sp<f64>>,
+    pub noise: Option<Sp<f64>>,
+    pub tail: Option<Sp<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +121,7 @@ pub struct RawCpu {
     pub engines: Option<Vec<Sp<i64>>>,
     pub threads_per_engine: Option<Vec<Sp<i64>>>,
     pub memory_gib: Option<Sp<f64>>,
+    pub cores: Option<Sp<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

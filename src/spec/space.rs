@@ -91,6 +91,28 @@ pub struct DatasetSpec {
     pub max_ind_range: Option<u64>,
     /// Seed for data generation, sampling and splits.
     pub seed: u64,
+    /// Criteo only: settings of the synthetic stand-in that replace its calibrated defaults.
+    pub synthetic: SyntheticSpec,
+}
+
+/// The optional `dataset.synthetic:` section: each field set replaces the synthetic Criteo generator's
+/// calibrated default (see `data::synthetic`); absent fields keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct SyntheticSpec {
+    /// Mean click probability, in (0, 1).
+    pub click_rate: Option<f64>,
+    /// Ids per table that carry signal (rarer ids carry none).
+    pub informative_ids: Option<u32>,
+    /// Standard deviation (logits) of the pairwise-interaction part of the teacher.
+    pub interaction: Option<f64>,
+    /// Standard deviation (logits) of the dense part.
+    pub dense: Option<f64>,
+    /// Standard deviation (logits) of the first-order part.
+    pub first_order: Option<f64>,
+    /// Standard deviation (logits) of the per-row Gaussian logit noise.
+    pub noise: Option<f64>,
+    /// Right skew κ ≥ 0 of the teacher's logit.
+    pub tail: Option<f64>,
 }
 
 impl DatasetSpec {
@@ -137,6 +159,9 @@ pub struct CpuKnobs {
     /// Host memory for the models of all CPU stages together (one copy per model, shared by the engines),
     /// GiB; absent: not checked.
     pub memory_gib: Option<f64>,
+    /// Physical cores of the CPU server: engines × threads per engine may not exceed it (RecPipe sets its
+    /// engine budget to the physical cores); absent: not checked.
+    pub cores: Option<u32>,
 }
 
 /// GPU knobs.
@@ -571,6 +596,24 @@ impl Space {
         if let Some(total) = design.cpu_engines_total {
             if (total as usize) < cpu_stages {
                 return Some(format!("{total} CPU engines cannot serve {cpu_stages} CPU stages"));
+            }
+            let threads = design
+                .stages
+                .iter()
+                .find_map(|s| {
+                    if let StageHardware::Cpu { threads_per_engine, .. } = s.hardware {
+                        Some(threads_per_engine)
+                    } else {
+                        None
+                    }
+                })
+                .unwrap_or(1);
+            if let Some(cores) = self.cpu.as_ref().and_then(|c| c.cores) {
+                if u64::from(total) * u64::from(threads) > u64::from(cores) {
+                    return Some(format!(
+                        "{total} CPU engines × {threads} thread(s) need more than the server's hardware.cpu.cores = {cores}"
+                    ));
+                }
             }
         }
         let gpus: u32 =

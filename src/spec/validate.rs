@@ -531,6 +531,10 @@ fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec
     if kind == DatasetKind::Movielens && d.max_ind_range.is_some() {
         cx.issues.push(None, "dataset.max_ind_range", "only allowed for criteo-kaggle");
     }
+    if kind == DatasetKind::Movielens && d.synthetic.is_some() {
+        cx.issues.push(None, "dataset.synthetic", "only allowed for criteo-kaggle");
+    }
+    let synthetic = d.synthetic.as_ref().map_or(Some(SyntheticSpec::default()), |raw| synthetic_spec(cx, raw));
     Some(DatasetSpec {
         kind,
         path: d.path.as_ref().map(|p| p.value.clone()),
@@ -541,7 +545,56 @@ fn dataset(cx: &mut Ctx, d: &RawDataset, master_seed: u64) -> Option<DatasetSpec
         protocol: protocol?,
         max_ind_range: max_ind_range?,
         seed: seed?,
+        synthetic: synthetic?,
     })
+}
+
+/// The `dataset.synthetic:` section: a click rate in (0, 1), an informative-id count ≥ 1, and non-negative
+/// part scales.
+fn synthetic_spec(cx: &mut Ctx, raw: &RawSynthetic) -> Option<SyntheticSpec> {
+    let mut ok = true;
+    let click_rate = raw.click_rate.as_ref().and_then(|v| {
+        let fine = v.value.is_finite() && v.value > 0.0 && v.value < 1.0;
+        if !fine {
+            cx.err(v, "dataset.synthetic.click_rate", format!("must lie strictly between 0 and 1, got {}", v.value));
+            ok = false;
+        }
+        fine.then_some(v.value)
+    });
+    let informative_ids = match &raw.informative_ids {
+        Some(v) if v.value > i64::from(u32::MAX) => {
+            cx.err(v, "dataset.synthetic.informative_ids", format!("too large, got {}", v.value));
+            ok = false;
+            None
+        }
+        Some(v) => {
+            let n = cx.int_at_least(v, "dataset.synthetic.informative_ids", 1);
+            ok &= n.is_some();
+            n.map(|n| n as u32)
+        }
+        None => None,
+    };
+    let mut scale = |v: &Option<Sp<f64>>, field: &str| {
+        v.as_ref().and_then(|v| {
+            let fine = v.value.is_finite() && v.value >= 0.0;
+            if !fine {
+                let path = format!("dataset.synthetic.{field}");
+                cx.err(v, &path, format!("must be a non-negative number of logits, got {}", v.value));
+                ok = false;
+            }
+            fine.then_some(v.value)
+        })
+    };
+    let spec = SyntheticSpec {
+        click_rate,
+        informative_ids,
+        interaction: scale(&raw.interaction, "interaction"),
+        dense: scale(&raw.dense, "dense"),
+        first_order: scale(&raw.first_order, "first_order"),
+        noise: scale(&raw.noise, "noise"),
+        tail: scale(&raw.tail, "tail"),
+    };
+    ok.then_some(spec)
 }
 
 fn positive_layers(cx: &mut Ctx, layers: &Sp<Vec<i64>>, path: &str) -> Option<Vec<u32>> {
@@ -917,7 +970,15 @@ fn hardware_cpu(cx: &mut Ctx, raw: Option<&RawCpu>, used: bool) -> Option<CpuKno
         list => cx.int_list(list, "hardware.cpu.threads_per_engine", 1, "threads per engine choices"),
     };
     let memory = opt_positive_f64(cx, &raw.memory_gib, "hardware.cpu.memory_gib");
-    Some(CpuKnobs { engines: engines?, threads_per_engine: threads?, memory_gib: memory? })
+    let cores = match &raw.cores {
+        Some(v) if v.value > i64::from(u32::MAX) => {
+            cx.err(v, "hardware.cpu.cores", format!("too large, got {}", v.value));
+            None
+        }
+        Some(v) => cx.int_at_least(v, "hardware.cpu.cores", 1).map(|c| Some(c as u32)),
+        None => Some(None),
+    };
+    Some(CpuKnobs { engines: engines?, threads_per_engine: threads?, memory_gib: memory?, cores: cores? })
 }
 
 fn hardware_gpu(cx: &mut Ctx, raw: Option<&RawGpu>, used: bool) -> Option<GpuKnobs> {

@@ -320,3 +320,42 @@ fn calibrate_rejects_bad_input_with_exit_2() {
     let missing = calibrate(&dir.join("none.yaml"), &dir, &[]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn cpu_stages_need_a_profile_that_covers_their_engine_count() {
+    use recpipe_dse::explore::sources::CalibLatency;
+    use recpipe_dse::explore::StageLatencySource;
+    use recpipe_dse::spec::StageHardware;
+    let dir = temp_dir("coverage");
+    let yaml = TINY_SPACE.replace("engines: [2]", "engines: [2, 4, 8]\n    cores: 4");
+    let space = recpipe_dse::spec::parse_space(&yaml, "tiny.yaml", Path::new(".")).unwrap();
+    let tables = ModelTables::for_space(&space).unwrap();
+    let key =
+        required_profiles_for(&space, &tables).into_iter().find(|k| k.model == "small" && k.threads == 1).unwrap();
+    // Host a measured two engines; host b (not this host either) measured four.
+    let a = host("AMD EPYC", "none");
+    let b = HostFingerprint { cores: 4, ..host("Intel Xeon", "none") };
+    let mut cache = CalibCache::load(&dir).unwrap();
+    cache.insert_and_save(made_profile(key.clone(), a.clone(), 1.0)).unwrap();
+    let four = Profile::from_samples(key.clone(), b, vec![2.0; 10], vec![(1, 1.0), (2, 1.1), (4, 1.5)], 9).unwrap();
+    cache.insert_and_save(four).unwrap();
+    let latency = CalibLatency::open(&space, &dir).unwrap();
+    let small = space.zoo.iter().position(|m| m.name == "small").unwrap();
+    let hw = StageHardware::Cpu { engines: 1, threads_per_engine: 1 };
+    // Two engines: either host covers them; four: only host b (slowdown 1.5); eight: nobody.
+    let two = latency.stage_service(small, 256, 32, &hw, 2).unwrap();
+    assert!(two.slowdown == 1.25 || two.slowdown == 1.1, "{}", two.slowdown);
+    let four = latency.stage_service(small, 256, 32, &hw, 4).unwrap();
+    assert!(four.host.contains("Intel Xeon") && (four.slowdown - 1.5).abs() < 1e-12, "{} {}", four.host, four.slowdown);
+    let eight = latency.stage_service(small, 256, 32, &hw, 8).unwrap_err();
+    assert!(eight.contains("no profile for 8 concurrent CPU engines") && eight.contains("has 4 cores"), "{eight}");
+    let hosts = latency.cpu_hosts();
+    assert_eq!(hosts.iter().map(|h| (h.1, h.2)).collect::<Vec<_>>(), vec![(2, 2), (4, 4)]);
+    // The server has 4 cores: eight engines are excluded before any profile is looked up.
+    let design = (0..space.point_count())
+        .filter_map(|i| space.design(recpipe_dse::spec::PointId(i)))
+        .find(|d| d.cpu_engines_total == Some(8))
+        .expect("an 8-engine design");
+    let why = space.structural_violation(&design).expect("over the server's cores");
+    assert!(why.contains("hardware.cpu.cores = 4"), "{why}");
+}

@@ -575,3 +575,41 @@ fn quality_floor_is_parsed_and_checked_against_the_reported_metrics() {
         recpipe_dse::explore::journal::fingerprint(&space, &settings, &[])
     );
 }
+
+#[test]
+fn synthetic_stand_in_settings_are_validated_and_applied() {
+    let e = errors_of(&[(
+        "  candidates_per_query: 1024\n",
+        "  candidates_per_query: 1024\n  synthetic: { click_rate: 1.5, informative_ids: 0, tail: -1, dense: .nan }\n",
+    )]);
+    assert_has(&e, "t.yaml:8:28: dataset.synthetic.click_rate: must lie strictly between 0 and 1, got 1.5");
+    assert_has(&e, "dataset.synthetic.informative_ids: must be ≥ 1, got 0");
+    assert_has(&e, "dataset.synthetic.tail: must be a non-negative number of logits, got -1");
+    assert_has(&e, "dataset.synthetic.dense: must be a non-negative number of logits, got NaN");
+    let e =
+        errors_of(&[("  candidates_per_query: 1024\n", "  candidates_per_query: 1024\n  synthetic: { skew: 1 }\n")]);
+    assert_has(&e, "dataset.synthetic.skew: unknown field `skew`");
+    let text = BASE.replace(
+        "  candidates_per_query: 1024\n",
+        "  candidates_per_query: 1024\n  synthetic: { click_rate: 0.3, tail: 0.5, informative_ids: 50 }\n",
+    );
+    let space = parse(&text).expect("valid");
+    let c = recpipe_dse::data::synthetic::SyntheticConfig::for_dataset(&space.dataset, Some(100));
+    assert_eq!((c.click_rate, c.tail, c.informative_ids), (0.3, 0.5, Some(50)));
+    let default = recpipe_dse::data::synthetic::SyntheticConfig::new(5, Some(100));
+    assert_eq!(c.mix, default.mix, "fields left out keep the calibrated defaults");
+}
+
+#[test]
+fn cpu_server_cores_bound_the_engines() {
+    let e = errors_of(&[("    threads_per_engine: [1]\n", "    threads_per_engine: [1]\n    cores: 0\n")]);
+    assert_has(&e, "hardware.cpu.cores: must be ≥ 1, got 0");
+    let text = BASE.replace("    threads_per_engine: [1]\n", "    threads_per_engine: [1]\n    cores: 2\n");
+    let space = parse(&text).expect("valid");
+    let designs: Vec<_> = (0..space.point_count()).filter_map(|i| space.design(PointId(i))).collect();
+    let four = designs.iter().find(|d| d.cpu_engines_total == Some(4)).expect("a 4-engine design");
+    let why = space.structural_violation(four).expect("4 engines on a 2-core server");
+    assert!(why.contains("4 CPU engines × 1 thread(s) need more than the server's hardware.cpu.cores = 2"), "{why}");
+    let two = designs.iter().find(|d| d.cpu_engines_total == Some(2) && d.stages.len() == 1).expect("2 engines");
+    assert_eq!(space.structural_violation(two), None);
+}
