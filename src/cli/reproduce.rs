@@ -7,7 +7,7 @@
 //! simulation to a tenth of its queries (at least 1,000) for a smoke run.
 use super::explore::{command_line, utc_stamp, versions};
 use super::CliError;
-use crate::reproduce::{self, Figure, FigureBody, ValuesById};
+use crate::reproduce::{self, Figure, FigureBody, FigureInputs, ValuesById};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -25,9 +25,16 @@ pub struct ReproduceArgs {
     /// Folder of the figure files.
     #[arg(long, default_value = "spaces/paper")]
     pub paper_dir: PathBuf,
-    /// Smoke run: every simulation with a tenth of its queries (at least 1,000).
+    /// Smoke run: every simulation with a tenth of its queries (at least 1,000); quality figures train on
+    /// 20,000 rows and evaluate 4 queries.
     #[arg(long)]
     pub quick: bool,
+    /// Root of the checkpoint and score caches (quality and iso-quality figures).
+    #[arg(long, default_value = ".cache")]
+    pub cache_dir: PathBuf,
+    /// Folder of the CPU/GPU latency profiles (iso-quality figures).
+    #[arg(long, default_value = "calib")]
+    pub calib_dir: PathBuf,
 }
 
 /// Every `*.yaml` figure file of `dir`, loaded, sorted by file name; all problems at once.
@@ -93,9 +100,52 @@ fn select(all: Vec<Figure>, wanted: &[String]) -> Result<Vec<Figure>, CliError> 
     reproduce::order_by_dependencies(figures).map_err(|e| CliError::input(anyhow::anyhow!(e)))
 }
 
+/// Rows a quality figure trains on with `--quick`.
+const QUICK_TRAIN_ROWS: u64 = 20_000;
+
 fn make_quick(f: &mut Figure) {
-    if let FigureBody::Serving(s) = &mut f.body {
-        s.queries = (s.queries / 10).max(1000).min(s.queries);
+    match &mut f.body {
+        FigureBody::Serving(s) => s.queries = (s.queries / 10).max(1000).min(s.queries),
+        FigureBody::Quality(q) => quick_space(&mut q.space),
+        FigureBody::IsoQuality(q) => quick_space(&mut q.space),
+        _ => {}
+    }
+}
+
+/// A space's models trained on [`QUICK_TRAIN_ROWS`], 4 queries evaluated, a tenth of the simulated queries.
+fn quick_space(space: &mut crate::spec::Space) {
+    let t = &mut space.training;
+    t.train_rows = Some(t.train_rows.unwrap_or(QUICK_TRAIN_ROWS).min(QUICK_TRAIN_ROWS));
+    t.validation_rows = t.validation_rows.min(QUICK_TRAIN_ROWS / 4);
+    space.dataset.eval_queries = space.dataset.eval_queries.min(4);
+    space.load.queries = (space.load.queries / 10).max(1000).min(space.load.queries);
+}
+
+/// What a figure reads besides its file: the score cache of a quality figure's space, the evaluation sources
+/// (scores and latency profiles) of an iso-quality figure's space; models are trained or loaded through
+/// `quality::prepare` as `explore` does.
+fn inputs_for(f: &Figure, args: &ReproduceArgs) -> Result<FigureInputs, CliError> {
+    let data_error = |e: crate::quality::QualityError| match e {
+        crate::quality::QualityError::Data(_) | crate::quality::QualityError::Unsupported(_) => {
+            CliError::input(anyhow::anyhow!("{}: {e}", f.file))
+        }
+        other => CliError::runtime(anyhow::anyhow!("{}: {other}", f.file)),
+    };
+    match &f.body {
+        FigureBody::Quality(q) => {
+            let opts = crate::quality::PrepareOptions::new(&args.cache_dir);
+            crate::quality::prepare(&q.space, &opts).map(|c| FigureInputs::Scores(Box::new(c))).map_err(data_error)
+        }
+        FigureBody::IsoQuality(q) => {
+            let opts = crate::explore::sources::SourceOptions {
+                cache_dir: args.cache_dir.clone(),
+                calib_dir: args.calib_dir.clone(),
+            };
+            crate::explore::sources::open(&q.space, &opts)
+                .map(|o| FigureInputs::Sources(Box::new(o)))
+                .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e:#}", f.file)))
+        }
+        _ => Ok(FigureInputs::None),
     }
 }
 
@@ -138,7 +188,8 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
     for f in &figures {
         bar.set_message(f.id.clone());
         let t = Instant::now();
-        let r = reproduce::run(f, &values).map_err(CliError::input)?;
+        let inputs = bar.suspend(|| inputs_for(f, args))?;
+        let r = reproduce::run(f, &values, &inputs).map_err(CliError::input)?;
         values.insert(r.id.clone(), r.values.clone());
         results.push((r, t.elapsed().as_secs_f64()));
         bar.inc(1);
@@ -150,7 +201,7 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
     }
     let mut stamp = versions();
     if args.quick {
-        stamp.push_str("; --quick (a tenth of the simulated queries)");
+        stamp.push_str("; --quick (a tenth of the simulated queries; quality models on 20,000 rows, 4 queries)");
     }
     let summary = crate::report::figure::summary_markdown(&results, &command_line(), &stamp);
     crate::report::write_atomic(&dir.join("README.md"), summary.as_bytes())

@@ -19,10 +19,13 @@
 pub mod cache_split;
 pub mod chips;
 pub mod claims;
+pub mod iso_quality;
 pub mod published;
+pub mod quality;
 pub mod serving;
 pub mod systolic;
 
+use crate::quality::ScoreCache;
 use crate::spec::{Issues, SpecErrors, SpecIssue};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -58,6 +61,10 @@ pub enum FigureBody {
     Claims(claims::Claims),
     /// Division of an embedding cache between two stages.
     CacheSplit(cache_split::CacheSplit),
+    /// Quality of trained models and cascades.
+    Quality(Box<quality::QualityFigure>),
+    /// Best p95 per backend and depth at a quality floor.
+    IsoQuality(Box<iso_quality::IsoQuality>),
 }
 
 impl Figure {
@@ -370,16 +377,38 @@ pub enum ReproduceError {
 /// Values of figures computed earlier in the same run, by figure id (what `claims` reads).
 pub type ValuesById = BTreeMap<String, BTreeMap<String, f64>>;
 
+/// What a figure reads besides its file, opened by the caller (training models and loading profiles is I/O).
+pub enum FigureInputs {
+    /// Nothing (accelerator, chip, systolic, cache and claims figures).
+    None,
+    /// The score cache of a `quality` figure's space (`quality::prepare`).
+    Scores(Box<ScoreCache>),
+    /// The evaluation sources of an `iso-quality` figure's space (`explore::sources::open`).
+    Sources(Box<crate::explore::sources::Opened>),
+}
+
 /// Compute one figure. `earlier` holds the values of the figures already computed in this run (`claims`
-/// needs those named by [`Figure::dependencies`]).
-pub fn run(figure: &Figure, earlier: &ValuesById) -> Result<FigureResult, ReproduceError> {
+/// needs those named by [`Figure::dependencies`]); `inputs` what its kind reads besides its file.
+pub fn run(figure: &Figure, earlier: &ValuesById, inputs: &FigureInputs) -> Result<FigureResult, ReproduceError> {
     let mut out = FigureResult::new(figure);
+    let missing = |what: &str| ReproduceError::Invalid {
+        file: figure.file.clone(),
+        message: format!("this figure needs {what}, which the caller did not open"),
+    };
     match &figure.body {
         FigureBody::Serving(s) => serving::run(s, &figure.file, &mut out)?,
         FigureBody::Chips(c) => chips::run(c, &mut out),
         FigureBody::Systolic(s) => systolic::run(s, &mut out),
         FigureBody::Claims(c) => claims::run(c, earlier, &mut out),
         FigureBody::CacheSplit(c) => cache_split::run(c, &mut out),
+        FigureBody::Quality(q) => match inputs {
+            FigureInputs::Scores(cache) => quality::run(q, cache, &mut out),
+            _ => return Err(missing("the score cache of its space")),
+        },
+        FigureBody::IsoQuality(f) => match inputs {
+            FigureInputs::Sources(sources) => iso_quality::run(f, sources, &mut out),
+            _ => return Err(missing("the evaluation sources of its space")),
+        },
     }
     Ok(out)
 }
@@ -394,6 +423,8 @@ enum RawKind {
     Systolic,
     Claims,
     CacheSplit,
+    Quality,
+    IsoQuality,
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,6 +441,8 @@ struct RawFigure {
     systolic: Option<systolic::RawSystolic>,
     claims: Option<Vec<claims::RawClaim>>,
     cache_split: Option<cache_split::RawCacheSplit>,
+    quality: Option<quality::RawQuality>,
+    iso_quality: Option<iso_quality::RawIsoQuality>,
 }
 
 fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
@@ -458,6 +491,8 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         ("systolic", raw.systolic.is_some(), matches!(raw.kind, RawKind::Systolic)),
         ("claims", raw.claims.is_some(), matches!(raw.kind, RawKind::Claims)),
         ("cache_split", raw.cache_split.is_some(), matches!(raw.kind, RawKind::CacheSplit)),
+        ("quality", raw.quality.is_some(), matches!(raw.kind, RawKind::Quality)),
+        ("iso_quality", raw.iso_quality.is_some(), matches!(raw.kind, RawKind::IsoQuality)),
     ];
     let kind_name = match raw.kind {
         RawKind::AccelServing => "accel-serving",
@@ -465,6 +500,8 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         RawKind::Systolic => "systolic",
         RawKind::Claims => "claims",
         RawKind::CacheSplit => "cache-split",
+        RawKind::Quality => "quality",
+        RawKind::IsoQuality => "iso-quality",
     };
     for (name, present, wanted) in sections {
         if wanted && !present {
@@ -486,6 +523,14 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         RawKind::CacheSplit => {
             raw.cache_split.and_then(|c| cache_split::load(c, base_dir, &mut problems)).map(FigureBody::CacheSplit)
         }
+        RawKind::Quality => raw
+            .quality
+            .and_then(|q| quality::load(q, base_dir, &mut problems))
+            .map(|q| FigureBody::Quality(Box::new(q))),
+        RawKind::IsoQuality => raw
+            .iso_quality
+            .and_then(|q| iso_quality::load(q, base_dir, &mut problems))
+            .map(|q| FigureBody::IsoQuality(Box::new(q))),
     };
     let figure = body.map(|body| Figure {
         id: raw.figure,

@@ -27,6 +27,11 @@ pub struct CsvFile {
     pub rows: Vec<Row>,
 }
 
+/// An issue at `file:line`.
+pub(crate) fn issue_at(file: &str, line: u64, message: String) -> SpecIssue {
+    issue(file, line, message)
+}
+
 fn issue(file: &str, line: u64, message: String) -> SpecIssue {
     SpecIssue { file: file.to_string(), position: Some((line, 1)), path: String::new(), message }
 }
@@ -104,6 +109,16 @@ impl CsvFile {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
             _ => Err(self.bad(row, column, "must be a finite number ≥ 0")),
         }
+    }
+
+    /// A finite number ≥ 0, or `None` where the field is `word` (e.g. `unachievable`).
+    pub fn number_or_word(&self, row: &Row, column: &str, word: &str) -> Result<Option<f64>, SpecIssue> {
+        if self.field(row, column) == word {
+            return Ok(None);
+        }
+        self.number(row, column)
+            .map(Some)
+            .map_err(|_| self.bad(row, column, &format!("must be a number ≥ 0 or '{word}'")))
     }
 
     /// A positive integer.

@@ -243,8 +243,9 @@ fn copy_checkout() -> (PathBuf, PathBuf) {
     (parent, copy)
 }
 
-/// Commands of the docs quick enough to run in a test (no training, no long search): `reproduce` takes about a
-/// second and writes into the copy's `reports/`.
+/// Commands of the docs quick enough to run in a test (no full training, no long search): `reproduce` runs
+/// with `--quick` added (its quality figure then trains on 20,000 rows) and writes into the copy's
+/// `reports/`.
 fn is_quick(cmd: &DocCommand) -> bool {
     matches!(cmd.args.first().map(String::as_str), Some("accel" | "simulate" | "validate" | "reproduce"))
 }
@@ -280,14 +281,17 @@ fn fixture_tests_and_quick_examples_pass_from_a_copy_with_nothing_beside_it() {
     for md in markdown_files(&copy) {
         let text = std::fs::read_to_string(copy.join(&md)).unwrap();
         for cmd in documented_commands(&md, &text).into_iter().filter(is_quick) {
-            let out =
-                Command::new(env!("CARGO_BIN_EXE_recpipe-dse")).args(&cmd.args).current_dir(&copy).output().unwrap();
+            let mut args = cmd.args.clone();
+            if args[0] == "reproduce" && !args.iter().any(|a| a == "--quick") {
+                args.push("--quick".into());
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_recpipe-dse")).args(&args).current_dir(&copy).output().unwrap();
             assert!(
                 out.status.success(),
                 "{}:{}: `recpipe-dse {}` failed from the copy: {}",
                 cmd.file.display(),
                 cmd.line,
-                cmd.args.join(" "),
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
             );
             ran += 1;

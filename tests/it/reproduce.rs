@@ -18,7 +18,7 @@ fn paper_files() -> Vec<PathBuf> {
 
 fn figure(id: &str) -> FigureResult {
     let f = reproduce::load_figure(&repo().join(format!("spaces/paper/{id}.yaml"))).unwrap_or_else(|e| panic!("{e}"));
-    reproduce::run(&f, &ValuesById::new()).unwrap()
+    reproduce::run(&f, &ValuesById::new(), &reproduce::FigureInputs::None).unwrap()
 }
 
 fn group<'a>(r: &'a FigureResult, g: &str) -> Vec<&'a reproduce::Comparison> {
@@ -38,7 +38,7 @@ fn every_paper_file_validates() {
         let fig = reproduce::load_figure(f).unwrap_or_else(|e| panic!("{e}"));
         ids.push(fig.id);
     }
-    for id in ["fig10a", "fig10c", "fig11", "fig12", "fig12-runs", "fig13", "claims"] {
+    for id in ["fig3", "fig7", "fig8", "fig10a", "fig10c", "fig11", "fig12", "fig12-runs", "fig13", "fig14", "claims"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
 }
@@ -157,7 +157,9 @@ fn only_run_folder(out: &Path) -> PathBuf {
 #[test]
 fn quick_run_of_every_figure_writes_plots_tables_and_readmes() {
     let out = temp_dir("quick");
-    let run = bin().args(["reproduce", "all", "--quick", "--out"]).arg(&out).output().unwrap();
+    let cache = temp_dir("quick-cache");
+    let run =
+        bin().args(["reproduce", "all", "--quick", "--cache-dir"]).arg(&cache).arg("--out").arg(&out).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let dir = only_run_folder(&out);
     assert!(dir.file_name().unwrap().to_str().unwrap().starts_with("reproduce-"));
@@ -182,19 +184,37 @@ fn quick_run_of_every_figure_writes_plots_tables_and_readmes() {
         assert!(readme.contains("| item | published | ours | difference | verdict |"), "{id}: {readme}");
     }
     assert!(summary.contains("--quick"), "{summary}");
+    // The quality figure trained its models and compared every published row and cascade.
+    let fig3 = std::fs::read_to_string(dir.join("fig3/README.md")).unwrap();
+    for item in ["rm-small @4096", "rm-large @256", "rm-small→rm-large 4096/512", "rule: quality = last model"] {
+        assert!(fig3.contains(item), "fig3 README lacks '{item}': {fig3}");
+    }
+    // The iso-quality figures compared every published row, each with a verdict.
+    let fig14 = std::fs::read_to_string(dir.join("fig14/README.md")).unwrap();
+    for item in ["cpu/1-stage at 66.7 q/s", "accel/2-stage at 2000 q/s", "iso-quality floor: recpipe_ndcg@64 ≥ 0.9225"] {
+        assert!(fig14.contains(item), "fig14 README lacks '{item}': {fig14}");
+    }
     let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 #[test]
 fn claims_pull_in_the_figures_they_cite_and_two_runs_do_not_collide() {
     let out = temp_dir("claims");
     for _ in 0..2 {
-        let run = bin().args(["reproduce", "claims", "--quick", "--out"]).arg(&out).output().unwrap();
+        let run = bin()
+            .args(["reproduce", "claims", "--quick", "--cache-dir"])
+            .arg(out.join("cache"))
+            .arg("--out")
+            .arg(out.join("runs"))
+            .output()
+            .unwrap();
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         let stdout = String::from_utf8_lossy(&run.stdout);
         assert!(stdout.contains("fig11") && stdout.contains("fig12") && stdout.contains("claims"), "{stdout}");
+        assert!(stdout.contains("fig7"), "the CPU claim pulls in fig7: {stdout}");
     }
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "two runs, two folders");
+    assert_eq!(std::fs::read_dir(out.join("runs")).unwrap().count(), 2, "two runs, two folders");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -224,5 +244,113 @@ fn bad_figure_files_name_file_field_and_value_and_write_nothing() {
     let run = bin().args(["reproduce", "fig99"]).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("unknown figure 'fig99'"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Quality stand-in for the iso-quality test: RecPipe-NDCG@64 0.93 for cascades that end in RM-large and start
+/// from 4096 items, 0.80 otherwise.
+struct PoolQuality {
+    large: usize,
+}
+
+impl recpipe_dse::explore::QualitySource for PoolQuality {
+    fn cascade(&self, stages: &[(usize, u32)]) -> Result<std::collections::BTreeMap<String, f64>, String> {
+        let good = stages.last().unwrap().0 == self.large && stages[0].1 == 4096;
+        Ok([("recpipe_ndcg@64".to_string(), if good { 0.93 } else { 0.80 })].into_iter().collect())
+    }
+    fn describe(&self) -> String {
+        "test quality".into()
+    }
+    fn is_synthetic(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn iso_quality_takes_the_best_design_at_the_floor_per_backend_depth_and_load() {
+    use recpipe_dse::explore::evaluate::NoProfiles;
+    use recpipe_dse::explore::sources::Opened;
+    use recpipe_dse::reproduce::{FigureBody, FigureInputs};
+    let f = reproduce::load_figure(&repo().join("spaces/paper/fig14.yaml")).unwrap();
+    let FigureBody::IsoQuality(q) = &f.body else { panic!("fig14 is an iso-quality figure") };
+    let space = q.space.clone();
+    let large = space.zoo.iter().position(|m| m.name == "rm-large").unwrap();
+    let opened = Opened {
+        quality: Box::new(PoolQuality { large }),
+        latency: Box::new(NoProfiles),
+        model_parameters: vec![0; space.zoo.len()],
+        notes: vec![],
+    };
+    let r = reproduce::run(&f, &ValuesById::new(), &FigureInputs::Sources(Box::new(opened))).unwrap();
+    // Without CPU/GPU profiles those rows are not checked, with the reason.
+    let cpu = r.comparisons.iter().find(|c| c.item == "cpu/1-stage at 66.7 q/s").unwrap();
+    assert!(
+        matches!(&cpu.verdict, Verdict::Unchecked { reason } if reason.contains("no latency profile")),
+        "{cpu:?}"
+    );
+    // Brute force: the best accelerator p95 of each depth at each load among the designs at the floor.
+    let evaluator = recpipe_dse::explore::Evaluator::new(
+        &space,
+        None,
+        &NoProfiles,
+        recpipe_dse::explore::EvalSettings::from_space(&space),
+    );
+    for depth in 1..=3usize {
+        let mut best = vec![f64::INFINITY; q.loads_qps.len()];
+        for i in 0..space.point_count() {
+            let Some(d) = space.design(recpipe_dse::spec::PointId(i)) else { continue };
+            let accel = d.stages.iter().all(|s| matches!(s.hardware, recpipe_dse::spec::StageHardware::Accel { .. }));
+            let at_floor = d.stages.last().unwrap().model == large && d.stages[0].items == 4096;
+            if d.stages.len() != depth || !accel || !at_floor {
+                continue;
+            }
+            let Ok(s) = evaluator.serve_under(recpipe_dse::spec::PointId(i), &[], &q.loads_qps) else { continue };
+            for (b, p) in best.iter_mut().zip(s.p95_ms) {
+                if let Some(p) = p.filter(|p| *p <= q.unachievable_p95_ms) {
+                    *b = b.min(p);
+                }
+            }
+        }
+        let mut previous = 0.0;
+        for (qps, b) in q.loads_qps.iter().zip(&best) {
+            let key = format!("accel/{depth}-stage/p95_ms@{}", recpipe_dse::explore::evaluate::fmt_num(*qps));
+            match r.values.get(&key) {
+                Some(v) => {
+                    assert!((v - b).abs() < 1e-12, "{key}: figure {v}, brute force {b}");
+                    assert!(*v >= previous, "{key}: the best p95 falls with the load");
+                    previous = *v;
+                }
+                None => assert!(b.is_infinite(), "{key}: brute force found {b}, the figure nothing"),
+            }
+        }
+    }
+    // The published 2-stage accelerator row at 2000 q/s has our value beside it.
+    let high = r.comparisons.iter().find(|c| c.item == "accel/2-stage at 2000 q/s").unwrap();
+    assert!(high.ours.contains("ms (rm-"), "{high:?}");
+}
+
+#[test]
+fn bad_iso_quality_files_name_the_field_and_value() {
+    let dir = temp_dir("bad-iso");
+    let good = std::fs::read_to_string(repo().join("spaces/paper/fig14.yaml")).unwrap();
+    let bad = good
+        .replace("space: spaces/fig14.yaml", &format!("space: {}/spaces/paper/spaces/fig14.yaml", repo().display()))
+        .replace("published: fig14-published.csv", "published: published.csv")
+        .replace("loads_qps: [5, 10,", "loads_qps: [-5, 10,")
+        .replace("    gpu: \"host", "    tpu: \"host");
+    std::fs::write(dir.join("fig14.yaml"), bad).unwrap();
+    std::fs::write(dir.join("published.csv"), "backend,stages,qps,p95_ms\ncpu,1,66.7,fast\nfpga,1,66.7,3\n").unwrap();
+    let run = bin().args(["reproduce", "all", "--paper-dir"]).arg(&dir).arg("--out").arg(dir.join("out")).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    for needle in [
+        "iso_quality.loads_qps[0]: must be a positive load, got -5",
+        "iso_quality.reasons.tpu: not a backend",
+        "published.csv:2:1: column 'p95_ms': must be a number ≥ 0 or 'unachievable', got 'fast'",
+        "published.csv:3:1: column 'backend': must be one of cpu, gpu, accel, got 'fpga'",
+    ] {
+        assert!(err.contains(needle), "stderr lacks '{needle}': {err}");
+    }
+    assert!(!dir.join("out").exists(), "nothing written on bad input");
     let _ = std::fs::remove_dir_all(&dir);
 }
