@@ -4,8 +4,9 @@
 //!
 //! Each round trains the model on the current generator (cached checkpoints are reused), prints its
 //! residuals against the targets, sets the surrogate's student noise from the trained AUC, and refits the
-//! knobs on the surrogate. After the last round the model is trained once more at the fitted knobs and its
-//! residuals printed, with the `dataset.synthetic:` section that selects them. Progress goes to stderr.
+//! knobs on the surrogate. `--direct-iters N` then refines by Nelder–Mead on trained models (each evaluation
+//! trains once). Every trained evaluation is kept and the best trained one is the result, printed as the
+//! `dataset.synthetic:` section that selects it: the surrogate only proposes points. Progress goes to stderr.
 
 use super::CliError;
 use crate::data::synthetic::SyntheticConfig;
@@ -151,12 +152,24 @@ pub fn run(args: &FitSyntheticArgs) -> Result<(), CliError> {
         seed: space.dataset.seed,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    // Every trained evaluation is kept: the result is the best *trained* point, so a surrogate step that
+    // does not carry over to a trained model never makes the fit worse than its start.
+    let best: std::cell::RefCell<Option<(FitKnobs, f64)>> = std::cell::RefCell::new(None);
+    let train_at = |sp: &mut Space, k: FitKnobs, title: &str| -> Result<(Vec<Residual>, f64), CliError> {
+        sp.dataset.synthetic = spec_of(&k.apply(&base));
+        let (r, auc) = trained(sp, model, &targets, &args.cache_dir)?;
+        print_residuals(&format!("{title}: trained {} at {k:?} (test AUC {auc:.4})", args.model), &r);
+        let cost = synthetic_fit::objective(&r);
+        let mut b = best.borrow_mut();
+        if b.is_none_or(|(_, c)| cost < c) {
+            *b = Some((k, cost));
+        }
+        Ok((r, auc))
+    };
     let mut knobs = FitKnobs::of(&base);
     for round in 1..=args.rounds {
+        let (_, auc) = train_at(&mut space, knobs, &format!("round {round}"))?;
         let config = knobs.apply(&base);
-        space.dataset.synthetic = spec_of(&config);
-        let (r, auc) = trained(&space, model, &targets, &args.cache_dir)?;
-        print_residuals(&format!("round {round}: trained {} at {knobs:?} (test AUC {auc:.4})", args.model), &r);
         settings.student_noise = synthetic_fit::student_noise_for_auc(&config, &settings, auc);
         eprintln!("round {round}: student noise ρ = {:.4}", settings.student_noise);
         let fit = synthetic_fit::fit(&base, knobs, &targets, &settings, args.max_iters)
@@ -170,14 +183,9 @@ pub fn run(args: &FitSyntheticArgs) -> Result<(), CliError> {
     if args.direct_iters > 0 {
         let failure = std::cell::RefCell::new(None);
         let space_cell = std::cell::RefCell::new(space.clone());
-        let (best, evaluations) = synthetic_fit::fit_with(knobs, synthetic_fit::NARROW_STEPS, args.direct_iters, |k| {
-            let mut sp = space_cell.borrow_mut();
-            sp.dataset.synthetic = spec_of(&k.apply(&base));
-            match trained(&sp, model, &targets, &args.cache_dir) {
-                Ok((r, auc)) => {
-                    print_residuals(&format!("direct: trained {} at {k:?} (test AUC {auc:.4})", args.model), &r);
-                    r
-                }
+        let (_, evaluations) = synthetic_fit::fit_with(knobs, synthetic_fit::NARROW_STEPS, args.direct_iters, |k| {
+            match train_at(&mut space_cell.borrow_mut(), k, "direct") {
+                Ok((r, _)) => r,
                 Err(e) => {
                     failure.borrow_mut().get_or_insert(e);
                     vec![Residual { name: "error".into(), target: 0.0, value: f64::NAN }]
@@ -189,12 +197,12 @@ pub fn run(args: &FitSyntheticArgs) -> Result<(), CliError> {
             return Err(e);
         }
         eprintln!("direct refinement: {evaluations} trained evaluations");
-        knobs = best;
+    } else {
+        train_at(&mut space, knobs, "final")?;
     }
+    let (knobs, cost) = best.into_inner().expect("at least one trained evaluation");
+    eprintln!("best trained point: {knobs:?} (objective {cost:.6})");
     let config = knobs.apply(&base);
-    space.dataset.synthetic = spec_of(&config);
-    let (r, auc) = trained(&space, model, &targets, &args.cache_dir)?;
-    print_residuals(&format!("final: trained {} at {knobs:?} (test AUC {auc:.4})", args.model), &r);
     let s = spec_of(&config);
     println!("dataset:");
     println!("  synthetic:");

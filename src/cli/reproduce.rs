@@ -104,11 +104,11 @@ fn select(all: Vec<Figure>, wanted: &[String]) -> Result<Vec<Figure>, CliError> 
 const QUICK_TRAIN_ROWS: u64 = 20_000;
 
 fn make_quick(f: &mut Figure) {
-    match &mut f.body {
-        FigureBody::Serving(s) => s.queries = (s.queries / 10).max(1000).min(s.queries),
-        FigureBody::Quality(q) => quick_space(&mut q.space),
-        FigureBody::IsoQuality(q) => quick_space(&mut q.space),
-        _ => {}
+    if let FigureBody::Serving(s) = &mut f.body {
+        s.queries = (s.queries / 10).max(1000).min(s.queries);
+    }
+    if let Some(space) = f.space_mut() {
+        quick_space(space);
     }
 }
 
@@ -132,10 +132,8 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs) -> Result<FigureInputs, CliError
         other => CliError::runtime(anyhow::anyhow!("{}: {other}", f.file)),
     };
     match &f.body {
-        FigureBody::Quality(q) => {
-            let opts = crate::quality::PrepareOptions::new(&args.cache_dir);
-            crate::quality::prepare(&q.space, &opts).map(|c| FigureInputs::Scores(Box::new(c))).map_err(data_error)
-        }
+        FigureBody::Quality(q) => scores_of(&q.space, args).map_err(data_error),
+        FigureBody::TrainingSweep(t) => scores_of(&t.space, args).map_err(data_error),
         FigureBody::IsoQuality(q) => {
             let opts = crate::explore::sources::SourceOptions {
                 cache_dir: args.cache_dir.clone(),
@@ -147,6 +145,12 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs) -> Result<FigureInputs, CliError
         }
         _ => Ok(FigureInputs::None),
     }
+}
+
+/// The score cache of `space` (models trained or loaded as `explore` does).
+fn scores_of(space: &crate::spec::Space, args: &ReproduceArgs) -> Result<FigureInputs, crate::quality::QualityError> {
+    let opts = crate::quality::PrepareOptions::new(&args.cache_dir);
+    crate::quality::prepare(space, &opts).map(|c| FigureInputs::Scores(Box::new(c)))
 }
 
 /// A fresh run folder: `reproduce-<stamp>`, with `-2`, `-3`, … when one from the same second exists.

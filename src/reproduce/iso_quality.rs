@@ -17,8 +17,8 @@
 
 use super::published::CsvFile;
 use super::{
-    compare_numbers, fmt_trimmed, resolve, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle,
-    Table, Tolerance, Verdict,
+    compare_numbers, fmt_trimmed, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle, Table,
+    Tolerance, Verdict,
 };
 use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::sources::Opened;
@@ -108,13 +108,7 @@ fn published_rows(csv: &CsvFile, p: &mut Issues) -> Vec<PublishedBest> {
 
 pub(crate) fn load(raw: RawIsoQuality, base_dir: &Path, p: &mut Issues) -> Option<IsoQuality> {
     let before = p.len();
-    let space = match crate::spec::load_space(&resolve(base_dir, &raw.space)) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            p.extend(e.issues);
-            None
-        }
-    };
+    let space = super::load_figure_space(base_dir, &raw.space, p);
     let published = super::published::read(
         base_dir,
         &raw.published,

@@ -24,6 +24,7 @@ pub mod published;
 pub mod quality;
 pub mod serving;
 pub mod systolic;
+pub mod training_sweep;
 
 use crate::quality::ScoreCache;
 use crate::spec::{Issues, SpecErrors, SpecIssue};
@@ -65,9 +66,22 @@ pub enum FigureBody {
     Quality(Box<quality::QualityFigure>),
     /// Best p95 per backend and depth at a quality floor.
     IsoQuality(Box<iso_quality::IsoQuality>),
+    /// Test error of trained DLRMs against their MLP size.
+    TrainingSweep(Box<training_sweep::TrainingSweep>),
 }
 
 impl Figure {
+    /// The design space a figure trains models of or evaluates (quality, iso-quality and training-sweep
+    /// figures), whose sources the caller opens.
+    pub fn space_mut(&mut self) -> Option<&mut crate::spec::Space> {
+        match &mut self.body {
+            FigureBody::Quality(q) => Some(&mut q.space),
+            FigureBody::IsoQuality(q) => Some(&mut q.space),
+            FigureBody::TrainingSweep(t) => Some(&mut t.space),
+            _ => None,
+        }
+    }
+
     /// Ids of the figures whose values this one needs (only `claims` has any).
     pub fn dependencies(&self) -> Vec<String> {
         match &self.body {
@@ -381,7 +395,7 @@ pub type ValuesById = BTreeMap<String, BTreeMap<String, f64>>;
 pub enum FigureInputs {
     /// Nothing (accelerator, chip, systolic, cache and claims figures).
     None,
-    /// The score cache of a `quality` figure's space (`quality::prepare`).
+    /// The score cache of a `quality` or `training-sweep` figure's space (`quality::prepare`).
     Scores(Box<ScoreCache>),
     /// The evaluation sources of an `iso-quality` figure's space (`explore::sources::open`).
     Sources(Box<crate::explore::sources::Opened>),
@@ -405,6 +419,10 @@ pub fn run(figure: &Figure, earlier: &ValuesById, inputs: &FigureInputs) -> Resu
             FigureInputs::Scores(cache) => quality::run(q, cache, &mut out),
             _ => return Err(missing("the score cache of its space")),
         },
+        FigureBody::TrainingSweep(t) => match inputs {
+            FigureInputs::Scores(cache) => training_sweep::run(t, cache, &mut out),
+            _ => return Err(missing("the score cache of its space")),
+        },
         FigureBody::IsoQuality(f) => match inputs {
             FigureInputs::Sources(sources) => iso_quality::run(f, sources, &mut out),
             _ => return Err(missing("the evaluation sources of its space")),
@@ -425,6 +443,7 @@ enum RawKind {
     CacheSplit,
     Quality,
     IsoQuality,
+    TrainingSweep,
 }
 
 #[derive(Debug, Deserialize)]
@@ -443,6 +462,7 @@ struct RawFigure {
     cache_split: Option<cache_split::RawCacheSplit>,
     quality: Option<quality::RawQuality>,
     iso_quality: Option<iso_quality::RawIsoQuality>,
+    training_sweep: Option<training_sweep::RawTrainingSweep>,
 }
 
 fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
@@ -464,6 +484,17 @@ fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
 }
 
 /// A path written in a figure file, resolved against the file's folder.
+/// The design space a figure file names at `file` (relative to its folder); its problems go to `issues`.
+pub(crate) fn load_figure_space(base_dir: &Path, file: &str, issues: &mut Issues) -> Option<crate::spec::Space> {
+    match crate::spec::load_space(&resolve(base_dir, file)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            issues.extend(e.issues);
+            None
+        }
+    }
+}
+
 pub(crate) fn resolve(base_dir: &Path, path: &str) -> PathBuf {
     let p = Path::new(path);
     if p.is_absolute() {
@@ -493,6 +524,7 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         ("cache_split", raw.cache_split.is_some(), matches!(raw.kind, RawKind::CacheSplit)),
         ("quality", raw.quality.is_some(), matches!(raw.kind, RawKind::Quality)),
         ("iso_quality", raw.iso_quality.is_some(), matches!(raw.kind, RawKind::IsoQuality)),
+        ("training_sweep", raw.training_sweep.is_some(), matches!(raw.kind, RawKind::TrainingSweep)),
     ];
     let kind_name = match raw.kind {
         RawKind::AccelServing => "accel-serving",
@@ -502,6 +534,7 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
         RawKind::CacheSplit => "cache-split",
         RawKind::Quality => "quality",
         RawKind::IsoQuality => "iso-quality",
+        RawKind::TrainingSweep => "training-sweep",
     };
     for (name, present, wanted) in sections {
         if wanted && !present {
@@ -531,6 +564,10 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
             .iso_quality
             .and_then(|q| iso_quality::load(q, base_dir, &mut problems))
             .map(|q| FigureBody::IsoQuality(Box::new(q))),
+        RawKind::TrainingSweep => raw
+            .training_sweep
+            .and_then(|t| training_sweep::load(t, base_dir, &mut problems))
+            .map(|t| FigureBody::TrainingSweep(Box::new(t))),
     };
     let figure = body.map(|body| Figure {
         id: raw.figure,

@@ -10,8 +10,8 @@
 
 use super::published::CsvFile;
 use super::{
-    compare_numbers, fmt_trimmed, resolve, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle,
-    Table, Tolerance, Verdict,
+    compare_numbers, fmt_trimmed, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle, Table,
+    Tolerance, Verdict,
 };
 use crate::quality::ScoreCache;
 use crate::spec::Space;
@@ -27,7 +27,8 @@ const CUTOFFS: [u32; 5] = [4, 8, 16, 32, 64];
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawQuality {
     space: String,
-    published: String,
+    #[serde(default)]
+    published: Option<String>,
     #[serde(default)]
     published_cascades: Option<String>,
     #[serde(default)]
@@ -124,17 +125,15 @@ fn cascade_rows(csv: &CsvFile, p: &mut Issues) -> Vec<CascadeRow> {
 
 pub(crate) fn load(raw: RawQuality, base_dir: &Path, p: &mut Issues) -> Option<QualityFigure> {
     let before = p.len();
-    let space_path = resolve(base_dir, &raw.space);
-    let space = match crate::spec::load_space(&space_path) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            p.extend(e.issues);
-            None
-        }
-    };
+    let space = super::load_figure_space(base_dir, &raw.space, p);
     let columns = ["model", "items", "ndcg@4", "ndcg@8", "ndcg@16", "ndcg@32", "ndcg@64", "error"];
-    let models =
-        super::published::read(base_dir, &raw.published, &columns, "quality.published", p).map(|c| model_rows(&c, p));
+    if raw.published.is_none() && raw.published_cascades.is_none() {
+        p.push(None, "quality", "needs published, published_cascades or both");
+    }
+    let models = match &raw.published {
+        Some(f) => super::published::read(base_dir, f, &columns, "quality.published", p).map(|c| model_rows(&c, p)),
+        None => Some(Vec::new()),
+    };
     let cascades = match &raw.published_cascades {
         Some(f) => super::published::read(
             base_dir,
@@ -263,26 +262,51 @@ pub fn run(q: &QualityFigure, cache: &ScoreCache, out: &mut FigureResult) {
     }
     let mut series = ours_series;
     series.extend(published_series);
-    out.plots.push(Plot {
-        stem: "ndcg64".into(),
-        title: "RecPipe-NDCG@64 against items per query".into(),
-        x_label: "items per query".into(),
-        y_label: "RecPipe-NDCG@64".into(),
-        log_x: true,
-        log_y: false,
-        kind: PlotKind::Lines(series),
-    });
+    if !q.models.is_empty() {
+        out.plots.push(Plot {
+            stem: "ndcg64".into(),
+            title: "RecPipe-NDCG@64 against items per query".into(),
+            x_label: "items per query".into(),
+            y_label: "RecPipe-NDCG@64".into(),
+            log_x: true,
+            log_y: false,
+            kind: PlotKind::Lines(series),
+        });
+    }
+    // Cascades by their models, against the first stage's items.
+    // (models, ours, published), each curve as (first-stage items, NDCG@64).
+    type Points = Vec<(f64, f64)>;
+    let mut cascade_series: Vec<(String, Points, Points)> = Vec::new();
     for c in &q.cascades {
         let stages: Vec<(usize, u32)> =
             c.models.iter().zip(&c.items).map(|(m, &i)| (zoo_index(&q.space, m), i)).collect();
         let got = cache.cascade(&stages).metrics;
         let label =
             format!("{} {}", c.models.join("→"), c.items.iter().map(u32::to_string).collect::<Vec<_>>().join("/"));
+        let mut row = vec![c.models.join("→"), c.items.iter().map(u32::to_string).collect::<Vec<_>>().join("/")];
+        row.extend(
+            CUTOFFS.iter().map(|k| fmt_trimmed(got.get(&format!("recpipe_ndcg@{k}")).copied().unwrap_or(f64::NAN), 4)),
+        );
+        row.extend([String::new(), String::new()]);
+        table.rows.push(row);
         let n8 = got.get("recpipe_ndcg@8").copied().unwrap_or(f64::NAN);
         let n64 = got.get("recpipe_ndcg@64").copied().unwrap_or(f64::NAN);
         out.values.insert(format!("{label}:ndcg@64"), n64);
+        let shape = c.models.join("→");
+        let at = match cascade_series.iter().position(|(k, _, _)| *k == shape) {
+            Some(i) => i,
+            None => {
+                cascade_series.push((shape, Vec::new(), Vec::new()));
+                cascade_series.len() - 1
+            }
+        };
+        cascade_series[at].1.push((f64::from(c.items[0]), n64));
+        cascade_series[at].2.push((f64::from(c.items[0]), c.ndcg64));
         out.comparisons.push(compare_numbers("cascade ndcg@8", label.clone(), c.ndcg8, n8, "", ndcg_tol, reason));
         out.comparisons.push(compare_numbers("cascade ndcg@64", label.clone(), c.ndcg64, n64, "", ndcg_tol, reason));
+        if stages.len() < 2 {
+            continue;
+        }
         let last = *stages.last().expect("at least one stage");
         let alone = cache.cascade(&[(last.0, c.items[0])]).metrics.get("recpipe_ndcg@64").copied().unwrap_or(f64::NAN);
         let gap = n64 - alone;
@@ -298,6 +322,29 @@ pub fn run(q: &QualityFigure, cache: &ScoreCache, out: &mut FigureResult) {
             ours: format!("{} vs {} alone", fmt_trimmed(n64, 4), fmt_trimmed(alone, 4)),
             difference: format!("{gap:+.4}"),
             verdict,
+        });
+    }
+    if !cascade_series.is_empty() {
+        let mut series = Vec::new();
+        for (color, (shape, mut ours, mut published)) in cascade_series.into_iter().enumerate() {
+            ours.sort_by(|a, b| a.0.total_cmp(&b.0));
+            published.sort_by(|a, b| a.0.total_cmp(&b.0));
+            series.push(Series { label: format!("{shape} (ours)"), color, style: SeriesStyle::Line, points: ours });
+            series.push(Series {
+                label: format!("{shape} (RecPipe)"),
+                color,
+                style: SeriesStyle::Markers,
+                points: published,
+            });
+        }
+        out.plots.push(Plot {
+            stem: "cascades_ndcg64".into(),
+            title: "RecPipe-NDCG@64 of the logged pipelines".into(),
+            x_label: "first-stage items per query".into(),
+            y_label: "RecPipe-NDCG@64".into(),
+            log_x: true,
+            log_y: false,
+            kind: PlotKind::Lines(series),
         });
     }
     out.table = table;

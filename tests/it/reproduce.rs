@@ -191,7 +191,8 @@ fn quick_run_of_every_figure_writes_plots_tables_and_readmes() {
     }
     // The iso-quality figures compared every published row, each with a verdict.
     let fig14 = std::fs::read_to_string(dir.join("fig14/README.md")).unwrap();
-    for item in ["cpu/1-stage at 66.7 q/s", "accel/2-stage at 2000 q/s", "iso-quality floor: recpipe_ndcg@64 ≥ 0.9225"] {
+    for item in ["cpu/1-stage at 66.7 q/s", "accel/2-stage at 2000 q/s", "iso-quality floor: recpipe_ndcg@64 ≥ 0.9225"]
+    {
         assert!(fig14.contains(item), "fig14 README lacks '{item}': {fig14}");
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -284,10 +285,7 @@ fn iso_quality_takes_the_best_design_at_the_floor_per_backend_depth_and_load() {
     let r = reproduce::run(&f, &ValuesById::new(), &FigureInputs::Sources(Box::new(opened))).unwrap();
     // Without CPU/GPU profiles those rows are not checked, with the reason.
     let cpu = r.comparisons.iter().find(|c| c.item == "cpu/1-stage at 66.7 q/s").unwrap();
-    assert!(
-        matches!(&cpu.verdict, Verdict::Unchecked { reason } if reason.contains("no latency profile")),
-        "{cpu:?}"
-    );
+    assert!(matches!(&cpu.verdict, Verdict::Unchecked { reason } if reason.contains("no latency profile")), "{cpu:?}");
     // Brute force: the best accelerator p95 of each depth at each load among the designs at the floor.
     let evaluator = recpipe_dse::explore::Evaluator::new(
         &space,
@@ -340,7 +338,8 @@ fn bad_iso_quality_files_name_the_field_and_value() {
         .replace("    gpu: \"host", "    tpu: \"host");
     std::fs::write(dir.join("fig14.yaml"), bad).unwrap();
     std::fs::write(dir.join("published.csv"), "backend,stages,qps,p95_ms\ncpu,1,66.7,fast\nfpga,1,66.7,3\n").unwrap();
-    let run = bin().args(["reproduce", "all", "--paper-dir"]).arg(&dir).arg("--out").arg(dir.join("out")).output().unwrap();
+    let run =
+        bin().args(["reproduce", "all", "--paper-dir"]).arg(&dir).arg("--out").arg(dir.join("out")).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
     for needle in [
@@ -348,6 +347,34 @@ fn bad_iso_quality_files_name_the_field_and_value() {
         "iso_quality.reasons.tpu: not a backend",
         "published.csv:2:1: column 'p95_ms': must be a number ≥ 0 or 'unachievable', got 'fast'",
         "published.csv:3:1: column 'backend': must be one of cpu, gpu, accel, got 'fpga'",
+    ] {
+        assert!(err.contains(needle), "stderr lacks '{needle}': {err}");
+    }
+    assert!(!dir.join("out").exists(), "nothing written on bad input");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_training_sweep_files_name_the_line_column_and_value() {
+    let dir = temp_dir("bad-sweep");
+    let good = std::fs::read_to_string(repo().join("spaces/paper/fig2.yaml")).unwrap();
+    let bad = good
+        .replace("space: spaces/fig2.yaml", &format!("space: {}/spaces/paper/spaces/fig2.yaml", repo().display()))
+        .replace("published: fig2-published.csv", "published: sweep.csv")
+        .replace("tolerance_gain_points: 0.15", "tolerance_gain_points: -1");
+    std::fs::write(dir.join("fig2.yaml"), bad).unwrap();
+    std::fs::write(
+        dir.join("sweep.csv"),
+        "# a comment\nembedding_dim,bottom_mlp,top_mlp,mlp_macs,error_pct\n4,13-64-4,64-1,1152,21.4\n8,13-x-8,64-1,1408,21.3\n",
+    )
+    .unwrap();
+    let run =
+        bin().args(["reproduce", "all", "--paper-dir"]).arg(&dir).arg("--out").arg(dir.join("out")).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    for needle in [
+        "sweep.csv:4:1: column 'bottom_mlp': must be '-'-separated positive widths, got '13-x-8'",
+        "training_sweep.tolerance_gain_points: must be a positive number, got -1",
     ] {
         assert!(err.contains(needle), "stderr lacks '{needle}': {err}");
     }
