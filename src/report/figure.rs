@@ -137,12 +137,12 @@ pub fn figure_markdown(r: &FigureResult, files: &[String], seconds: f64) -> Stri
     md
 }
 
-/// The legend box every figure plot uses, in the upper left corner.
+/// The legend box of a figure plot, at `$corner`.
 macro_rules! draw_legend {
-    ($chart:expr) => {
+    ($chart:expr, $corner:expr) => {
         $chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position($corner)
             .label_font(("sans-serif", 12))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
@@ -152,7 +152,7 @@ macro_rules! draw_legend {
 }
 
 macro_rules! draw_lines {
-    ($root:expr, $plot:expr, $series:expr, $xr:expr, $yr:expr) => {{
+    ($root:expr, $plot:expr, $series:expr, $xr:expr, $yr:expr, $corner:expr) => {{
         let mut chart = chart_on!($root, &$plot.title, 18, $xr, $yr);
         chart
             .configure_mesh()
@@ -199,8 +199,55 @@ macro_rules! draw_lines {
                 }
             }
         }
-        draw_legend!(chart);
+        draw_legend!(chart, $corner);
     }};
+}
+
+/// The corner of the plot area whose legend box would hide the fewest points: the box spans about a third of
+/// the width and one text line per legend entry of the height. Ties keep the order upper left, upper right,
+/// lower right, lower left. `x` and `y` are the axis ranges; `log_x`, `log_y` their scales.
+fn legend_corner(
+    points: &[(f64, f64)],
+    entries: usize,
+    x: (f64, f64),
+    y: (f64, f64),
+    log_x: bool,
+    log_y: bool,
+) -> SeriesLabelPosition {
+    let unit = |v: f64, (lo, hi): (f64, f64), log: bool| {
+        let (v, lo, hi) = if log { (v.ln(), lo.ln(), hi.ln()) } else { (v, lo, hi) };
+        if hi > lo {
+            (v - lo) / (hi - lo)
+        } else {
+            0.5
+        }
+    };
+    let width = 0.34;
+    let height = (0.03 * entries as f64 + 0.03).min(1.0);
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, true, true),
+        (SeriesLabelPosition::UpperRight, false, true),
+        (SeriesLabelPosition::LowerRight, false, false),
+        (SeriesLabelPosition::LowerLeft, true, false),
+    ];
+    let hidden = |left: bool, upper: bool| {
+        points
+            .iter()
+            .filter(|p| {
+                let (u, v) = (unit(p.0, x, log_x), unit(p.1, y, log_y));
+                (if left { u <= width } else { u >= 1.0 - width })
+                    && (if upper { v >= 1.0 - height } else { v <= height })
+            })
+            .count()
+    };
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperLeft);
+    for (corner, left, upper) in corners {
+        let n = hidden(left, upper);
+        if n < best.0 {
+            best = (n, corner);
+        }
+    }
+    best.1
 }
 
 fn draw_bars<DB: DrawingBackend>(
@@ -256,7 +303,7 @@ fn draw_bars<DB: DrawingBackend>(
             Text::new(crate::reproduce::fmt_value(t), (i as f64 - 0.12, t + top * 0.02), ("sans-serif", 14))
         }))
         .map_err(|e| e.to_string())?;
-    draw_legend!(chart);
+    draw_legend!(chart, SeriesLabelPosition::UpperLeft);
     Ok(())
 }
 
@@ -273,11 +320,13 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> R
             let (x0, x1) = span(pts().map(|p| p.0), plot.log_x);
             let (y0, y1) = span(pts().map(|p| p.1), plot.log_y);
             let (y0, y1) = if plot.log_y { (y0, y1 * 2.5) } else { (y0, y1 + (y1 - y0) * 0.4) };
+            let all: Vec<(f64, f64)> = pts().copied().collect();
+            let corner = legend_corner(&all, series.len(), (x0, x1), (y0, y1), plot.log_x, plot.log_y);
             match (plot.log_x, plot.log_y) {
-                (true, true) => draw_lines!(root, plot, series, (x0..x1).log_scale(), (y0..y1).log_scale()),
-                (true, false) => draw_lines!(root, plot, series, (x0..x1).log_scale(), y0..y1),
-                (false, true) => draw_lines!(root, plot, series, x0..x1, (y0..y1).log_scale()),
-                (false, false) => draw_lines!(root, plot, series, x0..x1, y0..y1),
+                (true, true) => draw_lines!(root, plot, series, (x0..x1).log_scale(), (y0..y1).log_scale(), corner),
+                (true, false) => draw_lines!(root, plot, series, (x0..x1).log_scale(), y0..y1, corner),
+                (false, true) => draw_lines!(root, plot, series, x0..x1, (y0..y1).log_scale(), corner),
+                (false, false) => draw_lines!(root, plot, series, x0..x1, y0..y1, corner),
             }
         }
     }
@@ -348,4 +397,25 @@ pub fn summary_markdown(results: &[(FigureResult, f64)], command: &str, versions
     }
     let _ = writeln!(md, "\nCommand: `{command}`\n\nVersions: {versions}");
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legend_goes_where_it_hides_the_fewest_points() {
+        // Points crowd the upper left: the legend moves to the upper right.
+        let crowded = [(1.0, 95.0), (2.0, 90.0), (50.0, 10.0)];
+        let c = legend_corner(&crowded, 4, (1.0, 100.0), (1.0, 100.0), false, false);
+        assert!(matches!(c, SeriesLabelPosition::UpperRight));
+        // Nothing in the way: the upper left, as before.
+        let c = legend_corner(&[(50.0, 50.0)], 4, (1.0, 100.0), (1.0, 100.0), false, false);
+        assert!(matches!(c, SeriesLabelPosition::UpperLeft));
+        // Log axes: 10 is the middle of 1..100, not the left third.
+        let c = legend_corner(&[(10.0, 95.0)], 2, (1.0, 100.0), (1.0, 100.0), true, false);
+        assert!(matches!(c, SeriesLabelPosition::UpperLeft));
+        let c = legend_corner(&[(1.5, 95.0), (90.0, 95.0)], 2, (1.0, 100.0), (1.0, 100.0), true, false);
+        assert!(matches!(c, SeriesLabelPosition::LowerRight));
+    }
 }
