@@ -294,18 +294,6 @@ pub fn run(f: &TrainingSweep, cache: &ScoreCache, out: &mut FigureResult) {
     for p in our_members.iter().map(|&i| &ours[i]) {
         out.notes.push(format!("on our front: {} (d = {}, {} MACs, {:.3} %)", p.name, p.d, p.macs, p.error_pct));
     }
-    if let (Some(pg), Some(og)) = (gain(&their_points), gain(&our_points)) {
-        out.values.insert("gain_over_smallest_points".into(), og);
-        out.comparisons.push(compare_numbers(
-            "trends",
-            "error gain of the best model over the smallest (points)".into(),
-            pg,
-            og,
-            "",
-            Tolerance::Absolute(f.tolerance_gain_points),
-            reason,
-        ));
-    }
     // The paper's reading of the front: it climbs through the embedding dimension before it widens the MLP,
     // so d never decreases along it.
     let ours_dims: Vec<u32> = our_members.iter().map(|&i| ours[i].d).collect();
@@ -330,17 +318,21 @@ pub fn run(f: &TrainingSweep, cache: &ScoreCache, out: &mut FigureResult) {
     let best_d = |pts: &[(u32, f64)]| pts.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|p| f64::from(p.0));
     let ours_d: Vec<(u32, f64)> = ours.iter().map(|p| (p.d, p.error_pct)).collect();
     let theirs_d: Vec<(u32, f64)> = f.published.iter().map(|r| (r.embedding_dim, r.error_pct)).collect();
-    if let (Some(pd), Some(od)) = (best_d(&theirs_d), best_d(&ours_d)) {
-        out.values.insert("best_embedding_dim".into(), od);
-        out.comparisons.push(compare_numbers(
-            "trends",
-            "embedding dimension of the lowest error".into(),
-            pd,
-            od,
-            "",
-            Tolerance::Absolute(0.0),
-            reason,
-        ));
+    // Scalar trends: (value name, what, published, ours, tolerance).
+    let trends = [
+        (
+            "gain_over_smallest_points",
+            "error gain of the best model over the smallest (points)",
+            gain(&their_points),
+            gain(&our_points),
+            f.tolerance_gain_points,
+        ),
+        ("best_embedding_dim", "embedding dimension of the lowest error", best_d(&theirs_d), best_d(&ours_d), 0.0),
+    ];
+    for (name, what, published, ours, tolerance) in trends {
+        let (Some(p), Some(o)) = (published, ours) else { continue };
+        out.values.insert(name.into(), o);
+        out.comparisons.push(compare_numbers("trends", what.into(), p, o, "", Tolerance::Absolute(tolerance), reason));
     }
     let per_d: BTreeMap<u32, usize> = ours.iter().fold(BTreeMap::new(), |mut m, p| {
         *m.entry(p.d).or_default() += 1;
