@@ -12,7 +12,6 @@ use super::CliError;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::synthetic_fit::{self, FitKnobs, QualityTargets, Residual, SurrogateSettings};
 use crate::quality::{self, PrepareOptions};
-use crate::reproduce::published;
 use crate::spec::{self, Space, SyntheticSpec};
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -47,30 +46,16 @@ pub struct FitSyntheticArgs {
     pub cache_dir: PathBuf,
 }
 
-const TARGET_COLUMNS: [&str; 8] = ["model", "items", "ndcg@4", "ndcg@8", "ndcg@16", "ndcg@32", "ndcg@64", "error"];
-
 /// The targets of `model` from the published file: NDCG@64 per items, the error at the largest items.
 pub fn read_targets(path: &std::path::Path, model: &str) -> Result<QualityTargets, CliError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::input(anyhow!("{name}: {e}")))?;
-    let csv = published::parse(&text, &name, &TARGET_COLUMNS).map_err(|issues| {
+    let rows = crate::reproduce::quality::read_model_rows(path).map_err(|issues| {
         CliError::input(anyhow!("{}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n")))
     })?;
-    let mut ndcg = Vec::new();
-    let mut error = None;
-    for row in csv.rows.iter().filter(|r| r.fields[0] == model) {
-        let items = csv.count(row, "items").map_err(|e| CliError::input(anyhow!("{e}")))?;
-        let v = csv.number(row, "ndcg@64").map_err(|e| CliError::input(anyhow!("{e}")))?;
-        let e = csv.number(row, "error").map_err(|e| CliError::input(anyhow!("{e}")))?;
-        if error.is_none_or(|(m, _)| items > m) {
-            error = Some((items, e));
-        }
-        ndcg.push((items, v));
-    }
-    let Some((_, error)) = error else {
-        return Err(CliError::input(anyhow!("{name}: no rows for model '{model}'")));
+    let mine: Vec<_> = rows.iter().filter(|r| r.model == model).collect();
+    let Some(largest) = mine.iter().max_by_key(|r| r.items) else {
+        return Err(CliError::input(anyhow!("{}: no rows for model '{model}'", path.display())));
     };
-    Ok(QualityTargets { error, ndcg })
+    Ok(QualityTargets { error: largest.error, ndcg: mine.iter().map(|r| (r.items, r.ndcg[4])).collect() })
 }
 
 /// The `dataset.synthetic:` overrides that select `c`.

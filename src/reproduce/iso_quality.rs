@@ -127,13 +127,10 @@ pub(crate) fn load(raw: RawIsoQuality, base_dir: &Path, p: &mut Issues) -> Optio
     }
     let unachievable = raw.unachievable_p95_ms.unwrap_or(500.0);
     let tolerance_relative = raw.tolerance_relative.unwrap_or(0.15);
-    for (field, v) in
-        [("iso_quality.unachievable_p95_ms", unachievable), ("iso_quality.tolerance_relative", tolerance_relative)]
-    {
-        if !(v.is_finite() && v > 0.0) {
-            p.push(None, field, format!("must be a positive number, got {v}"));
-        }
-    }
+    super::require_positive(
+        p,
+        &[("iso_quality.unachievable_p95_ms", unachievable), ("iso_quality.tolerance_relative", tolerance_relative)],
+    );
     for class in raw.reasons.keys() {
         if !CLASSES.contains(&class.as_str()) {
             p.push(None, format!("iso_quality.reasons.{class}"), format!("not a backend ({})", CLASSES.join(", ")));

@@ -484,6 +484,15 @@ fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
 }
 
 /// A path written in a figure file, resolved against the file's folder.
+/// Record every `(field, value)` that is not a finite number > 0 (tolerances, thresholds).
+pub(crate) fn require_positive(issues: &mut Issues, fields: &[(&str, f64)]) {
+    for &(field, v) in fields {
+        if !(v.is_finite() && v > 0.0) {
+            issues.push(None, field, format!("must be a positive number, got {v}"));
+        }
+    }
+}
+
 /// The design space a figure file names at `file` (relative to its folder); its problems go to `issues`.
 pub(crate) fn load_figure_space(base_dir: &Path, file: &str, issues: &mut Issues) -> Option<crate::spec::Space> {
     match crate::spec::load_space(&resolve(base_dir, file)) {

@@ -22,6 +22,8 @@ use std::path::Path;
 pub const RULE_TOLERANCE: f64 = 0.01;
 /// Cut-offs of the published single-model rows.
 const CUTOFFS: [u32; 5] = [4, 8, 16, 32, 64];
+/// Columns of a published single-model CSV.
+const MODEL_COLUMNS: [&str; 8] = ["model", "items", "ndcg@4", "ndcg@8", "ndcg@16", "ndcg@32", "ndcg@64", "error"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +80,19 @@ pub struct QualityFigure {
     pub tolerance_error_points: f64,
 }
 
+/// The published single-model rows of the CSV at `path` (`model,items,ndcg@4,…,ndcg@64,error`), or every
+/// problem with its line.
+pub fn read_model_rows(path: &Path) -> Result<Vec<ModelRow>, Vec<crate::spec::SpecIssue>> {
+    let name = path.display().to_string();
+    let mut p = Issues::new(&name);
+    let rows = super::published::read(Path::new(""), &name, &MODEL_COLUMNS, "published", &mut p)
+        .map(|c| model_rows(&c, &mut p));
+    match rows {
+        Some(rows) if p.is_empty() => Ok(rows),
+        _ => Err(p.list),
+    }
+}
+
 fn model_rows(csv: &CsvFile, p: &mut Issues) -> Vec<ModelRow> {
     let mut out = Vec::new();
     for row in &csv.rows {
@@ -126,12 +141,13 @@ fn cascade_rows(csv: &CsvFile, p: &mut Issues) -> Vec<CascadeRow> {
 pub(crate) fn load(raw: RawQuality, base_dir: &Path, p: &mut Issues) -> Option<QualityFigure> {
     let before = p.len();
     let space = super::load_figure_space(base_dir, &raw.space, p);
-    let columns = ["model", "items", "ndcg@4", "ndcg@8", "ndcg@16", "ndcg@32", "ndcg@64", "error"];
     if raw.published.is_none() && raw.published_cascades.is_none() {
         p.push(None, "quality", "needs published, published_cascades or both");
     }
     let models = match &raw.published {
-        Some(f) => super::published::read(base_dir, f, &columns, "quality.published", p).map(|c| model_rows(&c, p)),
+        Some(f) => {
+            super::published::read(base_dir, f, &MODEL_COLUMNS, "quality.published", p).map(|c| model_rows(&c, p))
+        }
         None => Some(Vec::new()),
     };
     let cascades = match &raw.published_cascades {
@@ -147,13 +163,10 @@ pub(crate) fn load(raw: RawQuality, base_dir: &Path, p: &mut Issues) -> Option<Q
     };
     let tolerance_ndcg = raw.tolerance_ndcg.unwrap_or(0.05);
     let tolerance_error_points = raw.tolerance_error_points.unwrap_or(0.5);
-    for (field, v) in
-        [("quality.tolerance_ndcg", tolerance_ndcg), ("quality.tolerance_error_points", tolerance_error_points)]
-    {
-        if !(v.is_finite() && v > 0.0) {
-            p.push(None, field, format!("must be a positive number, got {v}"));
-        }
-    }
+    super::require_positive(
+        p,
+        &[("quality.tolerance_ndcg", tolerance_ndcg), ("quality.tolerance_error_points", tolerance_error_points)],
+    );
     let (space, models, cascades) = (space?, models?, cascades?);
     let known = |m: &str| space.zoo.iter().any(|z| z.name == m);
     for m in models.iter().map(|r| &r.model).chain(cascades.iter().flat_map(|c| &c.models)) {

@@ -118,14 +118,13 @@ pub(crate) fn load(raw: RawTrainingSweep, base_dir: &Path, p: &mut Issues) -> Op
         .map(|c| published_runs(&c, p));
     let tolerance_error_points = raw.tolerance_error_points.unwrap_or(0.5);
     let tolerance_gain_points = raw.tolerance_gain_points.unwrap_or(0.15);
-    for (field, v) in [
-        ("training_sweep.tolerance_error_points", tolerance_error_points),
-        ("training_sweep.tolerance_gain_points", tolerance_gain_points),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            p.push(None, field, format!("must be a positive number, got {v}"));
-        }
-    }
+    super::require_positive(
+        p,
+        &[
+            ("training_sweep.tolerance_error_points", tolerance_error_points),
+            ("training_sweep.tolerance_gain_points", tolerance_gain_points),
+        ],
+    );
     let (space, published) = (space?, published?);
     let used = crate::quality::used_models(&space);
     let dlrms = used.iter().filter(|&&m| matches!(space.zoo[m].arch, ModelArch::Dlrm(_))).count();
