@@ -228,6 +228,18 @@ pub fn run(f: &IsoQuality, sources: &Opened, out: &mut FigureResult) {
         floors.iter().map(|x| format!("{} ≥ {}", x.metric, fmt_num(x.min))).collect::<Vec<_>>().join(" and ");
     // (class, stages) → group; evaluated in parallel, merged in point order.
     type PointResult = (String, Option<Result<Vec<Option<f64>>, String>>, String);
+    // Whether each distinct cascade meets the floor, computed once (many designs share a cascade).
+    let at_floor: BTreeMap<Vec<(usize, u32)>, bool> = crate::quality::cascades(space)
+        .into_par_iter()
+        .map(|cascade| {
+            let mut metrics = crate::explore::Metrics::default();
+            if let Ok(q) = sources.quality.cascade(&cascade) {
+                q.into_iter().for_each(|(k, v)| metrics.set(k, v));
+            }
+            let meets = meets_floors(&metrics, floors);
+            (cascade, meets)
+        })
+        .collect();
     let results: Vec<PointResult> = (0..space.point_count())
         .into_par_iter()
         .filter_map(|i| {
@@ -240,11 +252,7 @@ pub fn run(f: &IsoQuality, sources: &Opened, out: &mut FigureResult) {
             }
             let key = group_key(class, design.stages.len());
             let cascade: Vec<(usize, u32)> = design.stages.iter().map(|s| (s.model, s.items)).collect();
-            let mut metrics = crate::explore::Metrics::default();
-            if let Ok(q) = sources.quality.cascade(&cascade) {
-                q.into_iter().for_each(|(k, v)| metrics.set(k, v));
-            }
-            if !meets_floors(&metrics, floors) {
+            if !at_floor.get(&cascade).copied().unwrap_or(false) {
                 return Some((key, None, String::new()));
             }
             let label = format!(
