@@ -11,6 +11,7 @@ use crate::reproduce::{self, Figure, FigureBody, FigureInputs, ValuesById};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `reproduce`.
@@ -121,10 +122,14 @@ fn quick_space(space: &mut crate::spec::Space) {
     space.load.queries = (space.load.queries / 10).max(1000).min(space.load.queries);
 }
 
+/// Evaluation sources opened in this run, by design-space file.
+type OpenedSpaces = std::collections::HashMap<String, Arc<crate::explore::sources::Opened>>;
+
 /// What a figure reads besides its file: the score cache of a quality figure's space, the evaluation sources
 /// (scores and latency profiles) of an iso-quality figure's space; models are trained or loaded through
-/// `quality::prepare` as `explore` does.
-fn inputs_for(f: &Figure, args: &ReproduceArgs) -> Result<FigureInputs, CliError> {
+/// `quality::prepare` as `explore` does. Sources already opened for the same space file in this run (`opened`)
+/// are reused.
+fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Result<FigureInputs, CliError> {
     let data_error = |e: crate::quality::QualityError| match e {
         crate::quality::QualityError::Data(_) | crate::quality::QualityError::Unsupported(_) => {
             CliError::input(anyhow::anyhow!("{}: {e}", f.file))
@@ -135,13 +140,18 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs) -> Result<FigureInputs, CliError
         FigureBody::Quality(q) => scores_of(&q.space, args).map_err(data_error),
         FigureBody::TrainingSweep(t) => scores_of(&t.space, args).map_err(data_error),
         FigureBody::IsoQuality(q) => {
+            if let Some(o) = opened.get(&q.space.source) {
+                return Ok(FigureInputs::Sources(Arc::clone(o)));
+            }
             let opts = crate::explore::sources::SourceOptions {
                 cache_dir: args.cache_dir.clone(),
                 calib_dir: args.calib_dir.clone(),
             };
-            crate::explore::sources::open(&q.space, &opts)
-                .map(|o| FigureInputs::Sources(Box::new(o)))
-                .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e:#}", f.file)))
+            let o = crate::explore::sources::open(&q.space, &opts)
+                .map(Arc::new)
+                .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e:#}", f.file)))?;
+            opened.insert(q.space.source.clone(), Arc::clone(&o));
+            Ok(FigureInputs::Sources(o))
         }
         _ => Ok(FigureInputs::None),
     }
@@ -189,10 +199,11 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
     bar.set_prefix("reproduce");
     let mut values = ValuesById::new();
     let mut results = Vec::new();
+    let mut opened = OpenedSpaces::new();
     for f in &figures {
         bar.set_message(f.id.clone());
         let t = Instant::now();
-        let inputs = bar.suspend(|| inputs_for(f, args))?;
+        let inputs = bar.suspend(|| inputs_for(f, args, &mut opened))?;
         let r = reproduce::run(f, &values, &inputs).map_err(CliError::input)?;
         values.insert(r.id.clone(), r.values.clone());
         results.push((r, t.elapsed().as_secs_f64()));

@@ -397,8 +397,9 @@ pub enum FigureInputs {
     None,
     /// The score cache of a `quality` or `training-sweep` figure's space (`quality::prepare`).
     Scores(Box<ScoreCache>),
-    /// The evaluation sources of an `iso-quality` figure's space (`explore::sources::open`).
-    Sources(Box<crate::explore::sources::Opened>),
+    /// The evaluation sources of an `iso-quality` figure's space (`explore::sources::open`), shared by the
+    /// figures of one run that name the same space.
+    Sources(std::sync::Arc<crate::explore::sources::Opened>),
 }
 
 /// Compute one figure. `earlier` holds the values of the figures already computed in this run (`claims`
