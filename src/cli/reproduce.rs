@@ -11,7 +11,7 @@ use crate::reproduce::{self, Figure, FigureBody, FigureInputs, ValuesById};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// Arguments of `reproduce`.
@@ -123,7 +123,7 @@ fn quick_space(space: &mut crate::spec::Space) {
 }
 
 /// Evaluation sources opened in this run, by design-space file.
-type OpenedSpaces = std::collections::HashMap<String, Arc<crate::explore::sources::Opened>>;
+type OpenedSpaces = std::collections::HashMap<String, Rc<crate::explore::sources::Opened>>;
 
 /// What a figure reads besides its file: the score cache of a quality figure's space, the evaluation sources
 /// (scores and latency profiles) of an iso-quality figure's space; models are trained or loaded through
@@ -141,16 +141,16 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Re
         FigureBody::TrainingSweep(t) => scores_of(&t.space, args).map_err(data_error),
         FigureBody::IsoQuality(q) => {
             if let Some(o) = opened.get(&q.space.source) {
-                return Ok(FigureInputs::Sources(Arc::clone(o)));
+                return Ok(FigureInputs::Sources(Rc::clone(o)));
             }
             let opts = crate::explore::sources::SourceOptions {
                 cache_dir: args.cache_dir.clone(),
                 calib_dir: args.calib_dir.clone(),
             };
             let o = crate::explore::sources::open(&q.space, &opts)
-                .map(Arc::new)
+                .map(Rc::new)
                 .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e:#}", f.file)))?;
-            opened.insert(q.space.source.clone(), Arc::clone(&o));
+            opened.insert(q.space.source.clone(), Rc::clone(&o));
             Ok(FigureInputs::Sources(o))
         }
         _ => Ok(FigureInputs::None),

@@ -399,7 +399,7 @@ pub enum FigureInputs {
     Scores(Box<ScoreCache>),
     /// The evaluation sources of an `iso-quality` figure's space (`explore::sources::open`), shared by the
     /// figures of one run that name the same space.
-    Sources(std::sync::Arc<crate::explore::sources::Opened>),
+    Sources(std::rc::Rc<crate::explore::sources::Opened>),
 }
 
 /// Compute one figure. `earlier` holds the values of the figures already computed in this run (`claims`

@@ -282,7 +282,7 @@ fn iso_quality_takes_the_best_design_at_the_floor_per_backend_depth_and_load() {
         model_parameters: vec![0; space.zoo.len()],
         notes: vec![],
     };
-    let r = reproduce::run(&f, &ValuesById::new(), &FigureInputs::Sources(std::sync::Arc::new(opened))).unwrap();
+    let r = reproduce::run(&f, &ValuesById::new(), &FigureInputs::Sources(std::rc::Rc::new(opened))).unwrap();
     // Without CPU/GPU profiles those rows are not checked, with the reason.
     let cpu = r.comparisons.iter().find(|c| c.item == "cpu/1-stage at 66.7 q/s").unwrap();
     assert!(matches!(&cpu.verdict, Verdict::Unchecked { reason } if reason.contains("no latency profile")), "{cpu:?}");
