@@ -14,8 +14,8 @@
 //! chip scaled by the array's share of it: activation SRAM 4 MiB · (side/128)², top-k units 1024 · (side/128)²; the
 //! PCIe link and the remaining fields take their defaults.
 
+use crate::input::Issue;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::Path;
 
 /// Which silicon the configuration describes (selects the area/power composition, `area_power`).
@@ -102,27 +102,6 @@ pub struct AccelConfig {
     pub pcie_latency_us: f64,
 }
 
-/// One problem in an accelerator or model description.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldIssue {
-    /// The file as the user named it.
-    pub file: String,
-    /// Field path; empty for document-level problems.
-    pub field: String,
-    /// What is wrong, naming the bad value.
-    pub message: String,
-}
-
-impl fmt::Display for FieldIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.field, self.message)
-        }
-    }
-}
-
 /// The two description formats: RecPipe's original JSON configs and our YAML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DescriptionFormat {
@@ -163,60 +142,52 @@ pub enum AccelError {
     },
     /// Syntax, type or unknown-field errors from the parser, and validation problems; never empty.
     #[error("{}", join_issues(.0))]
-    Invalid(Vec<FieldIssue>),
+    Invalid(Vec<Issue>),
 }
 
-fn join_issues(issues: &[FieldIssue]) -> String {
+fn join_issues(issues: &[Issue]) -> String {
     issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl AccelError {
     /// One issue.
     pub fn issue(file: &str, field: &str, message: impl Into<String>) -> Self {
-        AccelError::Invalid(vec![FieldIssue {
+        AccelError::Invalid(vec![Issue {
             file: file.to_string(),
-            field: field.to_string(),
+            position: None,
+            path: field.to_string(),
             message: message.into(),
         }])
     }
     /// The issues (empty for I/O and format errors).
-    pub fn issues(&self) -> &[FieldIssue] {
+    pub fn issues(&self) -> &[Issue] {
         match self {
             AccelError::Invalid(v) => v,
             _ => &[],
         }
     }
-}
 
-/// Turn a serde-saphyr error into one issue: the parser's message without its own position prefix, the
-/// position as `(line L, column C)`, and, when the offending line is a `key: value` pair, the key as the
-/// field and the value quoted.
-pub(crate) fn yaml_issue(err: &serde_saphyr::Error, file: &str, text: &str) -> AccelError {
-    let first = err.to_string().lines().next().unwrap_or("").trim().to_string();
-    // Drop a leading "error: line L column C: " that repeats the position.
-    let mut message = first.trim_start_matches("error:").trim().to_string();
-    if message.starts_with("line ") {
-        if let Some((_, rest)) = message.split_once(": ") {
-            message = rest.trim().to_string();
-        }
-    }
-    let mut field = String::new();
-    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-        return AccelError::issue(file, name, "required field is missing");
-    }
-    if let Some(loc) = err.location().filter(|l| l.line() > 0) {
-        let line = text.lines().nth(loc.line() as usize - 1).unwrap_or("");
-        let content = line.split(" #").next().unwrap_or("").trim();
-        if let Some((key, value)) = content.split_once(':') {
-            let (key, value) = (key.trim().trim_start_matches("- "), value.trim());
-            if !key.is_empty() && !value.is_empty() && !key.contains(' ') {
-                field = key.to_string();
-                message = format!("{message}, got '{value}'");
+    /// Every problem as input issues: the parser's and validator's own, or one naming the file.
+    pub fn into_issues(self) -> Vec<Issue> {
+        match self {
+            AccelError::Invalid(v) => v,
+            other => {
+                let file = match &other {
+                    AccelError::Io { file, .. } | AccelError::UnknownFormat { file } => file.clone(),
+                    AccelError::Invalid(_) => unreachable!("handled above"),
+                };
+                let message = other.to_string();
+                let message = message.strip_prefix(&format!("{file}: ")).unwrap_or(&message).to_string();
+                vec![Issue { file, position: None, path: String::new(), message }]
             }
         }
-        message = format!("{message} (line {}, column {})", loc.line(), loc.column());
     }
-    AccelError::issue(file, &field, message)
+}
+
+impl From<crate::input::InputError> for AccelError {
+    fn from(e: crate::input::InputError) -> Self {
+        AccelError::Invalid(e.issues)
+    }
 }
 
 /// Turn a serde_json error into one issue.
@@ -251,15 +222,11 @@ pub const FULL_CHIP_ACTIVATION_SRAM_BYTES: u64 = 4 << 20;
 /// Top-k filter units of the full chip (Fig. 11).
 pub const FULL_CHIP_TOPK_UNITS: u32 = 1024;
 
-fn whole(file: &str, field: &str, v: f64, issues: &mut Vec<FieldIssue>) -> Option<u64> {
+fn whole(file: &str, field: &str, v: f64, issues: &mut Vec<Issue>) -> Option<u64> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 * 4096.0 {
         Some(v as u64)
     } else {
-        issues.push(FieldIssue {
-            file: file.into(),
-            field: field.into(),
-            message: format!("must be a non-negative whole number, got {v}"),
-        });
+        issues.push(Issue::field(file, field, format!("must be a non-negative whole number, got {v}")));
         None
     }
 }
@@ -267,7 +234,7 @@ fn whole(file: &str, field: &str, v: f64, issues: &mut Vec<FieldIssue>) -> Optio
 impl AccelConfig {
     /// Parse our YAML form and validate it. `origin` names the file in error messages.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let cfg: AccelConfig = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
+        let cfg: AccelConfig = crate::input::parse_yaml(text, origin)?;
         cfg.check(origin)?;
         Ok(cfg)
     }
@@ -277,9 +244,10 @@ impl AccelConfig {
         let raw: RecPipeHardconf = serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
         let mut issues = Vec::new();
         if !(raw.clock.is_finite() && raw.clock > 0.0) {
-            issues.push(FieldIssue {
+            issues.push(Issue {
                 file: origin.into(),
-                field: "clock".into(),
+                position: None,
+                path: "clock".into(),
                 message: format!("must be a positive number of ns per cycle, got {}", raw.clock),
             });
         }
@@ -299,9 +267,10 @@ impl AccelConfig {
             ("pe_count", raw.pe_count),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                issues.push(FieldIssue {
+                issues.push(Issue {
                     file: origin.into(),
-                    field: field.into(),
+                    position: None,
+                    path: field.into(),
                     message: format!("must be a non-negative number, got {v}"),
                 });
             }
@@ -348,9 +317,10 @@ impl AccelConfig {
             return Err(AccelError::Invalid(
                 problems
                     .into_iter()
-                    .map(|(field, message)| FieldIssue {
+                    .map(|(field, message)| Issue {
                         file: origin.into(),
-                        field: rename(&field),
+                        position: None,
+                        path: rename(&field),
                         message: if field == "clock_mhz" {
                             format!("must give a positive clock, got {} ns per cycle", raw.clock)
                         } else {
@@ -378,10 +348,7 @@ impl AccelConfig {
             Ok(())
         } else {
             Err(AccelError::Invalid(
-                problems
-                    .into_iter()
-                    .map(|(field, message)| FieldIssue { file: origin.into(), field, message })
-                    .collect(),
+                problems.into_iter().map(|(field, message)| Issue::field(origin, field, message)).collect(),
             ))
         }
     }
@@ -459,30 +426,6 @@ impl AccelConfig {
         (self.array_size as u64) * (self.array_size as u64)
     }
 
-    /// A copy with a design-space sweep's overrides applied (KiB sizes become bytes); validate the result.
-    pub fn with_overrides(&self, o: &crate::spec::AccelOverrides) -> Self {
-        let mut c = self.clone();
-        if let Some(v) = o.array_size {
-            c.array_size = v;
-        }
-        if let Some(v) = o.weight_sram_kib {
-            c.weight_sram_bytes = v * 1024;
-        }
-        if let Some(v) = o.activation_sram_kib {
-            c.activation_sram_bytes = v * 1024;
-        }
-        if let Some(v) = o.embedding_cache_kib {
-            c.embedding_cache_bytes = v * 1024;
-        }
-        if let Some(v) = o.dram_bandwidth_gib_s {
-            c.dram_bandwidth_gib_s = v;
-        }
-        if let Some(v) = o.clock_mhz {
-            c.clock_mhz = v;
-        }
-        c
-    }
-
     /// The label: `name` if given, else `array<side>`.
     pub fn label(&self) -> String {
         self.name.clone().unwrap_or_else(|| format!("array{}", self.array_size))
@@ -541,9 +484,9 @@ mod tests {
     #[test]
     fn overrides_apply_in_bytes() {
         let c = AccelConfig::from_recpipe_json_str(HARDCONF_4, "h4.json").unwrap();
-        let o =
-            crate::spec::AccelOverrides { array_size: Some(32), embedding_cache_kib: Some(2048), ..Default::default() };
-        let d = c.with_overrides(&o);
+        let knob = |f| crate::accel::knobs::SweepKnob::named(f).unwrap();
+        let o = crate::accel::knobs::Overlay(vec![(knob("array_size"), 32.0), (knob("embedding_cache_kib"), 2048.0)]);
+        let d = c.with_overlay(&o);
         assert_eq!(d.array_size, 32);
         assert_eq!(d.embedding_cache_bytes, 2 << 20);
         assert_eq!(d.weight_sram_bytes, c.weight_sram_bytes);
@@ -555,11 +498,10 @@ mod tests {
         let text = "array_size: -1\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
                     weight_sram_bytes: 1\nactivation_sram_bytes: 1\nembedding_cache_bytes: 0\ntopk_units: 16\n";
         let err = AccelConfig::from_yaml_str(text, "x.yaml").unwrap_err().to_string();
-        assert!(err.starts_with("x.yaml: array_size: ") && err.contains("got '-1'"), "{err}");
-        assert!(err.contains("(line 1, column"), "{err}");
+        assert!(err.starts_with("x.yaml:1:") && err.contains(": array_size: "), "{err}");
         let missing = text.replace("clock_mhz: 125\n", "").replace("-1", "16");
         let err = AccelConfig::from_yaml_str(&missing, "x.yaml").unwrap_err().to_string();
-        assert_eq!(err, "x.yaml: clock_mhz: required field is missing");
+        assert!(err.starts_with("x.yaml") && err.ends_with(": clock_mhz: missing required field"), "{err}");
     }
 
     #[test]
@@ -568,6 +510,6 @@ mod tests {
                     weight_sram_bytes: 1\nactivation_sram_bytes: 1\nembedding_cache_bytes: 0\n\
                     topk_units: 16\ncolour: red\n";
         let err = AccelConfig::from_yaml_str(text, "x.yaml").unwrap_err().to_string();
-        assert!(err.starts_with("x.yaml: ") && err.contains("colour"), "{err}");
+        assert!(err.starts_with("x.yaml:9:1: colour: unknown field `colour`"), "{err}");
     }
 }

@@ -20,6 +20,7 @@ pub mod area_power;
 pub mod embedding;
 pub mod energy;
 pub mod hardware;
+pub mod knobs;
 pub mod lru;
 pub mod model_shape;
 pub mod pcie;
@@ -30,41 +31,21 @@ pub mod sweep;
 pub mod systolic;
 pub mod topk;
 
-pub use hardware::{AccelConfig, AccelError, Architecture, FieldIssue};
+pub use hardware::{AccelConfig, AccelError, Architecture};
 pub use model_shape::{Dataset, ModelShape};
 pub use reference2021::Division;
 
 use serde::Serialize;
 
 /// Cost-model mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// The refined model (default).
+    /// The refined, physically consistent model (default).
     #[default]
     Rpaccel,
-    /// The original model, formula for formula.
+    /// The original RecPipe 2021 model, formula for formula.
     Recpipe2021,
-}
-
-impl Mode {
-    /// Parse `rpaccel` or `recpipe2021`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "rpaccel" => Some(Mode::Rpaccel),
-            "recpipe2021" => Some(Mode::Recpipe2021),
-            _ => None,
-        }
-    }
-}
-
-impl From<crate::spec::AccelMode> for Mode {
-    fn from(m: crate::spec::AccelMode) -> Self {
-        match m {
-            crate::spec::AccelMode::Rpaccel => Mode::Rpaccel,
-            crate::spec::AccelMode::Recpipe2021 => Mode::Recpipe2021,
-        }
-    }
 }
 
 /// Named per-component cycles of one stage.

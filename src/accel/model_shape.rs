@@ -1,7 +1,7 @@
 //! Layer shapes of the ranking models the accelerator runs: DLRM (Criteo Kaggle) and NeuMF (MovieLens).
 //!
 //! Widths are element counts; a layer `a → b` is a fully connected `a × b` weight matrix. Sources: the zoo
-//! presets of [`crate::spec::model`] (DLRM with the `dot` interaction, Naumov et al. 2019; NeuMF, He et al.
+//! presets of [`crate::model`] (DLRM with the `dot` interaction, Naumov et al. 2019; NeuMF, He et al.
 //! WWW 2017) and RecPipe's `configs/model_configs/*.json`, whose fields are `arch_sparse_feature_size` (d),
 //! `arch_sparse_mf_feature_size` (GMF width, MovieLens only), `arch_mlp_bot` and `arch_mlp_top` (dash-separated
 //! widths). RecPipe's MovieLens configs are kept as written, even where they disagree with the NeuMF structure
@@ -12,8 +12,9 @@
 //! MovieLens-1M has 6,040 users and 3,706 rated movies, MovieLens-20M 138,493 users and 26,744 movies
 //! (GroupLens data set READMEs).
 
-use super::hardware::{json_issue, yaml_issue, AccelError, FieldIssue};
-use crate::spec::model::{Interaction, ModelArch};
+use super::hardware::{json_issue, AccelError};
+use crate::input::Issue;
+use crate::model::{Interaction, ModelArch};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -245,14 +246,11 @@ struct RawNeuMf {
     predict_layers: Option<Vec<u32>>,
 }
 
-fn parse_widths(text: &str, file: &str, field: &str) -> Result<Vec<u32>, FieldIssue> {
-    text.split('-').map(|p| p.trim().parse::<u32>().ok().filter(|&v| v > 0)).collect::<Option<Vec<u32>>>().ok_or_else(
-        || FieldIssue {
-            file: file.into(),
-            field: field.into(),
-            message: format!("must be dash-separated positive widths, got '{text}'"),
-        },
-    )
+fn parse_widths(text: &str, file: &str, field: &str) -> Result<Vec<u32>, Issue> {
+    text.split('-')
+        .map(|p| p.trim().parse::<u32>().ok().filter(|&v| v > 0))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(|| Issue::field(file, field, format!("must be dash-separated positive widths, got '{text}'")))
 }
 
 fn checked(shape: ModelShape, file: &str, rename: &dyn Fn(&str) -> String) -> Result<ModelShape, AccelError> {
@@ -261,10 +259,7 @@ fn checked(shape: ModelShape, file: &str, rename: &dyn Fn(&str) -> String) -> Re
         Ok(shape)
     } else {
         Err(AccelError::Invalid(
-            problems
-                .into_iter()
-                .map(|(field, message)| FieldIssue { file: file.into(), field: rename(&field), message })
-                .collect(),
+            problems.into_iter().map(|(field, message)| Issue::field(file, rename(&field), message)).collect(),
         ))
     }
 }
@@ -277,15 +272,11 @@ impl ModelShape {
         let mut issues = Vec::new();
         let bot = parse_widths(&raw.arch_mlp_bot, origin, "arch_mlp_bot").map_err(|e| issues.push(e));
         let top = parse_widths(&raw.arch_mlp_top, origin, "arch_mlp_top").map_err(|e| issues.push(e));
-        let dim = |v: i64, field: &str, issues: &mut Vec<FieldIssue>| -> u32 {
+        let dim = |v: i64, field: &str, issues: &mut Vec<Issue>| -> u32 {
             if (1..=1 << 20).contains(&v) {
                 v as u32
             } else {
-                issues.push(FieldIssue {
-                    file: origin.into(),
-                    field: field.into(),
-                    message: format!("must be a positive width, got {v}"),
-                });
+                issues.push(Issue::field(origin, field, format!("must be a positive width, got {v}")));
                 0
             }
         };
@@ -322,7 +313,7 @@ impl ModelShape {
 
     /// Parse our model YAML (`preset: rm-small`, or a `dlrm:` / `neumf:` block).
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RawModelFile = serde_saphyr::from_str(text).map_err(|e| yaml_issue(&e, origin, text))?;
+        let raw: RawModelFile = crate::input::parse_yaml(text, origin)?;
         let set = [raw.preset.is_some(), raw.dlrm.is_some(), raw.neumf.is_some()];
         if set.iter().filter(|&&b| b).count() != 1 {
             return Err(AccelError::issue(origin, "", "needs exactly one of preset, dlrm, neumf"));
@@ -332,15 +323,15 @@ impl ModelShape {
         }
         if let Some(d) = raw.dlrm {
             let interaction = match d.interaction.as_deref() {
-                None | Some("dot") => Interaction::Dot,
-                Some("cat") => Interaction::Cat,
-                Some(other) => {
-                    return Err(AccelError::issue(
+                None => Interaction::Dot,
+                Some(word) => crate::input::parse_choice(word).ok_or_else(|| {
+                    let names = crate::input::choice_names::<Interaction>();
+                    AccelError::issue(
                         origin,
                         "dlrm.interaction",
-                        format!("unknown interaction '{other}' (expected dot|cat)"),
-                    ))
-                }
+                        format!("unknown interaction '{word}' (expected {names})"),
+                    )
+                })?,
             };
             let shape = ModelShape::Dlrm(DlrmShape {
                 embedding_dim: d.embedding_dim,
@@ -364,7 +355,7 @@ impl ModelShape {
 
     /// A zoo preset by name (`rm-small`, `neumf-large`, …); `None` for unknown names and `popularity`.
     pub fn from_preset(name: &str) -> Option<Self> {
-        crate::spec::model::preset(name).and_then(|a| Self::from_arch(&a))
+        crate::model::preset(name).and_then(|a| Self::from_arch(&a))
     }
 
     /// Load `.json` (RecPipe), `.yaml`/`.yml` (ours), or, when no such file exists, a zoo preset name.
@@ -383,7 +374,7 @@ impl ModelShape {
 }
 
 fn preset_error(name: &str) -> String {
-    let names: Vec<&str> = crate::spec::model::PRESET_NAMES.iter().copied().filter(|&n| n != "popularity").collect();
+    let names: Vec<&str> = crate::model::PRESET_NAMES.iter().copied().filter(|&n| n != "popularity").collect();
     format!("unknown model '{name}' (not a file; presets: {})", names.join(", "))
 }
 

@@ -43,7 +43,7 @@ use super::pcie;
 use super::systolic::{ws_cycles, Gemm};
 use super::topk;
 use super::StageCycles;
-use crate::spec::model::Interaction;
+use crate::model::Interaction;
 
 /// Knobs of a refined-model stage evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -28,15 +28,6 @@ pub enum DatasetArg {
     Movielens20m,
 }
 
-/// Mode flag values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModeArg {
-    /// The refined, physically consistent model (default).
-    Rpaccel,
-    /// The original RecPipe 2021 model, formula for formula.
-    Recpipe2021,
-}
-
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -66,7 +57,7 @@ pub struct EvalArgs {
     pub top_n: u32,
     /// Cost-model mode.
     #[arg(long, value_enum, default_value = "rpaccel")]
-    pub mode: ModeArg,
+    pub mode: Mode,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
@@ -128,10 +119,7 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
             return Err(CliError::input(anyhow!("--hit-rate: must be in [0, 1], got {h}")));
         }
     }
-    let mode = match args.mode {
-        ModeArg::Rpaccel => Mode::Rpaccel,
-        ModeArg::Recpipe2021 => Mode::Recpipe2021,
-    };
+    let mode = args.mode;
     let mut req = StageRequest::new(ds, args.items, args.top_n, mode);
     if args.python2_division {
         req.division = Division::Python2;

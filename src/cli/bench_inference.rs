@@ -18,7 +18,7 @@ use super::CliError;
 use crate::data::{CRITEO_KAGGLE_TABLE_ROWS, DENSE, SPARSE};
 use crate::measure::stats::summarize;
 use crate::measure::{this_host, DeviceKind};
-use crate::spec::model::{preset, DlrmArch, ModelArch};
+use crate::model::{preset, DlrmArch, ModelArch};
 use crate::zoo::dlrm::Dlrm;
 use anyhow::anyhow;
 use clap::Args;

@@ -135,7 +135,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let journal = Journal::open(&journal_path, &fp)
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))
         .map_err(CliError::runtime)?;
-    let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy.into() };
+    let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy };
     let search_settings = SearchSettings::for_space(&space, space.search.seed, budget);
     let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
     let options = DriverOptions { budget, progress: true, stop: stop_flag(), stop_after_new: None };

@@ -30,9 +30,9 @@ pub struct ExploreArgs {
     /// Continue the most recent unfinished run of this space (same folder, strategy, budget and seed).
     #[arg(long)]
     pub resume: bool,
-    /// Search strategy: exhaustive, annealing, annealing-pareto or nsga2 (default: the space's `search.strategy`).
-    #[arg(long)]
-    pub strategy: Option<String>,
+    /// Search strategy (default: the space's `search.strategy`).
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyKind>,
     /// Most design points evaluated (default: the space's `search.budget`).
     #[arg(long)]
     pub budget: Option<u64>,
@@ -113,12 +113,8 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         eprintln!("note: no unfinished run of '{}' under {}; starting a new one", space.name, out.display());
     }
     let strategy = match &args.strategy {
-        Some(s) => StrategyKind::parse(s).ok_or_else(|| {
-            CliError::input(anyhow!(
-                "--strategy: unknown strategy '{s}' (expected exhaustive, annealing, annealing-pareto or nsga2)"
-            ))
-        })?,
-        None => previous.as_ref().map_or(space.search.strategy.into(), |(_, st)| st.strategy),
+        Some(s) => *s,
+        None => previous.as_ref().map_or(space.search.strategy, |(_, st)| st.strategy),
     };
     let budget = args.budget.or(previous.as_ref().map(|(_, st)| st.budget)).unwrap_or(space.search.budget);
     let seed = args.seed.or(previous.as_ref().map(|(_, st)| st.seed)).unwrap_or(space.search.seed);

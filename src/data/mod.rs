@@ -7,7 +7,7 @@
 
 pub mod movielens;
 
-use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
+use crate::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
 
 pub mod criteo;
 pub mod criteo_source;

@@ -371,7 +371,7 @@ impl<'a> Evaluator<'a> {
             DatasetKind::CriteoKaggle => Dataset::Kaggle,
             DatasetKind::Movielens => Dataset::Movielens1m,
         };
-        let mode: accel::Mode = knobs.mode.into();
+        let mode = knobs.mode;
         let mut req = StageRequest::new(dataset, key.items, key.top_n, mode);
         req.options.input_pcie = key.input_pcie;
         req.options.output_pcie = key.output_pcie;

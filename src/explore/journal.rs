@@ -154,7 +154,7 @@ pub fn fingerprint(space: &crate::spec::Space, settings: &super::EvalSettings, s
     s.output_dir = String::new();
     s.quality_floor = Vec::new();
     s.search = crate::spec::SearchSpec {
-        strategy: crate::spec::Strategy::Exhaustive,
+        strategy: crate::search::StrategyKind::Exhaustive,
         budget: 0,
         seed: 0,
         population: 0,

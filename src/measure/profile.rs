@@ -19,7 +19,7 @@ use super::stats::summarize;
 use super::tables::ModelTables;
 use super::{DeviceKind, MeasureError, ProfileKey};
 use crate::data::{DENSE, SPARSE};
-use crate::spec::model::ModelArch;
+use crate::model::ModelArch;
 use crate::zoo::dlrm::Dlrm;
 use crate::zoo::neumf::NeuMf;
 use rand::{Rng, SeedableRng};

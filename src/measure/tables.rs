@@ -12,7 +12,7 @@
 
 use super::{DeviceKind, MeasureError, ProfileKey};
 use crate::data::{CRITEO_KAGGLE_TABLE_ROWS, SPARSE};
-use crate::spec::model::{Interaction, ModelArch};
+use crate::model::{Interaction, ModelArch};
 use crate::spec::{Backend, DatasetKind, Space};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -206,7 +206,7 @@ pub fn movielens_entity_counts(dir: &Path) -> Result<(u64, u64), MeasureError> {
 mod tests {
     #[test]
     fn parameter_counts_match_the_models_zoo_builds() {
-        use crate::spec::model::preset;
+        use crate::model::preset;
         use tch::nn::VarStore;
         let numel = |vs: &VarStore| -> u64 { vs.variables().values().map(|t| t.numel() as u64).sum() };
         let rows = std::array::from_fn(|i| 3 + i as u64);
@@ -229,7 +229,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::spec::model::preset;
+    use crate::model::preset;
 
     #[test]
     fn criteo_tables_are_capped() {

@@ -16,7 +16,7 @@ use crate::data::criteo::{eval_windows, load_split_with_progress, SplitCaps};
 use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSplit};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::CriteoSamples;
-use crate::spec::model::{ModelArch, ZooModel};
+use crate::model::{ModelArch, ZooModel};
 use crate::spec::{DatasetKind, Protocol, Space, TrainingSpec};
 use crate::zoo::checkpoint::{self, cache_key, checkpoint_path};
 use crate::zoo::dlrm::Dlrm;

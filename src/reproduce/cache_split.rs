@@ -88,7 +88,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Issues) -> Optio
         for row in &csv.rows {
             match (csv.number(row, "entries"), csv.number(row, "hit_rate")) {
                 (Ok(e), Ok(h)) if fraction(h) => stage1.push((e, h)),
-                (Ok(_), Ok(_)) => p.extend(vec![crate::spec::SpecIssue {
+                (Ok(_), Ok(_)) => p.extend(vec![crate::input::Issue {
                     file: csv.file.clone(),
                     position: Some((row.line, 1)),
                     path: String::new(),
@@ -109,7 +109,7 @@ pub(crate) fn load(raw: RawCacheSplit, base_dir: &Path, p: &mut Issues) -> Optio
         for row in &csv.rows {
             match (csv.number(row, "filter_ratio"), csv.number(row, "entries"), csv.number(row, "hit_rate")) {
                 (Ok(f), Ok(e), Ok(h)) if fraction(h) => stage2.entry(f.to_bits()).or_default().push((e, h)),
-                (Ok(_), Ok(_), Ok(_)) => p.extend(vec![crate::spec::SpecIssue {
+                (Ok(_), Ok(_), Ok(_)) => p.extend(vec![crate::input::Issue {
                     file: csv.file.clone(),
                     position: Some((row.line, 1)),
                     path: String::new(),

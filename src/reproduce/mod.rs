@@ -26,8 +26,8 @@ pub mod serving;
 pub mod systolic;
 pub mod training_sweep;
 
+use crate::input::{InputError, Issue, Issues};
 use crate::quality::ScoreCache;
-use crate::spec::{Issues, SpecErrors, SpecIssue};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -466,20 +466,20 @@ struct RawFigure {
     training_sweep: Option<training_sweep::RawTrainingSweep>,
 }
 
-fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, SpecErrors> {
+fn finish<T>(issues: Issues, value: Option<T>) -> Result<T, InputError> {
     match value {
         Some(v) if issues.is_empty() => Ok(v),
         _ => {
             let mut list = issues.list;
             if list.is_empty() {
-                list.push(SpecIssue {
+                list.push(Issue {
                     file: String::new(),
                     position: None,
                     path: String::new(),
                     message: "invalid figure file".into(),
                 });
             }
-            Err(SpecErrors { issues: list })
+            Err(InputError { issues: list })
         }
     }
 }
@@ -516,8 +516,8 @@ pub(crate) fn resolve(base_dir: &Path, path: &str) -> PathBuf {
 
 /// Parse a figure file's text. `file` names it in messages; relative paths inside resolve against
 /// `base_dir` (the file's folder). Files the figure names (published CSVs, accelerator descriptions) are read.
-pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, SpecErrors> {
-    let raw: RawFigure = crate::spec::parse_yaml(text, file)?;
+pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, InputError> {
+    let raw: RawFigure = crate::input::parse_yaml(text, file)?;
     let mut problems = Issues::new(file);
     if raw.figure.is_empty() || !raw.figure.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         problems.push(
@@ -591,8 +591,8 @@ pub fn parse_figure(text: &str, file: &str, base_dir: &Path) -> Result<Figure, S
 }
 
 /// Read and parse a figure file.
-pub fn load_figure(path: &Path) -> Result<Figure, SpecErrors> {
-    let (file, text) = crate::spec::read_file(path)?;
+pub fn load_figure(path: &Path) -> Result<Figure, InputError> {
+    let (file, text) = crate::input::read_file(path)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_figure(&text, &file, &base)
 }

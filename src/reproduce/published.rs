@@ -4,7 +4,7 @@
 //!
 //! Issues are reported as `file:line: column 'name': message naming the value`.
 
-use crate::spec::{Issues, SpecIssue};
+use crate::input::{Issue, Issues};
 use std::path::Path;
 
 /// One data row: its 1-based line number and its fields, one per header column.
@@ -28,16 +28,16 @@ pub struct CsvFile {
 }
 
 /// An issue at `file:line`.
-pub(crate) fn issue_at(file: &str, line: u64, message: String) -> SpecIssue {
+pub(crate) fn issue_at(file: &str, line: u64, message: String) -> Issue {
     issue(file, line, message)
 }
 
-fn issue(file: &str, line: u64, message: String) -> SpecIssue {
-    SpecIssue { file: file.to_string(), position: Some((line, 1)), path: String::new(), message }
+fn issue(file: &str, line: u64, message: String) -> Issue {
+    Issue { file: file.to_string(), position: Some((line, 1)), path: String::new(), message }
 }
 
 /// Parse `text`; the header must hold exactly `expected` columns, in order.
-pub fn parse(text: &str, file: &str, expected: &[&str]) -> Result<CsvFile, Vec<SpecIssue>> {
+pub fn parse(text: &str, file: &str, expected: &[&str]) -> Result<CsvFile, Vec<Issue>> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i as u64 + 1, l.trim_end_matches('\r')));
     let header = lines.by_ref().find(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
     let Some((hline, header)) = header else {
@@ -99,12 +99,12 @@ impl CsvFile {
         &row.fields[self.index(column)]
     }
 
-    fn bad(&self, row: &Row, column: &str, what: &str) -> SpecIssue {
+    fn bad(&self, row: &Row, column: &str, what: &str) -> Issue {
         issue(&self.file, row.line, format!("column '{column}': {what}, got '{}'", self.field(row, column)))
     }
 
     /// A finite number ≥ 0.
-    pub fn number(&self, row: &Row, column: &str) -> Result<f64, SpecIssue> {
+    pub fn number(&self, row: &Row, column: &str) -> Result<f64, Issue> {
         match self.field(row, column).parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
             _ => Err(self.bad(row, column, "must be a finite number ≥ 0")),
@@ -112,7 +112,7 @@ impl CsvFile {
     }
 
     /// A finite number ≥ 0, or `None` where the field is `word` (e.g. `unachievable`).
-    pub fn number_or_word(&self, row: &Row, column: &str, word: &str) -> Result<Option<f64>, SpecIssue> {
+    pub fn number_or_word(&self, row: &Row, column: &str, word: &str) -> Result<Option<f64>, Issue> {
         if self.field(row, column) == word {
             return Ok(None);
         }
@@ -122,7 +122,7 @@ impl CsvFile {
     }
 
     /// A positive integer.
-    pub fn count(&self, row: &Row, column: &str) -> Result<u32, SpecIssue> {
+    pub fn count(&self, row: &Row, column: &str) -> Result<u32, Issue> {
         match self.field(row, column).parse::<u32>() {
             Ok(v) if v > 0 => Ok(v),
             _ => Err(self.bad(row, column, "must be a positive integer")),
@@ -130,7 +130,7 @@ impl CsvFile {
     }
 
     /// A `;`-separated list of positive integers.
-    pub fn counts(&self, row: &Row, column: &str) -> Result<Vec<u32>, SpecIssue> {
+    pub fn counts(&self, row: &Row, column: &str) -> Result<Vec<u32>, Issue> {
         self.field(row, column)
             .split(';')
             .map(|v| v.trim().parse::<u32>().ok().filter(|&v| v > 0))
@@ -139,7 +139,7 @@ impl CsvFile {
     }
 
     /// A `;`-separated list of names.
-    pub fn names(&self, row: &Row, column: &str) -> Result<Vec<String>, SpecIssue> {
+    pub fn names(&self, row: &Row, column: &str) -> Result<Vec<String>, Issue> {
         let v: Vec<String> = self.field(row, column).split(';').map(|s| s.trim().to_string()).collect();
         if v.iter().any(String::is_empty) {
             return Err(self.bad(row, column, "must be ';'-separated names"));

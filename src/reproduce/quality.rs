@@ -82,7 +82,7 @@ pub struct QualityFigure {
 
 /// The published single-model rows of the CSV at `path` (`model,items,ndcg@4,…,ndcg@64,error`), or every
 /// problem with its line.
-pub fn read_model_rows(path: &Path) -> Result<Vec<ModelRow>, Vec<crate::spec::SpecIssue>> {
+pub fn read_model_rows(path: &Path) -> Result<Vec<ModelRow>, Vec<crate::input::Issue>> {
     let name = path.display().to_string();
     let mut p = Issues::new(&name);
     let rows = super::published::read(Path::new(""), &name, &MODEL_COLUMNS, "published", &mut p)

@@ -431,14 +431,11 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
     let mut views = Vec::new();
     for (vi, v) in raw.views.iter().enumerate() {
         let at = |f: &str| format!("serving.views[{vi}].{f}");
-        let mode = match v.mode.as_str() {
-            "recpipe2021" => Some(Mode::Recpipe2021),
-            "rpaccel" => Some(Mode::Rpaccel),
-            other => {
-                p.push(None, at("mode"), format!("unknown mode '{other}' (expected recpipe2021|rpaccel)"));
-                None
-            }
-        };
+        let mode = crate::input::parse_choice::<Mode>(&v.mode);
+        if mode.is_none() {
+            let names = crate::input::choice_names::<Mode>();
+            p.push(None, at("mode"), format!("unknown mode '{}' (expected {names})", v.mode));
+        }
         if v.python2_division && mode == Some(Mode::Rpaccel) {
             p.push(None, at("python2_division"), "applies to mode recpipe2021 only, got true with mode rpaccel");
         }
@@ -616,13 +613,13 @@ fn read_published(csv: &CsvFile, p: &mut Issues) -> Option<Vec<PublishedRun>> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for row in &csv.rows {
-        let run = (|| -> Result<PublishedRun, crate::spec::SpecIssue> {
+        let run = (|| -> Result<PublishedRun, crate::input::Issue> {
             let models = csv.names(row, "models")?;
             let items = csv.counts(row, "items")?;
             let sizes = csv.counts(row, "sizes")?;
             let engines = csv.counts(row, "engines")?;
             if items.len() != models.len() || sizes.len() != models.len() || engines.len() != models.len() {
-                return Err(crate::spec::SpecIssue {
+                return Err(crate::input::Issue {
                     file: csv.file.clone(),
                     position: Some((row.line, 1)),
                     path: String::new(),

@@ -93,7 +93,7 @@ pub(crate) fn load(raw: RawSystolic, base_dir: &Path, p: &mut Issues) -> Option<
     if let Some(csv) = published::read(base_dir, &raw.reference, &REFERENCE_COLUMNS, "systolic.reference", p) {
         for row in &csv.rows {
             let r = (|| {
-                Ok::<_, crate::spec::SpecIssue>(ReferenceRow {
+                Ok::<_, crate::input::Issue>(ReferenceRow {
                     model: csv.names(row, "model")?.remove(0),
                     side: csv.count(row, "array_side")?,
                     batch: csv.count(row, "batch")?,

@@ -14,8 +14,8 @@ use super::{
     compare_numbers, fmt_trimmed, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle, Table,
     Tolerance, Verdict,
 };
+use crate::model::{DlrmArch, ModelArch};
 use crate::quality::ScoreCache;
-use crate::spec::model::{DlrmArch, ModelArch};
 use crate::spec::Space;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -75,7 +75,7 @@ pub fn full_mlp_macs(arch: &DlrmArch) -> f64 {
     layer_macs(&arch.bottom_mlp) + layer_macs(&arch.top_mlp_with_input())
 }
 
-fn dash_list(csv: &CsvFile, row: &super::published::Row, column: &str) -> Result<Vec<u32>, crate::spec::SpecIssue> {
+fn dash_list(csv: &CsvFile, row: &super::published::Row, column: &str) -> Result<Vec<u32>, crate::input::Issue> {
     let i = csv.columns.iter().position(|c| c == column).expect("column checked by parse");
     let text = &row.fields[i];
     text.split('-').map(|v| v.trim().parse::<u32>().ok().filter(|&v| v > 0)).collect::<Option<Vec<u32>>>().ok_or_else(
@@ -359,7 +359,7 @@ pub fn run(f: &TrainingSweep, cache: &ScoreCache, out: &mut FigureResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::Interaction;
+    use crate::model::Interaction;
 
     #[test]
     fn macs_follow_the_artifacts_measure() {

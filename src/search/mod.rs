@@ -32,7 +32,9 @@ pub trait Search {
 }
 
 /// Strategies by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// The one list of strategies: the space's `search.strategy`, `explore --strategy` and `--help` all read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     /// Every point.
@@ -46,37 +48,15 @@ pub enum StrategyKind {
 }
 
 impl StrategyKind {
-    /// Parse a strategy name.
-    pub fn parse(s: &str) -> Option<StrategyKind> {
-        Some(match s {
-            "exhaustive" => StrategyKind::Exhaustive,
-            "annealing" => StrategyKind::Annealing,
-            "annealing-pareto" => StrategyKind::AnnealingPareto,
-            "nsga2" => StrategyKind::Nsga2,
-            _ => return None,
-        })
+    /// The name as written in spaces and on the command line.
+    pub fn name(self) -> String {
+        crate::input::choice_name(&self)
     }
-    /// The name as parsed.
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Exhaustive => "exhaustive",
-            StrategyKind::Annealing => "annealing",
-            StrategyKind::AnnealingPareto => "annealing-pareto",
-            StrategyKind::Nsga2 => "nsga2",
-        }
-    }
-    /// All strategies.
-    pub const ALL: [StrategyKind; 4] =
-        [StrategyKind::Exhaustive, StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2];
 }
 
-impl From<crate::spec::Strategy> for StrategyKind {
-    fn from(s: crate::spec::Strategy) -> Self {
-        match s {
-            crate::spec::Strategy::Exhaustive => StrategyKind::Exhaustive,
-            crate::spec::Strategy::Annealing => StrategyKind::Annealing,
-            crate::spec::Strategy::Nsga2 => StrategyKind::Nsga2,
-        }
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
     }
 }
 

@@ -9,7 +9,7 @@ use super::{
     ArrivalProcess, PipelineModel, Precision, ServiceDist, SimSettings, SlaTarget, StageModel, SubBatchGroup,
     DEFAULT_BATCHES, DEFAULT_MAX_QUEUE_LEN, MAX_QUERIES,
 };
-use crate::spec::{SpecErrors, SpecIssue};
+use crate::input::{position as pos, Checker, InputError};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::path::Path;
@@ -108,161 +108,64 @@ pub struct PipelineSpec {
     pub curve_targets_ms: Vec<f64>,
 }
 
-struct Cx<'a> {
-    file: &'a str,
-    base_dir: &'a Path,
-    issues: Vec<SpecIssue>,
-}
-
-use crate::spec::position as pos;
-
-impl Cx<'_> {
-    fn err(&mut self, at: Option<(u64, u64)>, path: &str, message: String) {
-        self.issues.push(SpecIssue { file: self.file.to_string(), position: at, path: path.to_string(), message });
-    }
-
-    fn missing(&mut self, at: Option<(u64, u64)>, path: &str, what: &str) {
-        self.err(at, path, format!("missing required field ({what})"));
-    }
-
-    fn int(&mut self, v: &Option<Sp<i64>>, path: &str, min: i64, max: i64, default: Option<u64>) -> Option<u64> {
-        match v {
-            None if default.is_some() => default,
-            None => {
-                self.missing(None, path, &format!("an integer ≥ {min}"));
-                None
-            }
-            Some(x) if x.value < min || x.value > max => {
-                let range = if max == i64::MAX { format!("≥ {min}") } else { format!("in [{min}, {max}]") };
-                self.err(pos(x), path, format!("must be an integer {range}, got {}", x.value));
-                None
-            }
-            Some(x) => Some(x.value as u64),
-        }
-    }
-
-    /// A finite number with `lo < x` (or `lo ≤ x` when `lo_incl`) and `x < hi`.
-    fn num(&mut self, v: &Sp<f64>, path: &str, lo: f64, lo_incl: bool, hi: f64) -> Option<f64> {
-        let x = v.value;
-        let ok = x.is_finite() && (if lo_incl { x >= lo } else { x > lo }) && x < hi;
-        if ok {
-            Some(x)
-        } else {
-            let range = match (lo_incl, hi.is_finite()) {
-                (true, false) => format!("≥ {lo}"),
-                (false, false) => format!("> {lo}"),
-                (true, true) => format!("in [{lo}, {hi})"),
-                (false, true) => format!("in ({lo}, {hi})"),
-            };
-            self.err(pos(v), path, format!("must be a number {range}, got {x}"));
+/// Numbers from an inline list or a referenced file (exactly one of the two).
+fn numbers(
+    cx: &mut Checker,
+    inline: &Option<Sp<Vec<f64>>>,
+    file: &Option<Sp<String>>,
+    at: Option<(u64, u64)>,
+    path: &str,
+    list_field: &str,
+) -> Option<Vec<f64>> {
+    match (inline, file) {
+        (Some(_), Some(f)) => {
+            cx.err_at(pos(f), &format!("{path}.file"), format!("give either {list_field} or file, not both"));
             None
         }
-    }
-
-    fn opt_num(
-        &mut self,
-        v: &Option<Sp<f64>>,
-        path: &str,
-        lo: f64,
-        lo_incl: bool,
-        hi: f64,
-        default: f64,
-    ) -> Option<f64> {
-        match v {
-            None => Some(default),
-            Some(v) => self.num(v, path, lo, lo_incl, hi),
+        (None, None) => {
+            cx.missing_at(at, &format!("{path}.{list_field}"), "a list of numbers in ms, or `file:` naming one");
+            None
         }
-    }
-
-    fn unused<T>(&mut self, v: &Option<Sp<T>>, path: &str, why: &str) {
-        if let Some(v) = v {
-            self.err(pos(v), path, format!("not used {why}; remove it"));
+        (Some(v), None) => {
+            let list_path = format!("{path}.{list_field}");
+            if v.value.is_empty() {
+                cx.err_at(pos(v), &list_path, "must list at least one value".into());
+                return None;
+            }
+            match v.value.iter().position(|x| !x.is_finite() || *x < 0.0) {
+                Some(i) => {
+                    cx.err_at(
+                        pos(v),
+                        &format!("{list_path}[{i}]"),
+                        format!("must be a number ≥ 0, got {}", v.value[i]),
+                    );
+                    None
+                }
+                None => Some(v.value.clone()),
+            }
         }
-    }
-
-    /// Numbers from an inline list or a referenced file (exactly one of the two).
-    fn numbers(
-        &mut self,
-        inline: &Option<Sp<Vec<f64>>>,
-        file: &Option<Sp<String>>,
-        at: Option<(u64, u64)>,
-        path: &str,
-        list_field: &str,
-    ) -> Option<Vec<f64>> {
-        match (inline, file) {
-            (Some(_), Some(f)) => {
-                self.err(pos(f), &format!("{path}.file"), format!("give either {list_field} or file, not both"));
-                None
-            }
-            (None, None) => {
-                self.missing(at, &format!("{path}.{list_field}"), "a list of numbers in ms, or `file:` naming one");
-                None
-            }
-            (Some(v), None) => {
-                let list_path = format!("{path}.{list_field}");
-                if v.value.is_empty() {
-                    self.err(pos(v), &list_path, "must list at least one value".into());
+        (None, Some(f)) => {
+            let fpath = format!("{path}.file");
+            let full = cx.resolve(&f.value);
+            let text = match std::fs::read_to_string(&full) {
+                Ok(t) => t,
+                Err(e) => {
+                    cx.err_at(pos(f), &fpath, format!("cannot read '{}': {e}", full.display()));
                     return None;
                 }
-                match v.value.iter().position(|x| !x.is_finite() || *x < 0.0) {
-                    Some(i) => {
-                        self.err(
-                            pos(v),
-                            &format!("{list_path}[{i}]"),
-                            format!("must be a number ≥ 0, got {}", v.value[i]),
-                        );
-                        None
-                    }
-                    None => Some(v.value.clone()),
+            };
+            match parse_numbers(&text) {
+                Ok(v) if v.is_empty() => {
+                    cx.err_at(pos(f), &fpath, format!("'{}' holds no numbers", f.value));
+                    None
                 }
-            }
-            (None, Some(f)) => {
-                let fpath = format!("{path}.file");
-                let full = self.base_dir.join(&f.value);
-                let text = match std::fs::read_to_string(&full) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.err(pos(f), &fpath, format!("cannot read '{}': {e}", full.display()));
-                        return None;
-                    }
-                };
-                match parse_numbers(&text) {
-                    Ok(v) if v.is_empty() => {
-                        self.err(pos(f), &fpath, format!("'{}' holds no numbers", f.value));
-                        None
-                    }
-                    Ok(v) => Some(v),
-                    Err((line, tok)) => {
-                        self.err(
-                            pos(f),
-                            &fpath,
-                            format!("'{}' line {line}: expected a number ≥ 0, got '{tok}'", f.value),
-                        );
-                        None
-                    }
+                Ok(v) => Some(v),
+                Err((line, tok)) => {
+                    cx.err_at(pos(f), &fpath, format!("'{}' line {line}: expected a number ≥ 0, got '{tok}'", f.value));
+                    None
                 }
             }
         }
-    }
-}
-
-/// The parser's first message line without its own `error:` and `line L column C:` prefixes (the position is
-/// printed from the error's location instead).
-fn yaml_message(full: &str) -> String {
-    let mut m = full.lines().next().unwrap_or("invalid YAML").trim();
-    m = m.strip_prefix("error:").unwrap_or(m).trim_start();
-    if let Some(rest) = m.strip_prefix("line ") {
-        if let Some(i) = rest.find(": ") {
-            let head = &rest[..i];
-            if head.split(" column ").all(|p| p.chars().all(|c| c.is_ascii_digit())) {
-                m = &rest[i + 2..];
-            }
-        }
-    }
-    if m.is_empty() {
-        "invalid YAML".to_string()
-    } else {
-        m.to_string()
     }
 }
 
@@ -283,38 +186,34 @@ fn parse_numbers(text: &str) -> Result<Vec<f64>, (usize, String)> {
 
 /// Parse and validate a pipeline file's text. `file` names it in messages; `base_dir` resolves the
 /// sample/trace files it references.
-pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<PipelineSpec, SpecErrors> {
-    let raw: RawFile = serde_saphyr::from_str(text).map_err(|e| {
-        let position = e.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-        let message = yaml_message(&e.to_string());
-        SpecErrors { issues: vec![SpecIssue { file: file.to_string(), position, path: String::new(), message }] }
-    })?;
-    let mut cx = Cx { file, base_dir, issues: Vec::new() };
+pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<PipelineSpec, InputError> {
+    let raw: RawFile = crate::input::parse_yaml(text, file)?;
+    let mut cx = Checker::new(file, base_dir);
 
     let name = match &raw.name {
         Some(n) if !n.value.trim().is_empty() => n.value.clone(),
         Some(n) => {
-            cx.err(pos(n), "name", "must not be empty".into());
+            cx.err_at(pos(n), "name", "must not be empty".into());
             String::new()
         }
         None => Path::new(file).file_stem().map_or_else(|| "pipeline".into(), |s| s.to_string_lossy().into_owned()),
     };
-    let seed = cx.int(&raw.seed, "seed", 0, i64::MAX, Some(DEFAULT_SEED));
-    let queries = cx.int(&raw.queries, "queries", 1, MAX_QUERIES as i64, Some(DEFAULT_QUERIES));
-    let warmup = cx.int(&raw.warmup_queries, "warmup_queries", 0, MAX_QUERIES as i64, Some(0));
+    let seed = cx.int_in(&raw.seed, "seed", 0, i64::MAX, Some(DEFAULT_SEED));
+    let queries = cx.int_in(&raw.queries, "queries", 1, MAX_QUERIES as i64, Some(DEFAULT_QUERIES));
+    let warmup = cx.int_in(&raw.warmup_queries, "warmup_queries", 0, MAX_QUERIES as i64, Some(0));
     if let (Some(q), Some(w), Some(ws)) = (queries, warmup, &raw.warmup_queries) {
         if w >= q {
-            cx.err(pos(ws), "warmup_queries", format!("must be less than queries ({q}), got {w}"));
+            cx.err_at(pos(ws), "warmup_queries", format!("must be less than queries ({q}), got {w}"));
         }
     }
-    let confidence = cx.opt_num(&raw.confidence, "confidence", 0.0, false, 1.0, 0.95);
-    let batches = cx.int(&raw.batches, "batches", 2, 1_000_000, Some(u64::from(DEFAULT_BATCHES)));
-    let max_queue_len = cx.int(&raw.max_queue_len, "max_queue_len", 1, i64::MAX, Some(DEFAULT_MAX_QUEUE_LEN));
+    let confidence = cx.opt_num_in(&raw.confidence, "confidence", (0.0, false, 1.0), 0.95);
+    let batches = cx.int_in(&raw.batches, "batches", 2, 1_000_000, Some(u64::from(DEFAULT_BATCHES)));
+    let max_queue_len = cx.int_in(&raw.max_queue_len, "max_queue_len", 1, i64::MAX, Some(DEFAULT_MAX_QUEUE_LEN));
 
     // Arrival process.
     let arrival = match &raw.arrival {
         None => {
-            cx.missing(None, "arrival", "process: poisson | legacy-ms | trace");
+            cx.missing_at(None, "arrival", "process: poisson | legacy-ms | trace");
             None
         }
         Some(a) => arrival(&mut cx, a),
@@ -325,11 +224,11 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     let mut stages_ok = true;
     match &raw.stages {
         None => {
-            cx.missing(None, "stages", "a list of stages");
+            cx.missing_at(None, "stages", "a list of stages");
             stages_ok = false;
         }
         Some(list) if list.value.is_empty() => {
-            cx.err(pos(list), "stages", "must list at least one stage".into());
+            cx.err_at(pos(list), "stages", "must list at least one stage".into());
             stages_ok = false;
         }
         Some(list) => {
@@ -348,15 +247,15 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     let mut used = vec![false; n_stages];
     for (gi, g) in raw.subbatch.iter().flatten().enumerate() {
         let path = format!("subbatch[{gi}]");
-        let sub = cx.int(&g.value.sub_batches, &format!("{path}.sub_batches"), 1, 1_000_000, None);
+        let sub = cx.int_in(&g.value.sub_batches, &format!("{path}.sub_batches"), 1, 1_000_000, None);
         let Some(st) = &g.value.stages else {
-            cx.missing(pos(g), &format!("{path}.stages"), "the indices of ≥ 2 consecutive stages, e.g. [0, 1]");
+            cx.missing_at(pos(g), &format!("{path}.stages"), "the indices of ≥ 2 consecutive stages, e.g. [0, 1]");
             continue;
         };
         let idx = &st.value;
         let consecutive = idx.len() >= 2 && idx.windows(2).all(|w| w[1] == w[0] + 1);
         if !consecutive || idx[0] < 0 || (*idx.last().unwrap() as usize) >= n_stages {
-            cx.err(
+            cx.err_at(
                 pos(st),
                 &format!("{path}.stages"),
                 format!("must list ≥ 2 consecutive stage indices in 0..{n_stages}, got {idx:?}"),
@@ -365,14 +264,14 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         }
         let (a, b) = (idx[0] as usize, *idx.last().unwrap() as usize);
         if used[a..=b].iter().any(|&u| u) {
-            cx.err(pos(st), &format!("{path}.stages"), format!("stages {idx:?} are already in another group"));
+            cx.err_at(pos(st), &format!("{path}.stages"), format!("stages {idx:?} are already in another group"));
             continue;
         }
         used[a..=b].iter_mut().for_each(|u| *u = true);
         if stages_ok {
             let c = stages[a].servers;
             if let Some(k) = (a..=b).find(|&k| stages[k].servers != c) {
-                cx.err(
+                cx.err_at(
                     pos(st),
                     &format!("{path}.stages"),
                     format!(
@@ -393,24 +292,24 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     let sla = raw.sla.as_ref().and_then(|s| {
         let p = match &s.value.percentile {
             None => {
-                cx.missing(pos(s), "sla.percentile", "a percentile in (0, 100), e.g. 95");
+                cx.missing_at(pos(s), "sla.percentile", "a percentile in (0, 100), e.g. 95");
                 None
             }
-            Some(v) => cx.num(v, "sla.percentile", 0.0, false, 100.0),
+            Some(v) => cx.num_in(v, "sla.percentile", 0.0, false, 100.0),
         };
         let t = match &s.value.target_ms {
             None => {
-                cx.missing(pos(s), "sla.target_ms", "the latency target in ms");
+                cx.missing_at(pos(s), "sla.target_ms", "the latency target in ms");
                 None
             }
-            Some(v) => cx.num(v, "sla.target_ms", 0.0, false, f64::INFINITY),
+            Some(v) => cx.num_in(v, "sla.target_ms", 0.0, false, f64::INFINITY),
         };
         if let Some(c) = &s.value.curve_targets_ms {
             for (i, x) in c.value.iter().enumerate() {
                 if x.is_finite() && *x > 0.0 {
                     curve_targets_ms.push(*x);
                 } else {
-                    cx.err(pos(c), &format!("sla.curve_targets_ms[{i}]"), format!("must be a number > 0, got {x}"));
+                    cx.err_at(pos(c), &format!("sla.curve_targets_ms[{i}]"), format!("must be a number > 0, got {x}"));
                 }
             }
         }
@@ -421,15 +320,16 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     let precision = raw.precision.as_ref().and_then(|p| {
         let rel = match &p.value.relative_half_width {
             None => {
-                cx.missing(pos(p), "precision.relative_half_width", "e.g. 0.01 for ±1%");
+                cx.missing_at(pos(p), "precision.relative_half_width", "e.g. 0.01 for ±1%");
                 None
             }
-            Some(v) => cx.num(v, "precision.relative_half_width", 0.0, false, f64::INFINITY),
+            Some(v) => cx.num_in(v, "precision.relative_half_width", 0.0, false, f64::INFINITY),
         };
-        let max = cx.int(&p.value.max_queries, "precision.max_queries", 1, MAX_QUERIES as i64, Some(MAX_QUERIES / 2));
+        let max =
+            cx.int_in(&p.value.max_queries, "precision.max_queries", 1, MAX_QUERIES as i64, Some(MAX_QUERIES / 2));
         if let (Some(m), Some(q), Some(mq)) = (max, queries, &p.value.max_queries) {
             if m < q {
-                cx.err(pos(mq), "precision.max_queries", format!("must be ≥ queries ({q}), got {m}"));
+                cx.err_at(pos(mq), "precision.max_queries", format!("must be ≥ queries ({q}), got {m}"));
             }
         }
         Some(Precision { relative_half_width: rel?, max_queries: max? })
@@ -442,13 +342,13 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
         match &raw.queries {
             None => queries = Some(n),
             Some(qs) if q > n => {
-                cx.err(pos(qs), "queries", format!("the trace has only {n} arrivals, got {q}"));
+                cx.err_at(pos(qs), "queries", format!("the trace has only {n} arrivals, got {q}"));
             }
             _ => {}
         }
         if let (Some(p), Some(rp)) = (&precision, &raw.precision) {
             if p.max_queries > n && rp.value.max_queries.is_some() {
-                cx.err(
+                cx.err_at(
                     pos(rp),
                     "precision.max_queries",
                     format!("the trace has only {n} arrivals, got {}", p.max_queries),
@@ -464,7 +364,7 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     };
 
     if !cx.issues.is_empty() {
-        return Err(SpecErrors { issues: cx.issues });
+        return Err(InputError { issues: cx.issues.list });
     }
     let (Some(seed), Some(queries), Some(warmup), Some(confidence), Some(batches), Some(max_queue_len), Some(arrival)) =
         (seed, queries, warmup, confidence, batches, max_queue_len, arrival)
@@ -488,10 +388,10 @@ pub fn parse_pipeline(text: &str, file: &str, base_dir: &Path) -> Result<Pipelin
     })
 }
 
-fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
+fn arrival(cx: &mut Checker<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
     let r = &a.value;
     let Some(p) = &r.process else {
-        cx.missing(pos(a), "arrival.process", "poisson | legacy-ms | trace");
+        cx.missing_at(pos(a), "arrival.process", "poisson | legacy-ms | trace");
         return None;
     };
     match p.value.as_str() {
@@ -500,32 +400,32 @@ fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
             cx.unused(&r.times_ms, "arrival.times_ms", "by process poisson");
             cx.unused(&r.file, "arrival.file", "by process poisson");
             let Some(q) = &r.qps else {
-                cx.missing(pos(a), "arrival.qps", "offered load in queries/s");
+                cx.missing_at(pos(a), "arrival.qps", "offered load in queries/s");
                 return None;
             };
-            cx.num(q, "arrival.qps", 0.0, false, f64::INFINITY).map(|qps| ArrivalProcess::Poisson { qps })
+            cx.num_in(q, "arrival.qps", 0.0, false, f64::INFINITY).map(|qps| ArrivalProcess::Poisson { qps })
         }
         "legacy-ms" => {
             cx.unused(&r.qps, "arrival.qps", "by process legacy-ms (give mean_gap_ms)");
             cx.unused(&r.times_ms, "arrival.times_ms", "by process legacy-ms");
             cx.unused(&r.file, "arrival.file", "by process legacy-ms");
             let Some(g) = &r.mean_gap_ms else {
-                cx.missing(pos(a), "arrival.mean_gap_ms", "RecPipe's mean inter-arrival gap λ in ms");
+                cx.missing_at(pos(a), "arrival.mean_gap_ms", "RecPipe's mean inter-arrival gap λ in ms");
                 return None;
             };
-            cx.num(g, "arrival.mean_gap_ms", 0.0, false, 1.0e9)
+            cx.num_in(g, "arrival.mean_gap_ms", 0.0, false, 1.0e9)
                 .map(|mean_gap_ms| ArrivalProcess::LegacyMs { mean_gap_ms })
         }
         "trace" => {
             cx.unused(&r.qps, "arrival.qps", "by process trace");
             cx.unused(&r.mean_gap_ms, "arrival.mean_gap_ms", "by process trace");
-            let times = cx.numbers(&r.times_ms, &r.file, pos(a), "arrival", "times_ms")?;
+            let times = numbers(cx, &r.times_ms, &r.file, pos(a), "arrival", "times_ms")?;
             if times.len() < 2 {
-                cx.err(pos(a), "arrival", format!("a trace needs at least 2 arrival times, got {}", times.len()));
+                cx.err_at(pos(a), "arrival", format!("a trace needs at least 2 arrival times, got {}", times.len()));
                 return None;
             }
             if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
-                cx.err(
+                cx.err_at(
                     pos(a),
                     "arrival",
                     format!(
@@ -538,14 +438,14 @@ fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
                 return None;
             }
             if times.last() == times.first() {
-                cx.err(pos(a), "arrival", "trace times must span a positive duration".into());
+                cx.err_at(pos(a), "arrival", "trace times must span a positive duration".into());
                 return None;
             }
             let times_ns = times.iter().map(|&t| super::time::ns_from_ms(t)).collect();
             Some(ArrivalProcess::Trace { times_ns: Arc::new(times_ns), speedup: 1.0 })
         }
         other => {
-            cx.err(
+            cx.err_at(
                 pos(p),
                 "arrival.process",
                 format!("unknown arrival process '{other}' (expected poisson|legacy-ms|trace)"),
@@ -555,12 +455,12 @@ fn arrival(cx: &mut Cx<'_>, a: &Sp<RawArrival>) -> Option<ArrivalProcess> {
     }
 }
 
-fn stage(cx: &mut Cx<'_>, s: &Sp<RawStage>, i: usize) -> Option<StageModel> {
+fn stage(cx: &mut Checker<'_>, s: &Sp<RawStage>, i: usize) -> Option<StageModel> {
     let r = &s.value;
     let path = format!("stages[{i}]");
     let name = match &r.name {
         Some(n) if n.value.trim().is_empty() => {
-            cx.err(pos(n), &format!("{path}.name"), "must not be empty".into());
+            cx.err_at(pos(n), &format!("{path}.name"), "must not be empty".into());
             None
         }
         Some(n) => Some(n.value.clone()),
@@ -568,20 +468,24 @@ fn stage(cx: &mut Cx<'_>, s: &Sp<RawStage>, i: usize) -> Option<StageModel> {
     };
     let servers = match &r.servers {
         None => {
-            cx.missing(pos(s), &format!("{path}.servers"), "engines sharing the stage's queue, ≥ 1");
+            cx.missing_at(pos(s), &format!("{path}.servers"), "engines sharing the stage's queue, ≥ 1");
             None
         }
-        Some(_) => cx.int(&r.servers, &format!("{path}.servers"), 1, 1_000_000, None),
+        Some(_) => cx.int_in(&r.servers, &format!("{path}.servers"), 1, 1_000_000, None),
     };
     let service = match &r.service {
         None => {
-            cx.missing(pos(s), &format!("{path}.service"), "kind: deterministic | exponential | lognormal | empirical");
+            cx.missing_at(
+                pos(s),
+                &format!("{path}.service"),
+                "kind: deterministic | exponential | lognormal | empirical",
+            );
             None
         }
         Some(sv) => service(cx, sv, &format!("{path}.service")),
     };
-    let sort_ms = cx.opt_num(&r.sort_ms, &format!("{path}.sort_ms"), 0.0, true, f64::INFINITY, 0.0);
-    let overhead_ms = cx.opt_num(&r.overhead_ms, &format!("{path}.overhead_ms"), 0.0, true, f64::INFINITY, 0.0);
+    let sort_ms = cx.opt_num_in(&r.sort_ms, &format!("{path}.sort_ms"), (0.0, true, f64::INFINITY), 0.0);
+    let overhead_ms = cx.opt_num_in(&r.overhead_ms, &format!("{path}.overhead_ms"), (0.0, true, f64::INFINITY), 0.0);
     Some(StageModel {
         name: name?,
         servers: servers? as u32,
@@ -591,21 +495,21 @@ fn stage(cx: &mut Cx<'_>, s: &Sp<RawStage>, i: usize) -> Option<StageModel> {
     })
 }
 
-fn service(cx: &mut Cx<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDist> {
+fn service(cx: &mut Checker<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDist> {
     let r = &sv.value;
     let Some(kind) = &r.kind else {
-        cx.missing(pos(sv), &format!("{path}.kind"), "deterministic | exponential | lognormal | empirical");
+        cx.missing_at(pos(sv), &format!("{path}.kind"), "deterministic | exponential | lognormal | empirical");
         return None;
     };
     let k = kind.value.as_str();
     let by = format!("by kind {k}");
-    let req = |cx: &mut Cx<'_>, v: &Option<Sp<f64>>, field: &str, what: &str, lo_incl: bool| -> Option<f64> {
+    let req = |cx: &mut Checker<'_>, v: &Option<Sp<f64>>, field: &str, what: &str, lo_incl: bool| -> Option<f64> {
         match v {
             None => {
-                cx.missing(pos(sv), &format!("{path}.{field}"), what);
+                cx.missing_at(pos(sv), &format!("{path}.{field}"), what);
                 None
             }
-            Some(v) => cx.num(v, &format!("{path}.{field}"), 0.0, lo_incl, f64::INFINITY),
+            Some(v) => cx.num_in(v, &format!("{path}.{field}"), 0.0, lo_incl, f64::INFINITY),
         }
     };
     match k {
@@ -636,11 +540,11 @@ fn service(cx: &mut Cx<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDi
             cx.unused(&r.ms, &format!("{path}.ms"), &by);
             cx.unused(&r.mean_ms, &format!("{path}.mean_ms"), &by);
             cx.unused(&r.cv, &format!("{path}.cv"), &by);
-            let v = cx.numbers(&r.samples_ms, &r.file, pos(sv), path, "samples_ms")?;
+            let v = numbers(cx, &r.samples_ms, &r.file, pos(sv), path, "samples_ms")?;
             Some(ServiceDist::Empirical { samples_ms: Arc::new(v) })
         }
         other => {
-            cx.err(
+            cx.err_at(
                 pos(kind),
                 &format!("{path}.kind"),
                 format!("unknown service kind '{other}' (expected deterministic|exponential|lognormal|empirical)"),
@@ -651,8 +555,8 @@ fn service(cx: &mut Cx<'_>, sv: &Sp<RawService>, path: &str) -> Option<ServiceDi
 }
 
 /// Read and validate a pipeline file; referenced files resolve against the file's directory.
-pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, SpecErrors> {
-    let (file, text) = crate::spec::read_file(path)?;
+pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, InputError> {
+    let (file, text) = crate::input::read_file(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_pipeline(&text, &file, base)
 }
@@ -661,7 +565,7 @@ pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, SpecErrors> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<PipelineSpec, SpecErrors> {
+    fn parse(text: &str) -> Result<PipelineSpec, InputError> {
         parse_pipeline(text, "p.yaml", Path::new("."))
     }
 
@@ -707,7 +611,7 @@ mod tests {
     fn unknown_fields_and_misused_fields() {
         let e = parse("arrival: {process: poisson, qps: 5}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\nfoo: 1\n")
             .unwrap_err();
-        assert!(e.to_string().starts_with("p.yaml:3:1: unknown field `foo`"), "{e}");
+        assert!(e.to_string().starts_with("p.yaml:3:1: foo: unknown field `foo`"), "{e}");
         let e = parse("arrival: {process: poisson, qps: 5, mean_gap_ms: 3}\nstages: [{servers: 1, service: {kind: deterministic, ms: 1}}]\n")
             .unwrap_err();
         assert!(e.to_string().contains("arrival.mean_gap_ms: not used by process poisson"), "{e}");

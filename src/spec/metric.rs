@@ -109,7 +109,7 @@ impl fmt::Display for Metric {
 }
 
 /// Optimisation direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Larger is better.

@@ -143,15 +143,11 @@ pub struct RawAccel {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAccelSweep {
     pub base: Option<Sp<String>>,
-    pub array_size: Option<Vec<Sp<i64>>>,
-    pub weight_sram_kib: Option<Vec<Sp<i64>>>,
-    pub activation_sram_kib: Option<Vec<Sp<i64>>>,
-    pub embedding_cache_kib: Option<Vec<Sp<i64>>>,
-    pub dram_bandwidth_gib_s: Option<Vec<Sp<f64>>>,
-    pub clock_mhz: Option<Vec<Sp<f64>>>,
+    /// Knob field → values; the knobs are `accel::knobs::SWEEP_KNOBS`.
+    #[serde(flatten)]
+    pub knobs: std::collections::BTreeMap<String, Vec<Sp<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,12 +7,12 @@
 //! knob least significant (the Timeloop convention). [`Space::decode`] and [`Space::encode`] are inverse.
 
 use super::metric::{Direction, Metric};
-use super::model::ZooModel;
+use crate::model::ZooModel;
 use serde::Serialize;
 use std::fmt;
 
 /// Where a stage runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// CPU inference engines (processes with `threads_per_engine` threads each).
@@ -26,27 +26,18 @@ pub enum Backend {
 impl Backend {
     /// Parse `cpu`, `gpu` or `accel`.
     pub fn parse(text: &str) -> Option<Backend> {
-        match text {
-            "cpu" => Some(Backend::Cpu),
-            "gpu" => Some(Backend::Gpu),
-            "accel" => Some(Backend::Accel),
-            _ => None,
-        }
+        crate::input::parse_choice(text)
     }
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Cpu => "cpu",
-            Backend::Gpu => "gpu",
-            Backend::Accel => "accel",
-        })
+        f.write_str(&crate::input::choice_name(self))
     }
 }
 
 /// Data-set kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// MovieLens (100K, 1M or 20M file formats), implicit feedback.
@@ -122,32 +113,7 @@ impl DatasetSpec {
     }
 }
 
-/// How zoo models are trained (the optional `training:` section; defaults depend on the data kind).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TrainingSpec {
-    /// Most training epochs; validation-based early stopping usually ends sooner.
-    pub epochs: u32,
-    /// Training rows per mini-batch (sampled negatives included).
-    pub batch_size: u32,
-    /// Optimizer learning rate (Adam for NeuMF; SGD for DLRM).
-    pub learning_rate: f64,
-    /// Epochs without a better validation metric before training stops.
-    pub patience: u32,
-    /// MovieLens: negatives sampled per positive interaction, re-sampled every epoch.
-    pub negatives: u32,
-    /// NeuMF: dropout probability in the MLP tower during training.
-    pub dropout: f64,
-    /// Criteo: most training rows used (`None` = all).
-    pub train_rows: Option<u64>,
-    /// Criteo: held-out rows for validation (early stopping, validation AUC / log-loss).
-    pub validation_rows: u64,
-    /// Criteo: most rows per embedding table of the quality models and their data (categorical ids beyond it
-    /// are hashed modulo the cap, DLRM's `max_ind_range`; the synthetic generator draws ids within it). Keeps
-    /// training in memory and minutes; latency profiles use the real table sizes regardless.
-    pub table_rows_cap: u64,
-    /// Seed of initialisation, negative sampling and shuffling.
-    pub seed: u64,
-}
+pub use crate::zoo::train::TrainingSpec;
 
 /// CPU knobs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -176,33 +142,6 @@ pub struct GpuKnobs {
     pub memory_gib: Option<f64>,
 }
 
-/// Accelerator cost-model mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AccelMode {
-    /// Physically consistent refined model (default).
-    Rpaccel,
-    /// The original RecPipe model, formula for formula.
-    Recpipe2021,
-}
-
-/// Overrides applied to a base accelerator description by a sweep.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AccelOverrides {
-    /// PEs per array side.
-    pub array_size: Option<u32>,
-    /// Weight SRAM, KiB.
-    pub weight_sram_kib: Option<u64>,
-    /// Activation SRAM, KiB.
-    pub activation_sram_kib: Option<u64>,
-    /// On-chip embedding cache, KiB.
-    pub embedding_cache_kib: Option<u64>,
-    /// DRAM bandwidth, GiB/s.
-    pub dram_bandwidth_gib_s: Option<f64>,
-    /// Clock, MHz.
-    pub clock_mhz: Option<f64>,
-}
-
 /// One sub-accelerator configuration a stage can use.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccelChoice {
@@ -211,7 +150,7 @@ pub struct AccelChoice {
     /// The accelerator description file it starts from, as written in the spec.
     pub base: String,
     /// Values replaced by a sweep.
-    pub overrides: AccelOverrides,
+    pub overrides: crate::accel::knobs::Overlay,
     /// The resolved, validated configuration (base file with the overrides applied).
     pub config: crate::accel::hardware::AccelConfig,
     /// Silicon area of one such sub-accelerator, mm² (`accel::area_power`).
@@ -224,7 +163,7 @@ pub struct AccelChoice {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccelKnobs {
     /// Cost-model mode.
-    pub mode: AccelMode,
+    pub mode: crate::accel::Mode,
     /// Sub-accelerator configurations (presets, then sweep points).
     pub choices: Vec<AccelChoice>,
     /// Sub-accelerators per stage choices.
@@ -234,7 +173,7 @@ pub struct AccelKnobs {
 }
 
 /// Arrival process of the load generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ArrivalKind {
     /// Exponential inter-arrival gaps (a true Poisson process).
@@ -294,23 +233,11 @@ pub struct QualityFloor {
     pub min: f64,
 }
 
-/// Search strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Every point (parallel over mixed-radix ranges).
-    Exhaustive,
-    /// Simulated annealing over neighbouring points, restarted with different objective weights.
-    Annealing,
-    /// NSGA-II multi-objective evolutionary search.
-    Nsga2,
-}
-
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SearchSpec {
     /// Strategy.
-    pub strategy: Strategy,
+    pub strategy: crate::search::StrategyKind,
     /// Most design points evaluated.
     pub budget: u64,
     /// Seed of the search's random choices.
@@ -475,6 +402,48 @@ pub struct Space {
     pub search: SearchSpec,
     /// Output directory for reports.
     pub output_dir: String,
+}
+
+impl Template {
+    /// The templates of validated pipelines and hardware knobs: one per (pipeline entry, backend tuple), each a
+    /// mixed-radix block of parameters, laid out one after another (`offset`) in the space's point ids.
+    pub(crate) fn build_all(
+        pipelines: &[PipelineSpec],
+        cpu: Option<&CpuKnobs>,
+        gpu: Option<&GpuKnobs>,
+        accel: Option<&AccelKnobs>,
+    ) -> Vec<Template> {
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        for (pi, p) in pipelines.iter().enumerate() {
+            for backends in &p.backends {
+                let mut params: Vec<Param> = (0..p.stages)
+                    .map(|s| Param { kind: ParamKind::StageModel(s), radix: p.models[s].len() as u64 })
+                    .collect();
+                params.push(Param { kind: ParamKind::Items, radix: p.items.len() as u64 });
+                if backends.contains(&Backend::Cpu) {
+                    let c = cpu.expect("validated: cpu knobs exist when a cpu backend is used");
+                    params.push(Param { kind: ParamKind::CpuEngines, radix: c.engines.len() as u64 });
+                    params.push(Param { kind: ParamKind::CpuThreads, radix: c.threads_per_engine.len() as u64 });
+                }
+                if backends.contains(&Backend::Gpu) {
+                    let g = gpu.expect("validated: gpu knobs exist when a gpu backend is used");
+                    params.push(Param { kind: ParamKind::GpuCount, radix: g.count.len() as u64 });
+                }
+                for (s, b) in backends.iter().enumerate() {
+                    if *b == Backend::Accel {
+                        let a = accel.expect("validated: accel knobs exist when an accel backend is used");
+                        params.push(Param { kind: ParamKind::AccelConfig(s), radix: a.choices.len() as u64 });
+                        params.push(Param { kind: ParamKind::AccelCount(s), radix: a.count_per_stage.len() as u64 });
+                    }
+                }
+                let size = params.iter().map(|p| p.radix).product();
+                out.push(Template { pipeline: pi, backends: backends.clone(), params, size, offset });
+                offset += size;
+            }
+        }
+        out
+    }
 }
 
 impl Space {
@@ -668,28 +637,12 @@ impl Space {
 
 impl fmt::Display for DatasetKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DatasetKind::Movielens => "movielens",
-            DatasetKind::CriteoKaggle => "criteo-kaggle",
-        })
+        f.write_str(&crate::input::choice_name(self))
     }
 }
 
 impl fmt::Display for ArrivalKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ArrivalKind::Poisson => "poisson",
-            ArrivalKind::LegacyMs => "legacy-ms",
-        })
-    }
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Strategy::Exhaustive => "exhaustive",
-            Strategy::Annealing => "annealing",
-            Strategy::Nsga2 => "nsga2",
-        })
+        f.write_str(&crate::input::choice_name(self))
     }
 }

@@ -20,7 +20,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::mlp::{Activation, Mlp, MlpInit};
 use crate::data::{CriteoSamples, DENSE, SPARSE};
-use crate::spec::model::{DlrmArch, Interaction};
+use crate::model::{DlrmArch, Interaction};
 
 /// A DLRM with concatenated embedding tables.
 #[derive(Debug)]
@@ -182,7 +182,7 @@ pub fn criteo_batch(samples: &CriteoSamples, rows: &[usize], device: Device) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::{preset, ModelArch};
+    use crate::model::{preset, ModelArch};
     use tch::nn::VarStore;
 
     fn rm(name: &str) -> DlrmArch {

@@ -12,7 +12,7 @@ use tch::nn::{Init, Path};
 use tch::Tensor;
 
 use super::mlp::{Activation, Mlp, MlpInit};
-use crate::spec::model::NeuMfArch;
+use crate::model::NeuMfArch;
 
 /// Standard deviation of RecBole's embedding initialisation.
 const EMBEDDING_INIT_STDEV: f64 = 0.01;
@@ -67,7 +67,7 @@ impl NeuMf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::{preset, ModelArch};
+    use crate::model::{preset, ModelArch};
     use tch::nn::VarStore;
     use tch::{Device, Kind};
 

@@ -22,7 +22,6 @@ use crate::data::movielens::LooSplit;
 use crate::data::CriteoSamples;
 use crate::quality::metrics::{auc, discount, log_loss, sigmoid};
 use crate::quality::protocol::EvalQueries;
-use crate::spec::TrainingSpec;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -315,4 +314,62 @@ pub fn train_dlrm(
         metric_name: "auc".into(),
         train_s: start.elapsed().as_secs_f64(),
     }
+}
+
+/// How zoo models are trained (the optional `training:` section of a space; defaults by data kind below).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrainingSpec {
+    /// Most training epochs; validation-based early stopping usually ends sooner.
+    pub epochs: u32,
+    /// Training rows per mini-batch (sampled negatives included).
+    pub batch_size: u32,
+    /// Optimizer learning rate (Adam for NeuMF; SGD for DLRM).
+    pub learning_rate: f64,
+    /// Epochs without a better validation metric before training stops.
+    pub patience: u32,
+    /// MovieLens: negatives sampled per positive interaction, re-sampled every epoch.
+    pub negatives: u32,
+    /// NeuMF: dropout probability in the MLP tower during training.
+    pub dropout: f64,
+    /// Criteo: most training rows used (`None` = all).
+    pub train_rows: Option<u64>,
+    /// Criteo: held-out rows for validation (early stopping, validation AUC / log-loss).
+    pub validation_rows: u64,
+    /// Criteo: most rows per embedding table of the quality models and their data (categorical ids beyond it
+    /// are hashed modulo the cap, DLRM's `max_ind_range`; the synthetic generator draws ids within it). Keeps
+    /// training in memory and minutes; latency profiles use the real table sizes regardless.
+    pub table_rows_cap: u64,
+    /// Seed of initialisation, negative sampling and shuffling.
+    pub seed: u64,
+}
+
+impl TrainingSpec {
+    /// Training defaults for MovieLens (RecBole 1.2.1's NeuMF settings; at most 100 epochs).
+    pub const MOVIELENS: TrainingSpec = TrainingSpec {
+        epochs: 100,
+        batch_size: 2048,
+        learning_rate: 1e-3,
+        patience: 10,
+        negatives: 1,
+        dropout: 0.1,
+        train_rows: None,
+        validation_rows: 0,
+        table_rows_cap: 0,
+        seed: 0,
+    };
+
+    /// Training defaults for Criteo-shaped data: DLRM's SGD recipe (batch 128, lr 0.1) on 500,000 rows, up to 5
+    /// epochs with early stopping on validation AUC (patience 1).
+    pub const CRITEO: TrainingSpec = TrainingSpec {
+        epochs: 5,
+        batch_size: 128,
+        learning_rate: 0.1,
+        patience: 1,
+        negatives: 1,
+        dropout: 0.0,
+        train_rows: Some(500_000),
+        validation_rows: 100_000,
+        table_rows_cap: 100_000,
+        seed: 0,
+    };
 }

@@ -1,6 +1,7 @@
 //! explore: evaluation join, journal and resume, search strategies, Pareto analysis and reports, on tiny
 //! spaces with sources defined here (a closed-form quality table and synthetic CPU/GPU latency samples).
 
+use clap::ValueEnum;
 use recpipe_dse::explore::driver::{Driver, DriverOptions};
 use recpipe_dse::explore::evaluate::{EvalSettings, Evaluator};
 use recpipe_dse::explore::journal::{fingerprint, Journal};
@@ -154,7 +155,7 @@ fn exhaustive_evaluates_every_point_once_with_reasons() {
 fn interrupted_and_resumed_runs_match_uninterrupted_ones() {
     let sp = space("tiny-explore.yaml");
     for kind in [StrategyKind::Nsga2, StrategyKind::Annealing, StrategyKind::AnnealingPareto] {
-        let dir = temp_dir(kind.name());
+        let dir = temp_dir(&kind.name());
         let full = run(&sp, &dir.join("full.jsonl"), kind, 40, None);
         assert!(full.order.len() <= 40 && !full.interrupted);
         let cut = run(&sp, &dir.join("cut.jsonl"), kind, 40, Some(13));
@@ -171,7 +172,7 @@ fn interrupted_and_resumed_runs_match_uninterrupted_ones() {
 #[test]
 fn strategies_respect_the_budget_and_dedup() {
     let sp = space("tiny-explore.yaml");
-    for kind in StrategyKind::ALL.into_iter().filter(|k| *k != StrategyKind::Exhaustive) {
+    for kind in StrategyKind::value_variants().iter().copied().filter(|k| *k != StrategyKind::Exhaustive) {
         let dir = temp_dir(&format!("budget-{}", kind.name()));
         let s = run(&sp, &dir.join("j.jsonl"), kind, 25, None);
         let mut ids = s.order.clone();

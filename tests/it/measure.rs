@@ -6,7 +6,7 @@ use recpipe_dse::measure::calib_cache::{read_file, FILE_PREFIX};
 use recpipe_dse::measure::profile::{candidate_sets, profile, FeatureStore, LoadedModel, ProfileOptions, StepRunner};
 use recpipe_dse::measure::tables::{arch_fingerprint, required_profiles_for, ModelTables};
 use recpipe_dse::measure::{CalibCache, DeviceKind, HostFingerprint, MeasureError, Profile, ProfileKey};
-use recpipe_dse::spec::model::{preset, DlrmArch, ModelArch};
+use recpipe_dse::model::{preset, DlrmArch, ModelArch};
 use recpipe_dse::zoo::dlrm::Dlrm;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};

@@ -3,10 +3,10 @@
 //! `prepare` trains, caches and reuses on a tiny space.
 use recpipe_dse::data::movielens::{leave_one_out, parse_movielens, MovielensFormat};
 use recpipe_dse::data::synthetic::{SyntheticConfig, SyntheticCriteo};
+use recpipe_dse::model::{DlrmArch, Interaction, NeuMfArch};
 use recpipe_dse::quality::metrics::ranking_metrics_all_k;
 use recpipe_dse::quality::protocol::{self, CandidateRefs, EvalQueries, LooTarget};
 use recpipe_dse::quality::{self, PrepareOptions, ScoreCache};
-use recpipe_dse::spec::model::{DlrmArch, Interaction, NeuMfArch};
 use recpipe_dse::spec::{self, TrainingSpec};
 use recpipe_dse::zoo::dlrm::{criteo_batch, Dlrm};
 use recpipe_dse::zoo::neumf::NeuMf;

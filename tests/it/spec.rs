@@ -1,6 +1,7 @@
 //! Integration tests of the design-space spec: malformed specs get specific messages (file, position, field
 //! path, value), every shipped space validates, and mixed-radix point ids round-trip.
-use recpipe_dse::spec::{self, PointId, SpecErrors};
+use recpipe_dse::input::InputError;
+use recpipe_dse::spec::{self, PointId};
 use std::path::{Path, PathBuf};
 
 use crate::support::{bin, repo as repo_root};
@@ -52,7 +53,7 @@ search:
   budget: 100
 ";
 
-fn parse(text: &str) -> Result<spec::Space, SpecErrors> {
+fn parse(text: &str) -> Result<spec::Space, InputError> {
     spec::parse_space(text, "t.yaml", &repo_root())
 }
 
@@ -363,8 +364,21 @@ fn invalid_accelerator_file_is_reported_with_both_files() {
         .replace("  gpu:\n", "  accel:\n    presets: [accel/bad.yaml]\n  gpu:\n");
     let e = spec::parse_space(&text, "t.yaml", &dir).unwrap_err().to_string();
     assert_has(&e, "hardware.accel.presets[0]: invalid accelerator description 'accel/bad.yaml'");
-    assert_has(&e, "array_size");
-    assert_has(&e, "got 0");
+    // The description's own problem keeps its file and field path.
+    let bad = dir.join("accel/bad.yaml").display().to_string();
+    assert_has(&e, &format!("{bad}: array_size: must be a positive power of two, got 0"));
+}
+
+#[test]
+fn unknown_sweep_knobs_are_named_with_the_knobs_there_are() {
+    let e = errors_of_owned(&with_accel(
+        "  accel:\n    sweep:\n      base: accel/recpipe-s4.yaml\n      array_sise: [64]\n      clock_mhz: [125, 125]\n",
+    ));
+    assert_has(
+        &e,
+        "hardware.accel.sweep.array_sise: unknown sweep knob 'array_sise' (expected base or one of array_size, ",
+    );
+    assert_has(&e, "hardware.accel.sweep.clock_mhz[1]: duplicate value 125");
 }
 
 #[test]
@@ -394,7 +408,21 @@ fn constraint_needs_a_bound() {
 #[test]
 fn unknown_search_strategy() {
     let e = errors_of(&[("strategy: exhaustive", "strategy: random-walk")]);
-    assert_has(&e, "search.strategy: unknown strategy 'random-walk' (expected exhaustive|annealing|nsga2)");
+    assert_has(
+        &e,
+        "search.strategy: unknown strategy 'random-walk' (expected exhaustive|annealing|annealing-pareto|nsga2)",
+    );
+}
+
+#[test]
+fn every_strategy_of_the_command_line_is_accepted_in_a_space() {
+    use clap::ValueEnum;
+    use recpipe_dse::search::StrategyKind;
+    for kind in StrategyKind::value_variants() {
+        let text = BASE.replacen("strategy: exhaustive", &format!("strategy: {kind}"), 1);
+        let space = parse(&text).unwrap_or_else(|e| panic!("strategy {kind} rejected:\n{e}"));
+        assert_eq!(space.search.strategy, *kind);
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub const CRITEO_DENSE_FEATURES: u32 = 13;
 pub const CRITEO_SPARSE_FEATURES: u32 = 26;
 
 /// DLRM feature interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Interaction {
     /// Pairwise dot products of the 27 vectors plus the dense vector: width 351 + d.
