@@ -17,6 +17,7 @@ pub mod input;
 pub mod measure;
 pub mod model;
 pub mod pareto;
+pub mod progress;
 pub mod quality;
 pub mod report;
 pub mod reproduce;

@@ -24,7 +24,7 @@ pub const CRITEO_DENSE: u32 = 13;
 pub const CRITEO_TABLES: u32 = 26;
 
 /// The data set a stage serves; selects lookups per item and table sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Dataset {
     /// Criteo Kaggle display advertising (DLRM).
@@ -38,20 +38,11 @@ pub enum Dataset {
 impl Dataset {
     /// Parse `kaggle`, `movielens1m` or `movielens20m`.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "kaggle" => Some(Dataset::Kaggle),
-            "movielens1m" => Some(Dataset::Movielens1m),
-            "movielens20m" => Some(Dataset::Movielens20m),
-            _ => None,
-        }
+        crate::input::parse_choice(s)
     }
     /// The name as parsed.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dataset::Kaggle => "kaggle",
-            Dataset::Movielens1m => "movielens1m",
-            Dataset::Movielens20m => "movielens20m",
-        }
+    pub fn name(self) -> String {
+        crate::input::choice_name(&self)
     }
     /// (users, items) of a MovieLens set; `None` for Kaggle.
     pub fn movielens_entities(self) -> Option<(u64, u64)> {

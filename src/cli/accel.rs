@@ -4,7 +4,7 @@
 //! `--model` takes a RecPipe model config (`.json`), our model YAML (`.yaml`/`.yml`) or a zoo preset name
 //! (`rm-small`, …); `--hardware` takes a RecPipe `hardconf_*.json` or our accelerator YAML (`accel/*.yaml`).
 //! Bad files and flags exit with code 2 and a message naming file, field and value.
-use super::CliError;
+use super::{CliError, OutputFormat};
 use crate::accel::{self, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
 use anyhow::anyhow;
 use std::fmt::Write as _;
@@ -15,26 +15,6 @@ use std::path::PathBuf;
 pub enum AccelCommand {
     /// Evaluate one stage: per-component cycles, latency, area, power and energy.
     Eval(EvalArgs),
-}
-
-/// Data set flag values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DatasetArg {
-    /// Criteo Kaggle (DLRM models).
-    Kaggle,
-    /// MovieLens-1M (NeuMF models).
-    Movielens1m,
-    /// MovieLens-20M (NeuMF models).
-    Movielens20m,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FormatArg {
-    /// Aligned text table.
-    Table,
-    /// One JSON object.
-    Json,
 }
 
 /// Arguments of `accel eval`.
@@ -48,7 +28,7 @@ pub struct EvalArgs {
     pub hardware: PathBuf,
     /// Data set the stage serves.
     #[arg(long, value_enum)]
-    pub dataset: DatasetArg,
+    pub dataset: Dataset,
     /// Items scored by the stage.
     #[arg(long)]
     pub items: u32,
@@ -60,7 +40,7 @@ pub struct EvalArgs {
     pub mode: Mode,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: FormatArg,
+    pub format: OutputFormat,
     /// recpipe2021: integer division in the sort term, as in the Python-2 runs behind the original logs.
     #[arg(long)]
     pub python2_division: bool,
@@ -86,19 +66,11 @@ pub fn run(cmd: &AccelCommand) -> Result<(), CliError> {
     }
 }
 
-fn dataset(d: DatasetArg) -> Dataset {
-    match d {
-        DatasetArg::Kaggle => Dataset::Kaggle,
-        DatasetArg::Movielens1m => Dataset::Movielens1m,
-        DatasetArg::Movielens20m => Dataset::Movielens20m,
-    }
-}
-
 /// Evaluate and render the whole output (nothing is printed on error).
 pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let model = ModelShape::load(&args.model).map_err(CliError::input)?;
     let hw = AccelConfig::load(&args.hardware).map_err(CliError::input)?;
-    let ds = dataset(args.dataset);
+    let ds = args.dataset;
     let model_name = args.model.display().to_string();
     if !model.fits_dataset(ds) {
         let wanted = match model {
@@ -130,7 +102,7 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let r = accel::evaluate_stage(&model, &hw, &req);
     let hw_name = args.hardware.display().to_string();
     Ok(match args.format {
-        FormatArg::Json => {
+        OutputFormat::Json => {
             let components: serde_json::Map<String, serde_json::Value> =
                 r.components.named().iter().map(|&(k, v)| (k.to_string(), serde_json::json!(v))).collect();
             let v = serde_json::json!({
@@ -153,7 +125,7 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
             s.push('\n');
             s
         }
-        FormatArg::Table => {
+        OutputFormat::Table => {
             let mut s = String::new();
             let mode_name = match mode {
                 Mode::Rpaccel => "rpaccel",

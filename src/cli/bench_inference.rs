@@ -95,9 +95,9 @@ for line in sys.stdin:
 /// Arguments of `bench inference`.
 #[derive(Debug, Args)]
 pub struct BenchInferenceArgs {
-    /// Device: `cpu` or `cuda`.
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
-    pub device: String,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
     /// Python interpreter with torch for the eager baseline (absent: no eager column).
     #[arg(long)]
     pub python: Option<PathBuf>,
@@ -141,7 +141,7 @@ struct Row {
 
 /// Run `bench inference`.
 pub fn run(args: &BenchInferenceArgs) -> Result<(), CliError> {
-    let device = DeviceKind::parse(&args.device).expect("clap allows cpu|cuda only");
+    let device = args.device;
     if device == DeviceKind::Cuda && !tch::Cuda::is_available() {
         return Err(CliError::runtime(anyhow!(
             "--device cuda: no CUDA device is visible (libtorch CUDA backend: {:?})",
@@ -342,7 +342,7 @@ impl EagerSession {
             .arg("-c")
             .arg(EAGER_SCRIPT)
             .args([
-                device.as_str().to_string(),
+                device.to_string(),
                 threads.to_string(),
                 args.runs.to_string(),
                 args.warmup.to_string(),

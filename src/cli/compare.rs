@@ -12,7 +12,7 @@ use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::journal::{fingerprint, Journal};
-use crate::explore::{hardware_label, pipeline_label, sources};
+use crate::explore::sources;
 use crate::report::compare::{markdown, meets_floors, select, CompareRow};
 use crate::search::{self, SearchSettings, StrategyKind};
 use crate::sim::SlaTarget;
@@ -138,15 +138,15 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy };
     let search_settings = SearchSettings::for_space(&space, space.search.seed, budget);
     let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
-    let options = DriverOptions { budget, progress: true, stop: stop_flag(), stop_after_new: None };
+    let options =
+        DriverOptions { budget, progress: super::progress::terminal(), stop: stop_flag(), stop_after_new: None };
     let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy.as_mut());
     drop(strategy);
 
-    let quality = crate::report::plots::quality_metric_of(&space);
     let served: Vec<_> = summary
         .order
         .iter()
-        .filter(|id| summary.outcomes[id].metrics().values.contains_key("saturation_qps"))
+        .filter(|id| summary.outcomes[id].metrics().get(Metric::SaturationQps).is_some())
         .copied()
         .collect();
     // Iso-quality: a configuration without the floor's metric, or below it, is left out.
@@ -160,29 +160,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             if served.capacity_qps <= 0.0 {
                 return None;
             }
-            let design = space.design(id)?;
-            let m = summary.outcomes[&id].metrics();
-            Some(CompareRow {
-                id: id.0,
-                pipeline: pipeline_label(&space, &design),
-                backends: space.templates[design.template]
-                    .backends
-                    .iter()
-                    .map(|b| b.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                hardware: design
-                    .stages
-                    .iter()
-                    .map(|s| hardware_label(&space, &s.hardware))
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                capacity_qps: served.capacity_qps,
-                p95_ms: served.p95_ms,
-                quality: quality.as_ref().and_then(|q| m.get(q)),
-                area_mm2: m.get("area_mm2"),
-                power_w: m.get("power_w"),
-            })
+            CompareRow::of_point(&space, id, summary.outcomes[&id].metrics(), served.capacity_qps, served.p95_ms)
         })
         .collect();
     let mut sla_text = slas
@@ -196,7 +174,8 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         sla_text.push_str(&format!(" at {floor_text}"));
     }
     let compared = rows.len();
-    let table = markdown(&select(rows, args.top), &sla_text, &loads, quality.as_deref());
+    let quality = crate::report::plots::quality_metric_of(&space).to_string();
+    let table = markdown(&select(rows, args.top), &sla_text, &loads, Some(&quality));
     println!("{table}");
     let text = format!(
         "# Comparison of `{}` under {sla_text}\n\n{compared} configurations meet the targets at some load \

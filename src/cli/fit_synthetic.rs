@@ -78,7 +78,7 @@ fn trained(
     targets: &QualityTargets,
     cache_dir: &std::path::Path,
 ) -> Result<(Vec<Residual>, f64), CliError> {
-    let opts = PrepareOptions::new(cache_dir);
+    let opts = PrepareOptions::new(cache_dir, super::progress::terminal());
     let cache = quality::prepare_models(space, &[model], &opts).map_err(CliError::runtime)?;
     let mm = cache.model_metrics(model);
     let auc = mm.get("auc").copied().unwrap_or(0.5);

@@ -18,11 +18,21 @@ pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod fit_synthetic;
+pub mod progress;
 pub mod quality;
 pub mod reproduce;
 pub mod simulate;
 pub mod train;
 pub mod validate;
+
+/// Output format of the commands that print a result (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text (aligned tables).
+    Table,
+    /// JSON (one object, or an array of objects for several files).
+    Json,
+}
 
 /// recpipe-dse: design-space exploration for multi-stage recommendation pipelines and their hardware.
 #[derive(Debug, Parser)]

@@ -17,8 +17,8 @@ pub struct QualityArgs {
     /// Design-space YAML file.
     pub space: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = super::validate::Format::Table)]
-    pub format: super::validate::Format,
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Table)]
+    pub format: super::OutputFormat,
     /// Root of the checkpoint and score caches.
     #[arg(long, default_value = ".cache")]
     pub cache_dir: PathBuf,
@@ -57,7 +57,11 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }
-    let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
+    let opts = PrepareOptions {
+        cache_dir: args.cache_dir.clone(),
+        retrain: args.retrain,
+        progress: super::progress::terminal(),
+    };
     let cache = quality::prepare(&space, &opts).map_err(|e| match e {
         quality::QualityError::Data(_) | quality::QualityError::Unsupported(_) => CliError::input(e),
         other => CliError::runtime(other),
@@ -65,7 +69,7 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
     let cascades = quality::cascades(&space);
     let name = |m: usize| space.zoo[m].name.clone();
     match args.format {
-        super::validate::Format::Table => {
+        super::OutputFormat::Table => {
             let cols = columns(&space);
             println!("quality of {} cascades on {}", cascades.len(), cache.describe());
             if cache.is_synthetic() {
@@ -88,7 +92,7 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
                 println!("{label:<width$} {}", cells.join(""));
             }
         }
-        super::validate::Format::Json => {
+        super::OutputFormat::Json => {
             let rows: Vec<serde_json::Value> = cascades
                 .iter()
                 .map(|c| {

@@ -5,7 +5,7 @@
 //! Every figure file of the paper folder is loaded and validated first (all problems reported, exit code 2,
 //! nothing written); figures that others cite (`claims`) are added to the run. `--quick` cuts every
 //! simulation to a tenth of its queries (at least 1,000) for a smoke run.
-use super::explore::{command_line, utc_stamp, versions};
+use super::explore::{command_line, utc_stamp};
 use super::CliError;
 use crate::reproduce::{self, Figure, FigureBody, FigureInputs, ValuesById};
 use anyhow::Context;
@@ -146,6 +146,7 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Re
             let opts = crate::explore::sources::SourceOptions {
                 cache_dir: args.cache_dir.clone(),
                 calib_dir: args.calib_dir.clone(),
+                progress: super::progress::terminal(),
             };
             let o = crate::explore::sources::open(&q.space, &opts)
                 .map(Rc::new)
@@ -159,7 +160,7 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Re
 
 /// The score cache of `space` (models trained or loaded as `explore` does).
 fn scores_of(space: &crate::spec::Space, args: &ReproduceArgs) -> Result<FigureInputs, crate::quality::QualityError> {
-    let opts = crate::quality::PrepareOptions::new(&args.cache_dir);
+    let opts = crate::quality::PrepareOptions::new(&args.cache_dir, super::progress::terminal());
     crate::quality::prepare(space, &opts).map(|c| FigureInputs::Scores(Box::new(c)))
 }
 
@@ -214,7 +215,7 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
     for (r, secs) in &results {
         crate::report::figure::write_figure(&dir, r, *secs).map_err(CliError::runtime)?;
     }
-    let mut stamp = versions();
+    let mut stamp = crate::explore::versions();
     if args.quick {
         stamp.push_str("; --quick (a tenth of the simulated queries; quality models on 20,000 rows, 4 queries)");
     }

@@ -3,20 +3,11 @@
 //! Reads and validates the pipeline file (every problem reported at once, exit code 2), runs the virtual-time
 //! simulation ([`crate::sim`]) and, when the file gives an SLA, the capacity search; prints a table or the
 //! JSON report. The whole output is built in memory before anything is printed.
-use super::CliError;
+use super::{CliError, OutputFormat};
 use crate::sim::{self, pipeline_file, PipelineRun};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable table.
-    Table,
-    /// The report as JSON.
-    Json,
-}
 
 /// Arguments of `simulate`.
 #[derive(Debug, clap::Args)]
@@ -24,8 +15,8 @@ pub struct SimulateArgs {
     /// Pipeline file (YAML): arrival process, stages, query count, seed, optional SLA.
     pub pipeline: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 /// Run `simulate`.
@@ -34,12 +25,12 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let result =
         sim::run_pipeline(&spec).map_err(|e| CliError::input(anyhow::anyhow!("{}: {e}", args.pipeline.display())))?;
     let text = match args.format {
-        Format::Json => {
+        OutputFormat::Json => {
             let mut t = serde_json::to_string_pretty(&result).map_err(CliError::runtime)?;
             t.push('\n');
             t
         }
-        Format::Table => table(&result),
+        OutputFormat::Table => table(&result),
     };
     std::io::stdout().write_all(text.as_bytes()).map_err(CliError::runtime)
 }

@@ -26,8 +26,8 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = super::validate::Format::Table)]
-    pub format: super::validate::Format,
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Table)]
+    pub format: super::OutputFormat,
     /// libtorch intra-op threads (0 = libtorch's default, one per core). The default of 1 is fastest on a
     /// small shared machine, where libtorch's spinning worker threads lose most of their time to other processes.
     #[arg(long, default_value_t = 1)]
@@ -99,7 +99,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }
-    let opts = PrepareOptions { cache_dir: args.cache_dir.clone(), retrain: args.retrain, progress: true };
+    let opts = PrepareOptions {
+        cache_dir: args.cache_dir.clone(),
+        retrain: args.retrain,
+        progress: super::progress::terminal(),
+    };
     // results[model] = per seed, the metric row.
     let mut results: Results = vec![Vec::new(); models.len()];
     let mut description = String::new();
@@ -117,8 +121,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         }
     }
     match args.format {
-        super::validate::Format::Table => print!("{}", table(&space, &models, &results, &description)),
-        super::validate::Format::Json => {
+        super::OutputFormat::Table => print!("{}", table(&space, &models, &results, &description)),
+        super::OutputFormat::Json => {
             let json = json(&space, &models, &results, &description);
             println!("{}", serde_json::to_string_pretty(&json).map_err(CliError::runtime)?);
         }

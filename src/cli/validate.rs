@@ -1,6 +1,6 @@
 //! `recpipe-dse validate <space.yaml>…`: check design-space files, report every problem of every file, and
 //! summarise valid ones (knobs with their domains, design points before and after structural constraints).
-use super::CliError;
+use super::{CliError, OutputFormat};
 use crate::spec::{self, Backend, ParamKind, Space};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -12,17 +12,8 @@ pub struct ValidateArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Output format of the summary.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable text.
-    Table,
-    /// One JSON object per file, in an array.
-    Json,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 /// Run `validate`.
@@ -34,14 +25,14 @@ pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
             Ok(space) => {
                 let counts = count_points(&space);
                 match args.format {
-                    Format::Table => print!("{}", summary(&space, counts)),
-                    Format::Json => json.push(summary_json(&space, counts)),
+                    OutputFormat::Table => print!("{}", summary(&space, counts)),
+                    OutputFormat::Json => json.push(summary_json(&space, counts)),
                 }
             }
             Err(errors) => failures.push(errors.to_string()),
         }
     }
-    if args.format == Format::Json && !json.is_empty() {
+    if args.format == OutputFormat::Json && !json.is_empty() {
         let text = serde_json::to_string_pretty(&json).map_err(CliError::runtime)?;
         println!("{text}");
     }

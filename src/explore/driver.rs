@@ -4,17 +4,17 @@
 //! (`tell`). The driver dedups (a point asked again is answered from memory without counting), answers
 //! points finished by an earlier run from the [`Journal`] (they count against the budget like new ones, so
 //! a resumed run makes exactly the choices of an uninterrupted one), evaluates the rest in parallel with
-//! rayon, appends each to the journal as it completes, enforces the budget of distinct points, shows a
-//! progress bar with an ETA on stderr, and stops early — after finishing the points already started — when
+//! rayon, appends each to the journal as it completes, enforces the budget of distinct points, reports the
+//! count of finished points to its [`Progress`] observer, and stops early — after finishing the points already started — when
 //! its stop flag is raised (Ctrl-C). Results are told in ask order, so a strategy's choices do not depend on
 //! thread timing: the same space, sources and seed give the same points.
 
 use super::evaluate::Evaluator;
 use super::journal::Journal;
 use super::{hardware_label, objective_vector, pipeline_label, Outcome};
+use crate::progress::Progress;
 use crate::search::Search;
 use crate::spec::PointId;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,8 +29,8 @@ pub const STALL_ROUNDS: u32 = 200;
 pub struct DriverOptions {
     /// Most distinct points evaluated (new or reused from the journal).
     pub budget: u64,
-    /// Show a progress bar on stderr (hidden anyway when stderr is not a terminal).
-    pub progress: bool,
+    /// Receives the count of finished points and journal warnings.
+    pub progress: Arc<dyn Progress>,
     /// Raised to stop after the points in flight.
     pub stop: Arc<AtomicBool>,
     /// Stop (as if interrupted) once this many points were newly evaluated; for tests of resumption.
@@ -38,9 +38,14 @@ pub struct DriverOptions {
 }
 
 impl DriverOptions {
-    /// A budget, no progress bar, a fresh stop flag.
+    /// A budget, no progress reports, a fresh stop flag.
     pub fn new(budget: u64) -> DriverOptions {
-        DriverOptions { budget, progress: false, stop: Arc::new(AtomicBool::new(false)), stop_after_new: None }
+        DriverOptions {
+            budget,
+            progress: crate::progress::quiet(),
+            stop: Arc::new(AtomicBool::new(false)),
+            stop_after_new: None,
+        }
     }
 }
 
@@ -99,7 +104,8 @@ impl<'a> Driver<'a> {
         let start = Instant::now();
         let space = self.evaluator.space();
         let budget = self.options.budget.min(space.point_count());
-        let bar = self.progress_bar(budget);
+        let bar = self.options.progress.as_ref();
+        bar.begin(budget);
         let mut outcomes: HashMap<PointId, Outcome> = HashMap::new();
         let mut order = Vec::new();
         let (mut evaluated, mut reused, mut repeats) = (0u64, 0u64, 0u64);
@@ -134,7 +140,7 @@ impl<'a> Driver<'a> {
             } else {
                 idle_rounds = 0;
             }
-            let results = self.evaluate_batch(&fresh, evaluated, &bar);
+            let results = self.evaluate_batch(&fresh, evaluated, bar);
             let complete = results.iter().all(Option::is_some);
             for (id, r) in fresh.iter().zip(results) {
                 if let Some((outcome, was_reused)) = r {
@@ -155,7 +161,7 @@ impl<'a> Driver<'a> {
                 asked.iter().filter_map(|id| outcomes.get(id).map(|o| (*id, objective_vector(space, o)))).collect();
             search.tell(&told);
         }
-        bar.finish_and_clear();
+        bar.end();
         RunSummary {
             order,
             outcomes,
@@ -177,14 +183,14 @@ impl<'a> Driver<'a> {
         &self,
         ids: &[PointId],
         evaluated_before: u64,
-        bar: &ProgressBar,
+        bar: &dyn Progress,
     ) -> Vec<Option<(Outcome, bool)>> {
         let space = self.evaluator.space();
         let started = std::sync::atomic::AtomicU64::new(evaluated_before);
         ids.par_iter()
             .map(|&id| {
                 if let Some(o) = self.journal.and_then(|j| j.lookup(id)) {
-                    bar.inc(1);
+                    bar.advance(1);
                     return Some((o.clone(), true));
                 }
                 let n = started.fetch_add(1, Ordering::SeqCst);
@@ -203,25 +209,12 @@ impl<'a> Driver<'a> {
                         outcome.clone(),
                     );
                     if let Err(e) = j.append(&rec) {
-                        eprintln!("warning: cannot append to journal {}: {e}", j.path().display());
+                        bar.message(&format!("warning: cannot append to journal {}: {e}", j.path().display()));
                     }
                 }
-                bar.inc(1);
+                bar.advance(1);
                 Some((outcome, false))
             })
             .collect()
-    }
-
-    fn progress_bar(&self, len: u64) -> ProgressBar {
-        if !self.options.progress {
-            return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
-        }
-        let bar = ProgressBar::new(len);
-        let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points, {per_sec}, ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar
     }
 }

@@ -36,6 +36,7 @@ use crate::accel::{self, evaluate_stage, Dataset, ModelShape, StageRequest};
 use crate::sim::{
     self, ArrivalProcess, CapacityOptions, PipelineModel, ServiceDist, SimSettings, SlaTarget, StageModel,
 };
+use crate::spec::metric::Metric;
 use crate::spec::{ArrivalKind, DatasetKind, Design, PointId, Space, StageHardware};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -256,7 +257,7 @@ impl<'a> Evaluator<'a> {
             let result = self.cascade_quality(q, &design);
             PhaseClock::add(&self.clock.quality_ns, t);
             match result {
-                Ok(values) => values.into_iter().for_each(|(k, v)| metrics.set(k, v)),
+                Ok(values) => metrics.set_quality(values),
                 Err(why) => return infeasible(why, metrics),
             }
         }
@@ -287,7 +288,7 @@ impl<'a> Evaluator<'a> {
     fn accel_totals(&self, design: &Design, m: &mut Metrics) {
         let Some(accel) = &self.space.accel else { return };
         if let Some(area) = self.space.accel_area_mm2(design) {
-            m.set("area_mm2", area);
+            m.set(Metric::AreaMm2, area);
             let power: f64 = design
                 .stages
                 .iter()
@@ -296,7 +297,7 @@ impl<'a> Evaluator<'a> {
                     _ => None,
                 })
                 .sum();
-            m.set("power_w", power);
+            m.set(Metric::PowerW, power);
         }
     }
 
@@ -340,7 +341,7 @@ impl<'a> Evaluator<'a> {
             });
         }
         if any_accel {
-            m.set("energy_j_per_query", energy_j);
+            m.set(Metric::EnergyJPerQuery, energy_j);
         }
         Ok(out)
     }
@@ -431,22 +432,22 @@ impl<'a> Evaluator<'a> {
             let r = sim::simulate(&model, &settings).map_err(|e| format!("simulation failed: {e}"))?;
             let tag = load_tag(qps);
             let values = [
-                ("mean_ms", r.mean_ms),
-                ("p50_ms", r.p50_ms),
-                ("p95_ms", r.p95_ms),
-                ("p99_ms", r.p99_ms),
-                ("throughput_qps", r.throughput_qps),
+                (Metric::MeanMs, r.mean_ms),
+                (Metric::P50Ms, r.p50_ms),
+                (Metric::P95Ms, r.p95_ms),
+                (Metric::P99Ms, r.p99_ms),
+                (Metric::ThroughputQps, r.throughput_qps),
             ];
-            for (name, v) in values {
+            for (metric, v) in values {
                 if !r.saturated {
-                    m.set(format!("{name}@{tag}"), v);
+                    m.set_at(metric, &tag, v);
                     if i == 0 {
-                        m.set(name, v);
+                        m.set(metric, v);
                     }
                 }
             }
             if let Some(sla) = r.sla {
-                m.set(format!("sla_met@{tag}"), if sla.met { 1.0 } else { 0.0 });
+                m.set_sla_met(&tag, sla.met);
             }
         }
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
@@ -454,11 +455,11 @@ impl<'a> Evaluator<'a> {
             CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
         let cap = sim::max_qps_under_sla(&model, &settings, self.sla(), &opts)
             .map_err(|e| format!("capacity search failed: {e}"))?;
-        m.set("saturation_qps", cap.saturation_qps);
-        m.set("capacity_qps", cap.max_qps);
-        if let (Some(p), Some(a)) = (m.get("power_w"), m.get("area_mm2")) {
-            m.set("qps_per_w", cap.max_qps / p);
-            m.set("qps_per_mm2", cap.max_qps / a);
+        m.set(Metric::SaturationQps, cap.saturation_qps);
+        m.set(Metric::CapacityQps, cap.max_qps);
+        if let (Some(p), Some(a)) = (m.get(Metric::PowerW), m.get(Metric::AreaMm2)) {
+            m.set(Metric::QpsPerW, cap.max_qps / p);
+            m.set(Metric::QpsPerMm2, cap.max_qps / a);
         }
         if cap.max_qps <= 0.0 {
             return Err(format!(
@@ -468,7 +469,7 @@ impl<'a> Evaluator<'a> {
                 cap.min_failing_qps
             ));
         }
-        if !m.values.contains_key("p95_ms") {
+        if m.get(Metric::P95Ms).is_none() {
             return Err(format!("saturated at the reference load of {} queries/s", fmt_num(loads[0])));
         }
         Ok(())
@@ -509,7 +510,7 @@ impl<'a> Evaluator<'a> {
     fn constraint_violation(&self, m: &Metrics) -> Option<String> {
         for c in &self.space.constraints {
             let name = c.metric.to_string();
-            let Some(v) = m.get(&name) else {
+            let Some(v) = m.get(c.metric) else {
                 return Some(format!("constraint on {name}: metric not available"));
             };
             if let Some(lo) = c.min {

@@ -178,7 +178,7 @@ mod tests {
         {
             let j = Journal::open(&path, "abc").unwrap();
             let mut m = Metrics::default();
-            m.set("p95_ms", 1.5);
+            m.set(crate::spec::metric::Metric::P95Ms, 1.5);
             j.append(&j.record(PointId(3), "p".into(), vec![], 1, Outcome::Feasible(m))).unwrap();
             let other = Journal::open(&path, "zzz").unwrap();
             assert_eq!(other.known(), 0);

@@ -23,13 +23,14 @@
 pub mod driver;
 pub mod evaluate;
 pub mod journal;
+pub mod run;
 pub mod sources;
 
 pub use driver::{Driver, DriverOptions, PhaseTimes, RunSummary};
 pub use evaluate::{EvalSettings, Evaluator};
 pub use journal::{Journal, JournalRecord};
 
-use crate::spec::metric::Direction;
+use crate::spec::metric::{Direction, Metric};
 use crate::spec::{Space, StageHardware};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +38,13 @@ use std::sync::Arc;
 
 /// Crate version written into journals and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Versions of the tool and of what its numbers depend on: the crates resolved in `Cargo.lock`, rustc and the
+/// build profile (recorded by the build script), and the libtorch this process loaded.
+pub fn versions() -> String {
+    let libtorch = crate::measure::host::libtorch_version().unwrap_or_else(|| "unknown".into());
+    format!("recpipe-dse {VERSION}; {}; libtorch {libtorch}", env!("RECPIPE_BUILD_VERSIONS"))
+}
 
 /// Quality of cascades: the source of `ndcg@K`, `recpipe_ndcg@K` and `hr@K` metrics.
 pub trait QualitySource: Sync {
@@ -87,16 +95,40 @@ pub struct Metrics {
     pub stage_sources: Vec<String>,
 }
 
+/// Key prefix of the per-load SLA verdicts (`sla_met@400qps`: 1 when the SLA percentile meets its target at
+/// that load, else 0).
+pub const SLA_MET: &str = "sla_met";
+
 impl Metrics {
-    /// Set a value; non-finite values are left out (JSON has no NaN and a missing metric reads as absent).
-    pub fn set(&mut self, name: impl Into<String>, value: f64) {
+    /// Set a metric at the design's reference load (or a load-independent one). Non-finite values are left out
+    /// (JSON has no NaN and a missing metric reads as absent).
+    pub fn set(&mut self, metric: Metric, value: f64) {
+        self.set_key(metric.to_string(), value);
+    }
+    /// Set a metric measured at one offered load (`load_tag` from [`evaluate::load_tag`]).
+    pub fn set_at(&mut self, metric: Metric, load_tag: &str, value: f64) {
+        self.set_key(metric.at_load(load_tag), value);
+    }
+    /// Record whether the SLA is met at one offered load.
+    pub fn set_sla_met(&mut self, load_tag: &str, met: bool) {
+        self.set_key(format!("{SLA_MET}@{load_tag}"), if met { 1.0 } else { 0.0 });
+    }
+    /// Add quality values keyed by their metric names (as the score cache reports them).
+    pub fn set_quality(&mut self, values: BTreeMap<String, f64>) {
+        values.into_iter().for_each(|(k, v)| self.set_key(k, v));
+    }
+    fn set_key(&mut self, key: String, value: f64) {
         if value.is_finite() {
-            self.values.insert(name.into(), value);
+            self.values.insert(key, value);
         }
     }
-    /// A value by name.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.values.get(name).copied()
+    /// A metric's value at the reference load.
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        self.values.get(&metric.to_string()).copied()
+    }
+    /// A metric's value at one offered load.
+    pub fn get_at(&self, metric: Metric, load_tag: &str) -> Option<f64> {
+        self.values.get(&metric.at_load(load_tag)).copied()
     }
 }
 
@@ -137,7 +169,7 @@ pub fn objective_vector(space: &Space, outcome: &Outcome) -> Option<Vec<f64>> {
         .objectives
         .iter()
         .map(|o| {
-            let v = m.get(&o.metric.to_string())?;
+            let v = m.get(o.metric)?;
             Some(match o.direction {
                 Direction::Minimize => v,
                 Direction::Maximize => -v,

@@ -22,6 +22,8 @@ pub struct SourceOptions {
     pub cache_dir: PathBuf,
     /// Calibration data (latency profiles).
     pub calib_dir: PathBuf,
+    /// Receives training and scoring progress.
+    pub progress: Arc<dyn crate::progress::Progress>,
 }
 
 /// Opened sources.
@@ -50,11 +52,10 @@ impl Opened {
     }
 }
 
-/// Open the sources of `space`: prepare the score cache (training or loading models, progress on stderr)
-/// and load the calibration profiles.
+/// Open the sources of `space`: prepare the score cache (training or loading models, progress reported to
+/// `opts.progress`) and load the calibration profiles.
 pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
-    let mut prep = PrepareOptions::new(&opts.cache_dir);
-    prep.progress = true;
+    let prep = PrepareOptions::new(&opts.cache_dir, Arc::clone(&opts.progress));
     let cache = prepare(space, &prep).map_err(|e| anyhow!("{}: quality: {e}", space.source))?;
     let quality = ScoreQuality::new(space, cache);
     let latency = CalibLatency::open(space, &opts.calib_dir)?;

@@ -244,7 +244,8 @@ fn parse_row(f: &[String]) -> Result<Profile, String> {
     fn num<T: std::str::FromStr>(f: &[String], col: usize) -> Result<T, String> {
         f[col].trim().parse().map_err(|_| format!("{}: not a valid number: {:?}", COLUMNS[col], f[col]))
     }
-    let device = DeviceKind::parse(&f[9]).ok_or_else(|| format!("device: expected cpu or cuda, found {:?}", f[9]))?;
+    let device = crate::input::parse_choice::<DeviceKind>(&f[9])
+        .ok_or_else(|| format!("device: expected {}, found {:?}", crate::input::choice_names::<DeviceKind>(), f[9]))?;
     let host = HostFingerprint {
         cpu_model: f[0].clone(),
         cores: num(f, 1)?,

@@ -95,6 +95,16 @@ pub fn memory_gib(meminfo: &str) -> Option<u64> {
     Some((kib + (1 << 19)) >> 20)
 }
 
+/// Host name, CPU model and logical cores of this machine, for reports: `name: CPU model, N logical cores`.
+pub fn machine_description() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "unknown".into(), |s| s.trim().to_string());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{name}: {cpu}, {cores} logical cores")
+}
+
 /// Name of NVIDIA GPU 0 from the driver's proc files, else from `nvidia-smi`; `None` without a GPU.
 fn gpu_name() -> Option<String> {
     if !tch::Cuda::is_available() {
@@ -120,7 +130,7 @@ fn gpu_name() -> Option<String> {
 
 /// Version of the libtorch this process mapped: `version.py` of the Python wheel (`torch/version.py` beside
 /// `torch/lib`) or `build-version` of a libtorch archive.
-fn libtorch_version() -> Option<String> {
+pub fn libtorch_version() -> Option<String> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     let lib = maps.lines().find_map(|l| {
         let path = l.split_whitespace().nth(5)?;

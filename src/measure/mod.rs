@@ -13,6 +13,7 @@
 //! changes the gather's latency; weights are random, which does not change the work done.
 
 pub mod calib_cache;
+pub mod calibrate;
 pub mod host;
 pub mod interference;
 pub mod profile;
@@ -83,7 +84,7 @@ pub enum MeasureError {
 }
 
 /// Kind of device a profile was measured on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum DeviceKind {
     /// The host CPU (tch `Device::Cpu`).
     Cpu,
@@ -92,23 +93,6 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
-    /// `cpu` or `cuda`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceKind::Cpu => "cpu",
-            DeviceKind::Cuda => "cuda",
-        }
-    }
-
-    /// Parse `cpu` or `cuda`.
-    pub fn parse(text: &str) -> Option<DeviceKind> {
-        match text {
-            "cpu" => Some(DeviceKind::Cpu),
-            "cuda" => Some(DeviceKind::Cuda),
-            _ => None,
-        }
-    }
-
     /// The tch device (CUDA device 0 for [`DeviceKind::Cuda`]).
     pub fn tch_device(self) -> tch::Device {
         match self {
@@ -120,7 +104,7 @@ impl DeviceKind {
 
 impl fmt::Display for DeviceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&crate::input::choice_name(self))
     }
 }
 

@@ -33,20 +33,23 @@ use tch::Device;
 pub const DEFAULT_SYNTHETIC_TRAIN_ROWS: u64 = 500_000;
 
 /// Where caches live and whether to ignore them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PrepareOptions {
     /// Root of the model and score caches (`.cache` at the repository root by default).
     pub cache_dir: PathBuf,
     /// Retrain and rescore even when cached files exist (they are overwritten).
     pub retrain: bool,
-    /// Print progress (data loading, training epochs, scoring) on stderr.
-    pub progress: bool,
+    /// Receives progress messages (data loading, training epochs, scoring).
+    pub progress: std::sync::Arc<dyn crate::progress::Progress>,
 }
 
 impl PrepareOptions {
-    /// Caches under `cache_dir`, reused when present, progress on stderr.
-    pub fn new(cache_dir: impl Into<PathBuf>) -> PrepareOptions {
-        PrepareOptions { cache_dir: cache_dir.into(), retrain: false, progress: true }
+    /// Caches under `cache_dir`, reused when present, progress reported to `progress`.
+    pub fn new(
+        cache_dir: impl Into<PathBuf>,
+        progress: std::sync::Arc<dyn crate::progress::Progress>,
+    ) -> PrepareOptions {
+        PrepareOptions { cache_dir: cache_dir.into(), retrain: false, progress }
     }
 }
 
@@ -255,12 +258,8 @@ pub fn prepare(space: &Space, opts: &PrepareOptions) -> Result<ScoreCache, Quali
 
 /// [`prepare`] for the zoo models `models` only (zoo indices); other models stay unscored.
 pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) -> Result<ScoreCache, QualityError> {
-    let verbose = opts.progress;
-    let say = move |msg: &str| {
-        if verbose {
-            eprintln!("{msg}");
-        }
-    };
+    let progress = std::sync::Arc::clone(&opts.progress);
+    let say = move |msg: &str| progress.message(msg);
     let mut loaded = load(space, &say)?;
     let (queries, description) = queries(space, &loaded)?;
     let queries_id = format!("{description}:{:?}", queries.offsets.len());

@@ -4,7 +4,10 @@
 //! best `top` designs overall plus the best design of every backend mapping (so CPU, GPU and accelerator
 //! pipelines stand side by side even when one kind dominates).
 
-use crate::explore::evaluate::fmt_num;
+use crate::explore::evaluate::{fmt_num, load_tag};
+use crate::explore::{hardware_label, pipeline_label, Metrics, RunSummary};
+use crate::spec::metric::Metric;
+use crate::spec::{PointId, Space};
 use std::fmt::Write as _;
 
 /// One configuration under the SLA targets.
@@ -31,6 +34,31 @@ pub struct CompareRow {
 }
 
 impl CompareRow {
+    /// The row of point `id` of `space`: pipeline, backends and hardware in words, quality (the space's report
+    /// metric), area and power from its `metrics`, with the capacity and the p95 list measured under the
+    /// comparison's targets. `None` when `id` is not a point of the space.
+    pub fn of_point(
+        space: &Space,
+        id: PointId,
+        metrics: &Metrics,
+        capacity_qps: f64,
+        p95_ms: Vec<Option<f64>>,
+    ) -> Option<CompareRow> {
+        let design = space.design(id)?;
+        let words = |parts: Vec<String>, sep: &str| parts.join(sep);
+        Some(CompareRow {
+            id: id.0,
+            pipeline: pipeline_label(space, &design),
+            backends: words(space.templates[design.template].backends.iter().map(|b| b.to_string()).collect(), ","),
+            hardware: words(design.stages.iter().map(|s| hardware_label(space, &s.hardware)).collect(), " + "),
+            capacity_qps,
+            p95_ms,
+            quality: metrics.get(crate::report::plots::quality_metric_of(space)),
+            area_mm2: metrics.get(Metric::AreaMm2),
+            power_w: metrics.get(Metric::PowerW),
+        })
+    }
+
     /// Capacity per watt.
     pub fn qps_per_w(&self) -> Option<f64> {
         self.power_w.filter(|p| *p > 0.0).map(|p| self.capacity_qps / p)
@@ -61,7 +89,27 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 /// Whether `metrics` reach every quality floor; a point without a floor's metric does not.
 pub fn meets_floors(metrics: &crate::explore::Metrics, floors: &[crate::spec::QualityFloor]) -> bool {
-    floors.iter().all(|f| metrics.get(&f.metric.to_string()).is_some_and(|v| v >= f.min))
+    floors.iter().all(|f| metrics.get(f.metric).is_some_and(|v| v >= f.min))
+}
+
+/// The comparison table under the space's own SLA and loads, from the metrics a search computed (the
+/// comparison section of `report.md`): every feasible point with a positive capacity, best 15 plus the best
+/// of each backend mapping.
+pub fn table_of_run(space: &Space, summary: &RunSummary) -> String {
+    let rows: Vec<CompareRow> = summary
+        .order
+        .iter()
+        .filter_map(|id| {
+            let outcome = summary.outcomes.get(id).filter(|o| o.is_feasible())?;
+            let m = outcome.metrics();
+            let capacity = m.get(Metric::CapacityQps).filter(|c| *c > 0.0)?;
+            let p95 = space.load.qps.iter().map(|q| m.get_at(Metric::P95Ms, &load_tag(*q))).collect();
+            CompareRow::of_point(space, *id, m, capacity, p95)
+        })
+        .collect();
+    let sla = format!("p{} ≤ {} ms", fmt_num(space.sla.percentile), fmt_num(space.sla.target_ms));
+    let quality = crate::report::plots::quality_metric_of(space).to_string();
+    markdown(&select(rows, 15), &sla, &space.load.qps, Some(&quality))
 }
 
 /// Markdown table of `rows` (already selected and ordered).
@@ -116,13 +164,13 @@ mod tests {
             QualityFloor { metric: Metric::HitRate(10), min: 0.5 },
         ];
         let mut m = crate::explore::Metrics::default();
-        m.set("ndcg@64", 0.9225);
-        m.set("hr@10", 0.7);
+        m.set(Metric::Ndcg(64), 0.9225);
+        m.set(Metric::HitRate(10), 0.7);
         assert!(meets_floors(&m, &floors));
-        m.set("hr@10", 0.49);
+        m.set(Metric::HitRate(10), 0.49);
         assert!(!meets_floors(&m, &floors));
         let mut no_quality = crate::explore::Metrics::default();
-        no_quality.set("p95_ms", 3.0);
+        no_quality.set(Metric::P95Ms, 3.0);
         assert!(!meets_floors(&no_quality, &floors), "a point without the metric is below the floor");
         assert!(meets_floors(&no_quality, &[]), "no floor admits everything");
     }

@@ -4,6 +4,7 @@
 //! embedded in the binary and registered once (Bitstream Vera licence, `src/report/fonts/`).
 
 use super::{PointRow, Report};
+use crate::spec::metric::Metric;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -59,8 +60,8 @@ pub fn quality_metric(report: &Report) -> Option<String> {
 
 /// The quality metric a space's reports show: its first quality objective, else its first quality
 /// constraint, else `ndcg@top_k`.
-pub fn quality_metric_of(space: &crate::spec::Space) -> Option<String> {
-    space.quality_metrics().next().map(|m| m.to_string()).or_else(|| Some(format!("ndcg@{}", space.top_k)))
+pub fn quality_metric_of(space: &crate::spec::Space) -> crate::spec::metric::Metric {
+    space.quality_metrics().next().unwrap_or(crate::spec::metric::Metric::Ndcg(space.top_k))
 }
 
 /// The plots a report draws (those whose metrics exist).
@@ -74,7 +75,7 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
                 "{q} vs p95 latency at {} queries/s",
                 crate::explore::evaluate::fmt_num(report.loads_qps[0])
             ),
-            x_metric: "p95_ms".into(),
+            x_metric: Metric::P95Ms.to_string(),
             x_label: "p95 end-to-end latency (ms, log scale)".into(),
             y_metric: q.clone(),
             y_label: format!("{q} (unitless)"),
@@ -85,7 +86,7 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
             title: format!("capacity under SLA ({sla}) vs {q}"),
             x_metric: q.clone(),
             x_label: format!("{q} (unitless)"),
-            y_metric: "capacity_qps".into(),
+            y_metric: Metric::CapacityQps.to_string(),
             y_label: "capacity under SLA (queries/s, log scale)".into(),
             accel_only: false,
         });
@@ -93,18 +94,18 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
     out.push(PlotSpec {
         stem: "accel_area_vs_capacity".into(),
         title: format!("accelerator designs: area vs capacity under SLA ({sla})"),
-        x_metric: "capacity_qps".into(),
+        x_metric: Metric::CapacityQps.to_string(),
         x_label: "capacity under SLA (queries/s, log scale)".into(),
-        y_metric: "area_mm2".into(),
+        y_metric: Metric::AreaMm2.to_string(),
         y_label: "accelerator area (mm², log scale)".into(),
         accel_only: true,
     });
     out.push(PlotSpec {
         stem: "accel_power_vs_capacity".into(),
         title: format!("accelerator designs: power vs capacity under SLA ({sla})"),
-        x_metric: "capacity_qps".into(),
+        x_metric: Metric::CapacityQps.to_string(),
         x_label: "capacity under SLA (queries/s, log scale)".into(),
-        y_metric: "power_w".into(),
+        y_metric: Metric::PowerW.to_string(),
         y_label: "accelerator power (W, log scale)".into(),
         accel_only: true,
     });

@@ -234,7 +234,7 @@ pub fn run(f: &IsoQuality, sources: &Opened, out: &mut FigureResult) {
         .map(|cascade| {
             let mut metrics = crate::explore::Metrics::default();
             if let Ok(q) = sources.quality.cascade(&cascade) {
-                q.into_iter().for_each(|(k, v)| metrics.set(k, v));
+                metrics.set_quality(q);
             }
             let meets = meets_floors(&metrics, floors);
             (cascade, meets)

@@ -25,6 +25,11 @@ pub enum Metric {
     P95Ms,
     /// 99th-percentile end-to-end latency, ms.
     P99Ms,
+    /// Completed queries per second at the offered load (below the load when queries are dropped).
+    ThroughputQps,
+    /// Offered load (queries/s) at which the pipeline's utilisation reaches 1 (the capacity search's upper
+    /// bound).
+    SaturationQps,
     /// Largest offered load (queries/s) whose SLA percentile meets the SLA target.
     CapacityQps,
     /// Accelerator silicon area, mm².
@@ -39,39 +44,48 @@ pub enum Metric {
     QpsPerMm2,
 }
 
-/// The names accepted in specs, for error messages.
-pub const METRIC_SYNTAX: &str = "ndcg@K, recpipe_ndcg@K, hr@K, mean_ms, p50_ms, p95_ms, p99_ms, capacity_qps, \
-area_mm2, power_w, energy_j_per_query, qps_per_w, qps_per_mm2";
+/// The metrics without a cut-off, by name; the one list behind [`Metric::parse`], `Display` and
+/// [`metric_syntax`].
+const PLAIN: &[(&str, Metric)] = &[
+    ("mean_ms", Metric::MeanMs),
+    ("p50_ms", Metric::P50Ms),
+    ("p95_ms", Metric::P95Ms),
+    ("p99_ms", Metric::P99Ms),
+    ("throughput_qps", Metric::ThroughputQps),
+    ("saturation_qps", Metric::SaturationQps),
+    ("capacity_qps", Metric::CapacityQps),
+    ("area_mm2", Metric::AreaMm2),
+    ("power_w", Metric::PowerW),
+    ("energy_j_per_query", Metric::EnergyJPerQuery),
+    ("qps_per_w", Metric::QpsPerW),
+    ("qps_per_mm2", Metric::QpsPerMm2),
+];
+
+/// Builds a quality metric from its cut-off K.
+type AtK = fn(u32) -> Metric;
+
+/// The quality metrics with a cut-off K, by name prefix.
+const AT_K: &[(&str, AtK)] =
+    &[("ndcg@", Metric::Ndcg), ("recpipe_ndcg@", Metric::RecpipeNdcg), ("hr@", Metric::HitRate)];
+
+/// The names accepted in specs, for error messages: `ndcg@K, recpipe_ndcg@K, hr@K, mean_ms, …`.
+pub fn metric_syntax() -> String {
+    AT_K.iter()
+        .map(|(prefix, _)| format!("{prefix}K"))
+        .chain(PLAIN.iter().map(|(n, _)| n.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Metric {
     /// Parse a metric name such as `ndcg@64` or `p95_ms`.
     pub fn parse(text: &str) -> Option<Metric> {
-        let at_k = |prefix: &str| -> Option<u32> {
-            let k: u32 = text.strip_prefix(prefix)?.parse().ok()?;
-            (k >= 1).then_some(k)
-        };
-        if let Some(k) = at_k("ndcg@") {
-            return Some(Metric::Ndcg(k));
+        for (prefix, make) in AT_K {
+            if let Some(k) = text.strip_prefix(prefix) {
+                return k.parse::<u32>().ok().filter(|k| *k >= 1).map(make);
+            }
         }
-        if let Some(k) = at_k("recpipe_ndcg@") {
-            return Some(Metric::RecpipeNdcg(k));
-        }
-        if let Some(k) = at_k("hr@") {
-            return Some(Metric::HitRate(k));
-        }
-        Some(match text {
-            "mean_ms" => Metric::MeanMs,
-            "p50_ms" => Metric::P50Ms,
-            "p95_ms" => Metric::P95Ms,
-            "p99_ms" => Metric::P99Ms,
-            "capacity_qps" => Metric::CapacityQps,
-            "area_mm2" => Metric::AreaMm2,
-            "power_w" => Metric::PowerW,
-            "energy_j_per_query" => Metric::EnergyJPerQuery,
-            "qps_per_w" => Metric::QpsPerW,
-            "qps_per_mm2" => Metric::QpsPerMm2,
-            _ => return None,
-        })
+        PLAIN.iter().find(|(name, _)| *name == text).map(|(_, m)| *m)
     }
 
     /// The cut-off K of a quality metric.
@@ -86,6 +100,12 @@ impl Metric {
     pub fn accelerator_only(self) -> bool {
         matches!(self, Metric::AreaMm2 | Metric::PowerW | Metric::EnergyJPerQuery | Metric::QpsPerW | Metric::QpsPerMm2)
     }
+
+    /// The key of this metric measured at one offered load (`p95_ms@400qps`); `load_tag` is
+    /// `explore::evaluate::load_tag`'s.
+    pub fn at_load(self, load_tag: &str) -> String {
+        format!("{self}@{load_tag}")
+    }
 }
 
 impl fmt::Display for Metric {
@@ -94,16 +114,10 @@ impl fmt::Display for Metric {
             Metric::Ndcg(k) => write!(f, "ndcg@{k}"),
             Metric::RecpipeNdcg(k) => write!(f, "recpipe_ndcg@{k}"),
             Metric::HitRate(k) => write!(f, "hr@{k}"),
-            Metric::MeanMs => f.write_str("mean_ms"),
-            Metric::P50Ms => f.write_str("p50_ms"),
-            Metric::P95Ms => f.write_str("p95_ms"),
-            Metric::P99Ms => f.write_str("p99_ms"),
-            Metric::CapacityQps => f.write_str("capacity_qps"),
-            Metric::AreaMm2 => f.write_str("area_mm2"),
-            Metric::PowerW => f.write_str("power_w"),
-            Metric::EnergyJPerQuery => f.write_str("energy_j_per_query"),
-            Metric::QpsPerW => f.write_str("qps_per_w"),
-            Metric::QpsPerMm2 => f.write_str("qps_per_mm2"),
+            plain => {
+                let name = PLAIN.iter().find(|(_, m)| m == plain).map(|(n, _)| *n);
+                f.write_str(name.expect("every metric without a cut-off is in PLAIN"))
+            }
         }
     }
 }
@@ -124,11 +138,17 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for name in ["ndcg@64", "recpipe_ndcg@8", "hr@10", "p95_ms", "capacity_qps", "energy_j_per_query"] {
+        for name in
+            ["ndcg@64", "recpipe_ndcg@8", "hr@10", "p95_ms", "capacity_qps", "energy_j_per_query", "saturation_qps"]
+        {
             assert_eq!(Metric::parse(name).map(|m| m.to_string()).as_deref(), Some(name));
         }
         assert_eq!(Metric::parse("ndcg@0"), None);
         assert_eq!(Metric::parse("ndcg@x"), None);
         assert_eq!(Metric::parse("p97_ms"), None);
+        for (name, metric) in PLAIN {
+            assert_eq!(metric.to_string(), *name);
+        }
+        assert!(metric_syntax().starts_with("ndcg@K, recpipe_ndcg@K, hr@K, mean_ms, "));
     }
 }

@@ -9,6 +9,7 @@ use recpipe_dse::explore::{objective_vector, Outcome, QualitySource, StageLatenc
 use recpipe_dse::pareto::dominates;
 use recpipe_dse::report;
 use recpipe_dse::search::{self, SearchSettings, StrategyKind};
+use recpipe_dse::spec::metric::Metric;
 use recpipe_dse::spec::{load_space, PointId, Space, StageHardware};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -131,12 +132,13 @@ fn exhaustive_evaluates_every_point_once_with_reasons() {
     // Feasible points carry every metric the objectives and the report need; accel points their costs.
     for (id, o) in &s.outcomes {
         if let Outcome::Feasible(m) = o {
-            for k in ["ndcg@64", "p95_ms", "capacity_qps", "p95_ms@100qps"] {
+            for k in [Metric::Ndcg(64), Metric::P95Ms, Metric::CapacityQps] {
                 assert!(m.get(k).is_some(), "{id:?} lacks {k}");
             }
+            assert!(m.get_at(Metric::P95Ms, "100qps").is_some(), "{id:?} lacks p95_ms@100qps");
             let d = sp.design(*id).unwrap();
             if d.stages.iter().any(|st| matches!(st.hardware, StageHardware::Accel { .. })) {
-                assert!(m.get("area_mm2").unwrap() > 0.0 && m.get("energy_j_per_query").unwrap() > 0.0);
+                assert!(m.get(Metric::AreaMm2).unwrap() > 0.0 && m.get(Metric::EnergyJPerQuery).unwrap() > 0.0);
                 assert!(m.stage_sources.iter().all(|h| h == "accel model"));
             }
             if d.stages.iter().any(|st| matches!(st.hardware, StageHardware::Cpu { .. })) {
@@ -236,7 +238,10 @@ fn objective_vectors_are_in_minimisation_form() {
     let o = ev.evaluate(id);
     let v = objective_vector(&sp, &o).unwrap();
     let m = o.metrics();
-    assert_eq!(v, vec![-m.get("ndcg@64").unwrap(), m.get("p95_ms").unwrap(), -m.get("capacity_qps").unwrap()]);
+    assert_eq!(
+        v,
+        vec![-m.get(Metric::Ndcg(64)).unwrap(), m.get(Metric::P95Ms).unwrap(), -m.get(Metric::CapacityQps).unwrap()]
+    );
     // Deterministic: the same point twice gives bit-identical metrics.
     assert_eq!(ev.evaluate(id), o);
 }

@@ -210,7 +210,7 @@ fn prepare_trains_caches_and_reuses_on_a_tiny_space() {
     let space = spec::parse_space(TINY_SPACE, "tiny.yaml", &crate::support::repo()).unwrap();
     assert_eq!(space.training.train_rows, Some(2000));
     let dir = std::env::temp_dir().join(format!("rpdse-quality-it-{}", std::process::id()));
-    let opts = PrepareOptions { cache_dir: dir.clone(), retrain: false, progress: false };
+    let opts = PrepareOptions { cache_dir: dir.clone(), retrain: false, progress: recpipe_dse::progress::quiet() };
     let first = quality::prepare(&space, &opts).unwrap();
     assert!(first.is_synthetic());
     assert!(first.describe().contains("synthetic"), "{}", first.describe());

@@ -5,11 +5,11 @@ use super::*;
 
 pub(super) fn metric(cx: &mut Checker, m: &Option<Sp<String>>, path: &str, top_k: Option<u32>) -> Option<Metric> {
     let Some(m) = m else {
-        cx.missing(path, METRIC_SYNTAX);
+        cx.missing(path, &metric_syntax());
         return None;
     };
     let Some(metric) = Metric::parse(&m.value) else {
-        cx.err(m, path, format!("unknown metric '{}' (expected one of {METRIC_SYNTAX})", m.value));
+        cx.err(m, path, format!("unknown metric '{}' (expected one of {})", m.value, metric_syntax()));
         return None;
     };
     if let (Some(k), Some(top)) = (metric.cutoff(), top_k) {

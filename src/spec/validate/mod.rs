@@ -13,7 +13,7 @@ mod models;
 mod pipelines;
 mod serving;
 
-use super::metric::{Metric, METRIC_SYNTAX};
+use super::metric::{metric_syntax, Metric};
 use super::raw::*;
 use super::space::*;
 use crate::input::{Checker, InputError};
