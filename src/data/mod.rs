@@ -12,7 +12,7 @@
 pub mod movielens;
 
 use crate::spec::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 
 pub mod criteo;
 pub mod criteo_source;
@@ -81,11 +81,17 @@ impl CriteoSamples {
 
     /// Rows `rows` (in that order, repeats allowed) as matrices.
     pub fn batch(&self, rows: &[usize]) -> CriteoArrays {
-        CriteoArrays {
-            dense: self.dense_matrix().select(Axis(0), rows),
-            sparse: self.sparse_matrix().select(Axis(0), rows).mapv(i64::from),
+        let (dense, sparse) = (self.dense_matrix(), self.sparse_matrix());
+        let mut out = CriteoArrays {
+            dense: Array2::zeros((rows.len(), DENSE)),
+            sparse: Array2::zeros((rows.len(), SPARSE)),
             labels: rows.iter().map(|&r| self.labels[r]).collect(),
+        };
+        for ((mut d, mut s), &r) in out.dense.rows_mut().into_iter().zip(out.sparse.rows_mut()).zip(rows) {
+            d.assign(&dense.row(r));
+            s.zip_mut_with(&sparse.row(r), |id, &raw| *id = i64::from(raw));
         }
+        out
     }
 }
 

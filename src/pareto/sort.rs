@@ -3,17 +3,11 @@
 //! its metric's unit).
 
 use super::Objectives;
-use ndarray::ArrayView2;
 
 /// Whether `a` dominates `b` (both in minimisation form, same length).
 pub fn dominates(a: &[f64], b: &[f64]) -> bool {
-    dominates_values(a.iter(), b.iter())
-}
-
-/// [`dominates`] over two sequences of objective values.
-fn dominates_values<'a>(a: impl Iterator<Item = &'a f64>, b: impl Iterator<Item = &'a f64>) -> bool {
     let mut strictly = false;
-    for (x, y) in a.zip(b) {
+    for (x, y) in a.iter().zip(b) {
         if x > y {
             return false;
         }
@@ -24,25 +18,22 @@ fn dominates_values<'a>(a: impl Iterator<Item = &'a f64>, b: impl Iterator<Item 
     strictly
 }
 
-/// Whether row `i` of `points` dominates row `j`.
-fn row_dominates(points: &ArrayView2<'_, f64>, i: usize, j: usize) -> bool {
-    dominates_values(points.row(i).iter(), points.row(j).iter())
-}
-
 /// Front rank of every point (row): 0 for the non-dominated set, 1 for the set non-dominated once rank 0 is
 /// removed, and so on. Equal vectors share a rank.
 pub fn non_dominated_ranks<P: Objectives + ?Sized>(points: &P) -> Vec<usize> {
     let m = points.matrix();
-    let points = m.view();
-    let n = points.nrows();
+    let m = m.as_standard_layout();
+    let points: Vec<&[f64]> =
+        m.rows().into_iter().map(|r| r.to_slice().expect("rows of a standard-layout matrix")).collect();
+    let n = points.len();
     let mut dominated_by_count = vec![0usize; n];
     let mut dominates_list: Vec<Vec<usize>> = vec![Vec::new(); n];
     for i in 0..n {
         for j in (i + 1)..n {
-            if row_dominates(&points, i, j) {
+            if dominates(points[i], points[j]) {
                 dominates_list[i].push(j);
                 dominated_by_count[j] += 1;
-            } else if row_dominates(&points, j, i) {
+            } else if dominates(points[j], points[i]) {
                 dominates_list[j].push(i);
                 dominated_by_count[i] += 1;
             }
