@@ -2,10 +2,10 @@
 //! computed by re-ranking those scores ([`super::cascade`]).
 //!
 //! Scores are logits (f32; any monotone transform gives the same rankings), held as a model × candidate
-//! matrix (`ndarray::Array2<f32>`: row `m` is zoo model `m`, columns in [`EvalQueries`] order). Quality metrics of a cascade are
-//! means over queries of `hr@k`, `ndcg@k` and `recpipe_ndcg@k` for every k in `1..=top_k` (see
-//! [`super::metrics`]); the standard NDCG's ideal is taken over the relevant items of the whole query, so a
-//! first stage that looks at only part of the pool pays for what it never sees.
+//! matrix (`ndarray::Array2<f32>`: row `m` is zoo model `m`, columns in [`EvalQueries`] order). Quality
+//! metrics of a cascade are means over queries of `hr@k`, `ndcg@k` and `recpipe_ndcg@k` for every k in
+//! `1..=top_k` (see [`super::metrics`]); the standard NDCG's ideal is taken over the relevant items of the
+//! whole query, so a first stage that looks at only part of the pool pays for what it never sees.
 //!
 //! On disk (see [`encode_scores`]) one model's scores are a little-endian file: the magic `RPDSESC1`, the
 //! candidate count (u64) and the f32 scores; the file name carries the cache key, so a stale file is never

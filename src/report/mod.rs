@@ -11,8 +11,9 @@
 //!   from, and how to reproduce the run (command, seeds, versions, host) ([`markdown`]).
 //!
 //! Fronts are computed over feasible points on the space's objectives, as an objective matrix (one row per
-//! feasible point, one column per objective, minimisation form, see [`crate::pareto`]); the hypervolume reference point is the worst feasible value of each objective plus
-//! 10 % of its range, and is printed with the value. Files are written to a temporary name and renamed.
+//! feasible point, one column per objective, minimisation form, see [`crate::pareto`]); the hypervolume
+//! reference point is the worst feasible value of each objective plus 10 % of its range, and is printed with
+//! the value. Files are written to a temporary name and renamed.
 
 pub mod compare;
 pub mod figure;

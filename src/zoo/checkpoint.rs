@@ -3,9 +3,9 @@
 //! A trained model is stored as a safetensors file of its `VarStore` in `<cache>/checkpoints/`, named
 //! `<model>-<key>.safetensors`. The key is a 128-bit hash (two FNV-1a-64 passes of [`crate::hash`] with
 //! different offsets, hex) of everything that determines the trained weights: the data fingerprint, the model
-//! configuration, the training settings and the seed, plus a format version. A present file with the right key is reused; a write goes to
-//! a temporary file first and is renamed into place, so a killed run never leaves a half-written checkpoint.
-//! Score-cache files use the same keys (see `crate::quality`).
+//! configuration, the training settings and the seed, plus a format version. A present file with the right
+//! key is reused; a write goes to a temporary file first and is renamed into place, so a killed run never
+//! leaves a half-written checkpoint. Score-cache files use the same keys (see `crate::quality`).
 
 use crate::hash::{Fnv1a, OFFSET_BASIS};
 use std::path::{Path, PathBuf};
