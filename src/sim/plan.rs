@@ -186,7 +186,7 @@ pub(super) fn validate_settings(model: &PipelineModel, s: &SimSettings) -> Resul
     Ok(())
 }
 
-/// The engine's service centres for `model` (for benchmarks and tools driving [`tandem::run`] directly).
+/// The engine's service centres for `model` (for benchmarks and tools driving [`super::tandem::run`] directly).
 pub fn engine_centers(model: &PipelineModel) -> Result<Vec<Center>, SimError> {
     Ok(plan(model)?.into_iter().map(|p| p.center).collect())
 }
