@@ -4,10 +4,15 @@
 //! Criteo rows follow DLRM's preprocessing (Naumov et al., 2019, `dlrm_data_pytorch.py`): the 13 integer
 //! features become `ln(max(x, 0) + 1)` and each of the 26 categorical features becomes a dense per-table id in
 //! `0..table_rows[t]`.
+//!
+//! Batches of Criteo rows are `ndarray` matrices ([`CriteoArrays`]: a `B × 13` f32 dense matrix, a `B × 26` i64
+//! id matrix and `B` f32 labels), the shapes DLRM's `dlrm_s_pytorch.py` feeds its model; the zoo turns them
+//! into tch tensors.
 
 pub mod movielens;
 
 use crate::model::{CRITEO_DENSE_FEATURES, CRITEO_SPARSE_FEATURES};
+use ndarray::{Array1, Array2, ArrayView2};
 
 pub mod criteo;
 pub mod criteo_source;
@@ -62,5 +67,66 @@ impl CriteoSamples {
             return 0.0;
         }
         self.labels.iter().map(|&y| f64::from(y)).sum::<f64>() / self.labels.len() as f64
+    }
+
+    /// The dense features as a `len × 13` matrix.
+    pub fn dense_matrix(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.len(), DENSE), &self.dense).expect("13 dense features per row")
+    }
+
+    /// The categorical ids as a `len × 26` matrix.
+    pub fn sparse_matrix(&self) -> ArrayView2<'_, u32> {
+        ArrayView2::from_shape((self.len(), SPARSE), &self.sparse).expect("26 categorical ids per row")
+    }
+
+    /// Rows `rows` (in that order, repeats allowed) as matrices.
+    pub fn batch(&self, rows: &[usize]) -> CriteoArrays {
+        let (dense, sparse) = (self.dense_matrix(), self.sparse_matrix());
+        let mut out = CriteoArrays {
+            dense: Array2::zeros((rows.len(), DENSE)),
+            sparse: Array2::zeros((rows.len(), SPARSE)),
+            labels: rows.iter().map(|&r| self.labels[r]).collect(),
+        };
+        for ((mut d, mut s), &r) in out.dense.rows_mut().into_iter().zip(out.sparse.rows_mut()).zip(rows) {
+            d.assign(&dense.row(r));
+            s.zip_mut_with(&sparse.row(r), |id, &raw| *id = i64::from(raw));
+        }
+        out
+    }
+}
+
+/// A batch of Criteo rows as matrices, one matrix row per batch row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriteoArrays {
+    /// `B × 13` dense features.
+    pub dense: Array2<f32>,
+    /// `B × 26` per-table ids.
+    pub sparse: Array2<i64>,
+    /// `B` click labels.
+    pub labels: Array1<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_the_selected_rows_in_order() {
+        let mut samples = CriteoSamples::empty([5; SPARSE]);
+        for r in 0..3u32 {
+            samples.dense.extend((0..DENSE).map(|c| (r * 100 + c as u32) as f32));
+            samples.sparse.extend((0..SPARSE).map(|c| (r + c as u32) % 5));
+            samples.labels.push((r % 2) as f32);
+        }
+        assert_eq!(samples.dense_matrix().dim(), (3, DENSE));
+        let b = samples.batch(&[2, 0, 2]);
+        assert_eq!(b.dense.dim(), (3, DENSE));
+        assert_eq!(b.dense.row(0).to_vec(), samples.dense[2 * DENSE..3 * DENSE].to_vec());
+        assert_eq!(b.dense.row(1).to_vec(), samples.dense[..DENSE].to_vec());
+        assert_eq!(b.sparse.dim(), (3, SPARSE));
+        assert_eq!(b.sparse[[1, 4]], 4);
+        assert_eq!(b.sparse[[2, 4]], 1);
+        assert_eq!(b.labels.to_vec(), vec![0.0, 0.0, 0.0]);
+        assert_eq!(samples.batch(&[]).dense.dim(), (0, DENSE));
     }
 }

@@ -104,10 +104,10 @@ impl Interactions {
         self.item_tokens.len()
     }
 
-    /// A 64-bit FNV-1a fingerprint of the interactions (ids, tokens, timestamps): changes whenever the data
-    /// changes; used to key model and score caches.
+    /// A 64-bit FNV-1a ([`crate::hash`]) fingerprint of the interactions (ids, tokens, timestamps): changes
+    /// whenever the data changes; used to key model and score caches.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = Fnv1a::default();
+        let mut h = crate::hash::Fnv1a::new();
         h.write(b"movielens-interactions-v1");
         for i in 0..self.len() {
             h.write(&self.users[i].to_le_bytes());
@@ -119,28 +119,6 @@ impl Interactions {
             h.write(&[0]);
         }
         h.finish()
-    }
-}
-
-/// FNV-1a, 64 bit: a tiny stable hash (the standard library's hasher is not guaranteed stable across releases).
-#[derive(Debug, Clone, Copy)]
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn finish(self) -> u64 {
-        self.0
     }
 }
 

@@ -135,14 +135,9 @@ impl Journal {
     }
 }
 
-/// 64-bit FNV-1a hash of `text` as 16 hex digits (stable across platforms and releases).
+/// 64-bit FNV-1a hash ([`crate::hash`]) of `text` as 16 hex digits (stable across platforms and releases).
 pub fn fnv1a_hex(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::hash::fnv1a64(text.as_bytes()))
 }
 
 /// Fingerprint of the evaluation inputs: the space without search/output/source fields, the evaluation

@@ -51,18 +51,8 @@ impl HostFingerprint {
         }
         let slug: String = slug.trim_matches('-').chars().take(48).collect();
         let all = format!("{}|{}|{}|{}|{}", self.cpu_model, self.cores, self.memory_gib, self.gpu, self.libtorch);
-        format!("{}-{:08x}", slug.trim_end_matches('-'), fnv1a(all.as_bytes()) as u32)
+        format!("{}-{:08x}", slug.trim_end_matches('-'), crate::hash::fnv1a64(all.as_bytes()) as u32)
     }
-}
-
-/// FNV-1a, 64 bit: a stable, dependency-free hash for labels (not for security).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }
 
 /// The fingerprint of the machine this process runs on. Call after `crate::device::load_cuda_backend` so

@@ -22,6 +22,8 @@ use crate::data::{DENSE, SPARSE};
 use crate::model::ModelArch;
 use crate::zoo::dlrm::Dlrm;
 use crate::zoo::neumf::NeuMf;
+use crate::zoo::tensor::tensor_from_matrix;
+use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
@@ -201,13 +203,13 @@ impl FeatureStore {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         match tables {
             ModelTables::Criteo { rows: table_rows } => {
+                // Row-major draws: every dense feature of the store, then every id (row by row).
                 let dense: Vec<f32> = (0..rows * DENSE).map(|_| rng.random_range(0.0f32..8.0)).collect();
                 let sparse: Vec<i64> =
                     (0..rows * SPARSE).map(|i| rng.random_range(0..table_rows[i % SPARSE].max(1)) as i64).collect();
-                FeatureStore::Criteo {
-                    dense: Tensor::from_slice(&dense).view([rows as i64, DENSE as i64]),
-                    sparse: Tensor::from_slice(&sparse).view([rows as i64, SPARSE as i64]),
-                }
+                let dense = Array2::from_shape_vec((rows, DENSE), dense).expect("rows × 13 values");
+                let sparse = Array2::from_shape_vec((rows, SPARSE), sparse).expect("rows × 26 values");
+                FeatureStore::Criteo { dense: tensor_from_matrix(&dense), sparse: tensor_from_matrix(&sparse) }
             }
             ModelTables::MovieLens { users, items } => {
                 let ids: Vec<i64> = (0..rows).map(|_| rng.random_range(0..(*items).max(1)) as i64).collect();

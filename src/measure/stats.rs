@@ -1,7 +1,9 @@
 //! Summary statistics of a latency sample, in the sample's unit (milliseconds throughout `measure`).
 //!
-//! Percentiles interpolate linearly between order statistics (Hyndman & Fan type 7, the default of NumPy
-//! and R), so p50 ≤ p95 ≤ p99 ≤ max always holds; the standard deviation is the sample one (n − 1).
+//! Percentiles interpolate linearly between order statistics (Hyndman & Fan type 7, the default of NumPy's
+//! `np.percentile` and R), so p50 ≤ p95 ≤ p99 ≤ max always holds; the standard deviation is the sample one
+//! (n − 1). [`quantile_sorted`] is the crate's one percentile of a sorted slice: the simulator's percentiles
+//! over sorted batches ([`crate::sim::stats::percentile_of_runs`]) compute the same formula at `q = p/100`.
 
 /// Summary of a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,7 +26,9 @@ pub struct Summary {
     pub max: f64,
 }
 
-/// The `q`-quantile (0 ≤ q ≤ 1) of an ascending slice by linear interpolation; NaN when empty.
+/// The `q`-quantile of an ascending slice by linear interpolation: `q` is a fraction in [0, 1] (clamped; pass
+/// `p / 100.0` for the `p`-th percentile), `h = q·(n − 1)` and the result is
+/// `x[⌊h⌋] + (x[⌊h⌋+1] − x[⌊h⌋])·(h − ⌊h⌋)`; a one-value slice gives that value, an empty one NaN.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     match sorted.len() {
         0 => f64::NAN,

@@ -96,7 +96,7 @@ pub fn arch_fingerprint(arch: &ModelArch, tables: &ModelTables) -> String {
     let table_part = match tables {
         ModelTables::Criteo { rows } => {
             let text = rows.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            format!("rows{}#{:08x}", rows.iter().sum::<u64>(), super::host::fnv1a(text.as_bytes()) as u32)
+            format!("rows{}#{:08x}", rows.iter().sum::<u64>(), crate::hash::fnv1a64(text.as_bytes()) as u32)
         }
         ModelTables::MovieLens { users, items } => format!("users{users} items{items}"),
     };

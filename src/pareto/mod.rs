@@ -7,9 +7,14 @@
 //! (Deb et al., "A fast and elitist multiobjective genetic algorithm: NSGA-II", IEEE TEC 2002).
 //! Hypervolume is the Lebesgue measure of the region dominated by a set and bounded by a stated reference
 //! point (Zitzler & Thiele 1998); [`hypervolume`] is exact in any dimension.
+//!
+//! A set of points is an objective matrix ([`Objectives`], `ndarray::Array2<f64>`): one row per point, one
+//! column per objective.
 
 mod hypervolume;
+mod matrix;
 mod sort;
 
 pub use hypervolume::{hypervolume, reference_point};
+pub use matrix::{objective_matrix, Objectives};
 pub use sort::{crowding_distance, dominates, non_dominated_ranks};

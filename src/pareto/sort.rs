@@ -1,4 +1,8 @@
-//! Non-dominated sorting (Deb et al. 2002, "fast non-dominated sort", O(M·N²)) and crowding distance.
+//! Non-dominated sorting (Deb et al. 2002, "fast non-dominated sort", O(M·N²)) and crowding distance, over an
+//! objective matrix ([`super::Objectives`]: rows = points, columns = objectives in minimisation form, each in
+//! its metric's unit).
+
+use super::Objectives;
 
 /// Whether `a` dominates `b` (both in minimisation form, same length).
 pub fn dominates(a: &[f64], b: &[f64]) -> bool {
@@ -14,18 +18,22 @@ pub fn dominates(a: &[f64], b: &[f64]) -> bool {
     strictly
 }
 
-/// Front rank of every point: 0 for the non-dominated set, 1 for the set non-dominated once rank 0 is
+/// Front rank of every point (row): 0 for the non-dominated set, 1 for the set non-dominated once rank 0 is
 /// removed, and so on. Equal vectors share a rank.
-pub fn non_dominated_ranks(points: &[Vec<f64>]) -> Vec<usize> {
+pub fn non_dominated_ranks<P: Objectives + ?Sized>(points: &P) -> Vec<usize> {
+    let m = points.matrix();
+    let m = m.as_standard_layout();
+    let points: Vec<&[f64]> =
+        m.rows().into_iter().map(|r| r.to_slice().expect("rows of a standard-layout matrix")).collect();
     let n = points.len();
     let mut dominated_by_count = vec![0usize; n];
     let mut dominates_list: Vec<Vec<usize>> = vec![Vec::new(); n];
     for i in 0..n {
         for j in (i + 1)..n {
-            if dominates(&points[i], &points[j]) {
+            if dominates(points[i], points[j]) {
                 dominates_list[i].push(j);
                 dominated_by_count[j] += 1;
-            } else if dominates(&points[j], &points[i]) {
+            } else if dominates(points[j], points[i]) {
                 dominates_list[j].push(i);
                 dominated_by_count[i] += 1;
             }
@@ -52,21 +60,21 @@ pub fn non_dominated_ranks(points: &[Vec<f64>]) -> Vec<usize> {
     rank
 }
 
-/// Crowding distance of each point within one front (`members` index into `points`): the sum over
+/// Crowding distance of each point within one front (`members` index rows of `points`): the sum over
 /// objectives of the normalised gap between its two neighbours; boundary points get infinity.
-pub fn crowding_distance(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
+pub fn crowding_distance<P: Objectives + ?Sized>(points: &P, members: &[usize]) -> Vec<f64> {
+    let points = points.matrix();
     let k = members.len();
     let mut dist = vec![0.0; k];
     if k == 0 {
         return dist;
     }
-    let m = points[members[0]].len();
-    #[allow(clippy::needless_range_loop)] // `obj` indexes the inner vectors of several members at once
-    for obj in 0..m {
+    let at = |member: usize, obj: usize| points[[members[member], obj]];
+    for obj in 0..points.ncols() {
         let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by(|&a, &b| points[members[a]][obj].total_cmp(&points[members[b]][obj]).then(a.cmp(&b)));
-        let lo = points[members[order[0]]][obj];
-        let hi = points[members[order[k - 1]]][obj];
+        order.sort_by(|&a, &b| at(a, obj).total_cmp(&at(b, obj)).then(a.cmp(&b)));
+        let lo = at(order[0], obj);
+        let hi = at(order[k - 1], obj);
         dist[order[0]] = f64::INFINITY;
         dist[order[k - 1]] = f64::INFINITY;
         let span = hi - lo;
@@ -74,7 +82,7 @@ pub fn crowding_distance(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
             continue;
         }
         for w in 1..k.saturating_sub(1) {
-            let gap = points[members[order[w + 1]]][obj] - points[members[order[w - 1]]][obj];
+            let gap = at(order[w + 1], obj) - at(order[w - 1], obj);
             dist[order[w]] += gap / span;
         }
     }
@@ -84,10 +92,11 @@ pub fn crowding_distance(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::array;
 
     #[test]
     fn ranks_of_a_known_set() {
-        let pts = vec![vec![1.0, 5.0], vec![2.0, 2.0], vec![5.0, 1.0], vec![3.0, 3.0], vec![4.0, 4.0], vec![2.0, 2.0]];
+        let pts = array![[1.0, 5.0], [2.0, 2.0], [5.0, 1.0], [3.0, 3.0], [4.0, 4.0], [2.0, 2.0]];
         assert_eq!(non_dominated_ranks(&pts), vec![0, 0, 0, 1, 2, 0]);
         assert!(dominates(&[1.0, 1.0], &[1.0, 2.0]));
         assert!(!dominates(&[1.0, 1.0], &[1.0, 1.0]));
@@ -95,7 +104,7 @@ mod tests {
 
     #[test]
     fn crowding_marks_the_extremes() {
-        let pts = vec![vec![0.0, 4.0], vec![1.0, 2.0], vec![3.0, 1.0], vec![4.0, 0.0]];
+        let pts = array![[0.0, 4.0], [1.0, 2.0], [3.0, 1.0], [4.0, 0.0]];
         let d = crowding_distance(&pts, &[0, 1, 2, 3]);
         assert!(d[0].is_infinite() && d[3].is_infinite());
         assert!((d[1] - (3.0 / 4.0 + 3.0 / 4.0)).abs() < 1e-12);

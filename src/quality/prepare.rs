@@ -16,6 +16,7 @@ use crate::data::criteo::{eval_windows, load_split_with_progress, SplitCaps};
 use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSplit};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::CriteoSamples;
+use crate::hash::Fnv1a;
 use crate::model::{ModelArch, ZooModel};
 use crate::spec::{DatasetKind, Protocol, Space, TrainingSpec};
 use crate::zoo::checkpoint::{self, cache_key, checkpoint_path};
@@ -189,18 +190,12 @@ fn load(space: &Space, say: &dyn Fn(&str)) -> Result<Loaded, QualityError> {
 
 /// FNV-1a-64 of every value of `samples` (features, ids, labels, table sizes).
 fn samples_fingerprint(samples: &CriteoSamples) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |word: u64| {
-        for b in word.to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    samples.dense.iter().for_each(|x| eat(u64::from(x.to_bits())));
-    samples.sparse.iter().for_each(|&x| eat(u64::from(x)));
-    samples.labels.iter().for_each(|x| eat(u64::from(x.to_bits())));
-    samples.table_rows.iter().for_each(|&x| eat(x));
-    h
+    let mut h = Fnv1a::new();
+    samples.dense.iter().for_each(|x| h.write_u64_le(u64::from(x.to_bits())));
+    samples.sparse.iter().for_each(|&x| h.write_u64_le(u64::from(x)));
+    samples.labels.iter().for_each(|x| h.write_u64_le(u64::from(x.to_bits())));
+    samples.table_rows.iter().for_each(|&x| h.write_u64_le(x));
+    h.finish()
 }
 
 /// Evaluation queries and their description.

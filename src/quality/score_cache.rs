@@ -1,10 +1,11 @@
 //! The score cache: every candidate of every evaluation query scored once per zoo model, and cascade quality
 //! computed by re-ranking those scores ([`super::cascade`]).
 //!
-//! Scores are logits (f32; any monotone transform gives the same rankings). Quality metrics of a cascade are
-//! means over queries of `hr@k`, `ndcg@k` and `recpipe_ndcg@k` for every k in `1..=top_k` (see
-//! [`super::metrics`]); the standard NDCG's ideal is taken over the relevant items of the whole query, so a
-//! first stage that looks at only part of the pool pays for what it never sees.
+//! Scores are logits (f32; any monotone transform gives the same rankings), held as a model × candidate
+//! matrix (`ndarray::Array2<f32>`: row `m` is zoo model `m`, columns in [`EvalQueries`] order). Quality
+//! metrics of a cascade are means over queries of `hr@k`, `ndcg@k` and `recpipe_ndcg@k` for every k in
+//! `1..=top_k` (see [`super::metrics`]); the standard NDCG's ideal is taken over the relevant items of the
+//! whole query, so a first stage that looks at only part of the pool pays for what it never sees.
 //!
 //! On disk (see [`encode_scores`]) one model's scores are a little-endian file: the magic `RPDSESC1`, the
 //! candidate count (u64) and the f32 scores; the file name carries the cache key, so a stale file is never
@@ -14,6 +15,7 @@ use super::cascade::rank_query;
 use super::metrics::ranking_metrics_all_k;
 use super::protocol::EvalQueries;
 use crate::spec::metric::Metric;
+use ndarray::{Array2, ArrayView1};
 use std::collections::BTreeMap;
 
 /// Quality of one cascade: metric name (as [`Metric`] prints it, e.g. `ndcg@10`) → mean over queries.
@@ -29,7 +31,11 @@ pub struct ScoreCache {
     queries: EvalQueries,
     relevant: Vec<u32>,
     model_names: Vec<String>,
-    scores: Vec<Option<Vec<f32>>>,
+    /// Scores: one row per zoo model, one column per candidate ([`EvalQueries`] order); zero in the rows of
+    /// models not scored.
+    scores: Array2<f32>,
+    /// Whether each model's row holds its scores.
+    scored: Vec<bool>,
     model_metrics: Vec<BTreeMap<String, f64>>,
     top_k: u32,
     synthetic: bool,
@@ -48,10 +54,11 @@ impl ScoreCache {
         let relevant = (0..queries.len()).map(|q| queries.relevant(q) as u32).collect();
         let n = model_names.len();
         ScoreCache {
+            scores: Array2::zeros((n, queries.candidates())),
+            scored: vec![false; n],
             queries,
             relevant,
             model_names,
-            scores: vec![None; n],
             model_metrics: vec![BTreeMap::new(); n],
             top_k,
             synthetic,
@@ -62,7 +69,8 @@ impl ScoreCache {
     /// Store model `model`'s score of every candidate (in [`EvalQueries`] order).
     pub fn set_scores(&mut self, model: usize, scores: Vec<f32>) {
         assert_eq!(scores.len(), self.queries.candidates(), "one score per candidate");
-        self.scores[model] = Some(scores);
+        self.scores.row_mut(model).assign(&ArrayView1::from(&scores));
+        self.scored[model] = true;
     }
 
     /// Record a per-model metric measured outside cascades (e.g. `auc`, `log_loss` on held-out rows).
@@ -77,7 +85,7 @@ impl ScoreCache {
 
     /// Model `model`'s scores, when they were computed.
     pub fn scores(&self, model: usize) -> Option<&[f32]> {
-        self.scores[model].as_deref()
+        self.scored[model].then(|| self.scores.row(model).to_slice().expect("rows of a standard-layout matrix"))
     }
 
     /// The evaluation queries.
@@ -118,7 +126,7 @@ impl ScoreCache {
         stages
             .iter()
             .map(|&(m, items)| {
-                let all = self.scores[m].as_deref().unwrap_or_else(|| {
+                let all = self.scores(m).unwrap_or_else(|| {
                     panic!("model '{}' was not scored (not used by the space)", self.model_names[m])
                 });
                 (&all[range.clone()], items)
@@ -200,6 +208,16 @@ mod tests {
         cache.set_scores(0, vec![0.9, 0.8, 0.1, 0.7, 0.2, 0.9, 0.8, 0.1]);
         cache.set_scores(1, vec![0.0, 0.1, 0.9, 0.2, 0.9, 0.1, 0.2, 0.8]);
         cache
+    }
+
+    #[test]
+    fn scores_are_matrix_rows_of_scored_models() {
+        let queries = EvalQueries { offsets: vec![0, 2], labels: vec![1, 0], refs: CandidateRefs::Rows(vec![0, 1]) };
+        let mut cache = ScoreCache::new(queries, vec!["a".into(), "b".into(), "c".into()], 1, true, "t".into());
+        cache.set_scores(2, vec![0.5, -1.0]);
+        assert_eq!(cache.scores(2), Some([0.5f32, -1.0].as_slice()));
+        assert_eq!(cache.scores(0), None);
+        assert_eq!(cache.scores.dim(), (3, 2));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //!   per SLA, the side-by-side comparison under the SLA, phase times, the hosts the latency profiles came
 //!   from, and how to reproduce the run (command, seeds, versions, host) ([`markdown`]).
 //!
-//! Fronts are computed over feasible points on the space's objectives (minimisation form, see
-//! [`crate::pareto`]); the hypervolume reference point is the worst feasible value of each objective plus
-//! 10 % of its range, and is printed with the value. Files are written to a temporary name and renamed.
+//! Fronts are computed over feasible points on the space's objectives, as an objective matrix (one row per
+//! feasible point, one column per objective, minimisation form, see [`crate::pareto`]); the hypervolume
+//! reference point is the worst feasible value of each objective plus 10 % of its range, and is printed with
+//! the value. Files are written to a temporary name and renamed.
 
 pub mod compare;
 pub mod figure;
@@ -22,7 +23,7 @@ pub mod table;
 
 use crate::explore::driver::{PhaseTimes, RunSummary};
 use crate::explore::{hardware_label, objective_vector, pipeline_label, Outcome};
-use crate::pareto::{hypervolume, non_dominated_ranks, reference_point};
+use crate::pareto::{hypervolume, non_dominated_ranks, objective_matrix, reference_point};
 use crate::spec::metric::Direction;
 use crate::spec::{PointId, Space};
 use std::collections::BTreeMap;
@@ -173,11 +174,16 @@ pub fn rows(space: &Space, order: &[PointId], outcomes: &std::collections::HashM
         })
         .collect();
     let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].objectives.is_some()).collect();
-    let vectors: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].objectives.clone().expect("feasible")).collect();
+    let vectors = objective_matrix(idx.iter().map(|&i| rows[i].objectives.as_deref().expect("feasible")));
     for (k, r) in non_dominated_ranks(&vectors).into_iter().enumerate() {
         rows[idx[k]].rank = Some(r);
     }
     rows
+}
+
+/// The objective matrix of the feasible rows (one matrix row per feasible point, in acceptance order).
+pub fn feasible_objectives(rows: &[PointRow]) -> ndarray::Array2<f64> {
+    objective_matrix(rows.iter().filter_map(|r| r.objectives.as_deref()))
 }
 
 /// Hypervolume of the feasible rows after each of `checkpoints` evenly spaced prefixes (and the whole run).
@@ -191,11 +197,13 @@ pub fn progress(rows: &[PointRow], reference: &[f64], checkpoints: usize) -> Vec
     if marks.last() != Some(&n) {
         marks.push(n);
     }
+    // The feasible points of a prefix are the first rows of the run's feasible matrix.
+    let feasible = feasible_objectives(rows);
     marks
         .into_iter()
         .map(|k| {
-            let pts: Vec<Vec<f64>> = rows[..k].iter().filter_map(|r| r.objectives.clone()).collect();
-            (k, hypervolume(&pts, reference))
+            let m = rows[..k].iter().filter(|r| r.objectives.is_some()).count();
+            (k, hypervolume(&feasible.slice(ndarray::s![..m, ..]), reference))
         })
         .collect()
 }
@@ -210,7 +218,7 @@ pub fn build(
     notes: Vec<String>,
 ) -> Report {
     let rows = rows(space, &summary.order, &summary.outcomes);
-    let feasible: Vec<Vec<f64>> = rows.iter().filter_map(|r| r.objectives.clone()).collect();
+    let feasible = feasible_objectives(&rows);
     let reference = reference_point(&feasible, REFERENCE_MARGIN);
     let hv = reference.as_ref().map_or(0.0, |r| hypervolume(&feasible, r));
     let progress = reference.as_ref().map_or(Vec::new(), |r| progress(&rows, r, 20));

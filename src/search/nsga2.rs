@@ -11,7 +11,7 @@
 
 use super::moves::{crossover, mutate, random_point};
 use super::{Search, SearchSettings};
-use crate::pareto::{crowding_distance, non_dominated_ranks};
+use crate::pareto::{crowding_distance, non_dominated_ranks, objective_matrix};
 use crate::spec::{PointId, Space};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -82,16 +82,17 @@ impl Nsga2 {
     }
 }
 
-/// (rank, crowding distance) of each member: feasible points by non-dominated sorting, infeasible points
-/// one rank behind the worst feasible front with zero crowding.
+/// (rank, crowding distance) of each member: feasible points by non-dominated sorting of their objective
+/// matrix (one row per feasible member), infeasible points one rank behind the worst feasible front with zero
+/// crowding.
 pub fn rank_and_crowd(members: &[Member]) -> Vec<(usize, f64)> {
     let feasible: Vec<usize> = (0..members.len()).filter(|&i| members[i].1.is_some()).collect();
-    let vectors: Vec<Vec<f64>> = feasible.iter().map(|&i| members[i].1.clone().expect("feasible")).collect();
+    let vectors = objective_matrix(feasible.iter().map(|&i| members[i].1.as_deref().expect("feasible")));
     let ranks = non_dominated_ranks(&vectors);
     let worst = ranks.iter().copied().max().map_or(0, |r| r + 1);
     let mut out = vec![(worst, 0.0); members.len()];
     for r in 0..worst {
-        let front: Vec<usize> = (0..vectors.len()).filter(|&j| ranks[j] == r).collect();
+        let front: Vec<usize> = (0..vectors.nrows()).filter(|&j| ranks[j] == r).collect();
         let crowd = crowding_distance(&vectors, &front);
         for (k, &j) in front.iter().enumerate() {
             out[feasible[j]] = (r, crowd[k]);

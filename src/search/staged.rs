@@ -21,7 +21,7 @@
 
 use super::moves::{stage_hardware_copies, structurally_valid};
 use super::{Search, SearchSettings};
-use crate::pareto::{crowding_distance, dominates, non_dominated_ranks};
+use crate::pareto::{crowding_distance, dominates, non_dominated_ranks, objective_matrix};
 use crate::spec::{Param, ParamKind, PointId, Space};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -101,11 +101,11 @@ impl Staged {
         let mut feasible: Vec<(PointId, Vec<f64>)> =
             self.known.iter().filter_map(|(id, v)| v.as_ref().map(|v| (*id, v.clone()))).collect();
         feasible.sort_by_key(|(id, _)| *id);
-        let vectors: Vec<Vec<f64>> = feasible.iter().map(|(_, v)| v.clone()).collect();
+        let vectors = objective_matrix(feasible.iter().map(|(_, v)| v.as_slice()));
         let ranks = non_dominated_ranks(&vectors);
         let mut out: Vec<(PointId, Step)> = Vec::new();
         for rank in 0..POLISH_RANKS {
-            let front: Vec<usize> = (0..vectors.len()).filter(|&i| ranks[i] == rank).collect();
+            let front: Vec<usize> = (0..vectors.nrows()).filter(|&i| ranks[i] == rank).collect();
             let crowd = crowding_distance(&vectors, &front);
             let mut members: Vec<(usize, f64)> = front.iter().copied().zip(crowd).collect();
             members.sort_by(|a, b| b.1.total_cmp(&a.1).then(feasible[a.0].0.cmp(&feasible[b.0].0)));

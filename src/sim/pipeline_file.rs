@@ -561,6 +561,42 @@ pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, InputError> {
     parse_pipeline(&text, &file, base)
 }
 
+/// Everything `recpipe-dse simulate` reports for one pipeline file: the run, and the capacity under the SLA.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PipelineRun {
+    /// Pipeline name.
+    pub name: String,
+    /// The simulation at the file's offered load.
+    #[serde(flatten)]
+    pub report: super::SimReport,
+    /// Largest offered load meeting the SLA, queries/s (when an SLA is given).
+    pub max_qps_under_sla: Option<f64>,
+    /// Details of that capacity search.
+    pub capacity: Option<super::CapacityReport>,
+    /// Capacity for each of the file's curve targets (same percentile as the SLA).
+    pub capacity_curve: Vec<super::CapacityReport>,
+}
+
+/// Simulate a validated pipeline file and, when it gives an SLA, search its capacity (and curve).
+pub fn run_pipeline(spec: &PipelineSpec) -> Result<PipelineRun, super::SimError> {
+    let report = super::simulate(&spec.model, &spec.settings)?;
+    let opts = super::CapacityOptions::default();
+    let (capacity, capacity_curve) = match spec.settings.sla {
+        Some(sla) => (
+            Some(super::max_qps_under_sla(&spec.model, &spec.settings, sla, &opts)?),
+            super::capacity_curve(&spec.model, &spec.settings, sla.percentile, &spec.curve_targets_ms, &opts)?,
+        ),
+        None => (None, Vec::new()),
+    };
+    Ok(PipelineRun {
+        name: spec.name.clone(),
+        report,
+        max_qps_under_sla: capacity.as_ref().map(|c| c.max_qps),
+        capacity,
+        capacity_curve,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

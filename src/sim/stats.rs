@@ -3,9 +3,10 @@
 //! * **Percentiles** are exact over the recorded latencies with numpy's default ("linear") interpolation, as
 //!   RecPipe's `utils.post_process_queries` used `np.percentile`: for sorted values `x[0..n]` and
 //!   `p ∈ [0, 100]`, `h = (n − 1)·p/100` and the result is `x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])`.
-//!   The recorded sample is cut into contiguous batches, each batch is sorted, and order statistics of the whole
-//!   sample are found by a binary search over values across the sorted batches, so one sort serves both the
-//!   overall percentiles and the per-batch ones.
+//!   This is [`crate::measure::stats::quantile_sorted`] at `q = p/100` (the crate's one percentile of a
+//!   sorted slice); here the recorded sample is cut into contiguous batches, each batch is sorted, and order
+//!   statistics of the whole sample are found by a binary search over values across the sorted batches, so
+//!   one sort serves both the overall percentiles and the per-batch ones.
 //! * **Confidence intervals** use non-overlapping batch means (Law & Kelton, *Simulation Modeling and
 //!   Analysis*, §9.5.3): the run's measured queries, in arrival order, are split into `B` contiguous batches;
 //!   the interval is `estimate ± t_{1−α/2, B−1} · s_B / √B`, with `s_B` the standard deviation of the batch
@@ -36,17 +37,6 @@ impl Interval {
     pub fn contains(&self, x: f64) -> bool {
         self.lo <= x && x <= self.hi
     }
-}
-
-/// numpy-compatible linear-interpolation percentile of an already sorted slice; `None` if empty.
-pub fn percentile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let h = (sorted.len() - 1) as f64 * (p / 100.0).clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
 }
 
 /// numpy-compatible percentile of unsorted `u64` values (sorted internally), returned as `f64`.
@@ -235,16 +225,20 @@ pub fn batch_interval(estimate: f64, batch_estimates: &[f64], confidence: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::stats::quantile_sorted;
 
     #[test]
     fn numpy_linear_percentiles() {
         // np.percentile([1, 2, 3, 4], [0, 25, 50, 95, 100]) = 1, 1.75, 2.5, 3.85, 4.
         let v = [1.0, 2.0, 3.0, 4.0];
+        let runs: [&[u64]; 1] = [&[1, 2, 3, 4]];
         let want = [(0.0, 1.0), (25.0, 1.75), (50.0, 2.5), (95.0, 3.85), (100.0, 4.0)];
         for (p, x) in want {
-            assert!((percentile_sorted(&v, p).unwrap() - x).abs() < 1e-12, "p{p}");
+            assert!((quantile_sorted(&v, p / 100.0) - x).abs() < 1e-12, "p{p}");
+            assert!((percentile_of_runs(&runs, p).unwrap() - x).abs() < 1e-12, "p{p}");
         }
-        assert!(percentile_sorted(&[], 50.0).is_none());
+        let empty: [&[u64]; 1] = [&[]];
+        assert!(percentile_of_runs(&empty, 50.0).is_none());
         assert!((percentile_u64(&[4, 1, 3, 2], 95.0).unwrap() - 3.85).abs() < 1e-12);
     }
 
@@ -265,7 +259,7 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         for p in [0.0, 1.0, 33.3, 50.0, 95.0, 99.0, 99.9, 100.0] {
             let a = percentile_of_runs(&refs, p).unwrap();
-            let b = percentile_sorted(&sorted, p).unwrap();
+            let b = quantile_sorted(&sorted, p / 100.0);
             assert!((a - b).abs() < 1e-9, "p{p}: {a} vs {b}");
         }
     }

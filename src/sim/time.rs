@@ -1,33 +1,12 @@
 //! Integer simulation time.
 //!
-//! All simulated instants and durations are whole nanoseconds held in a `u64` ([`SimTime`]), so event order is
-//! exact and a run is bit-identical for the same seed on every machine. Conversions to and
-//! from milliseconds round to the nearest nanosecond; a `u64` of nanoseconds spans about 584 years of simulated
-//! time, far beyond any run the query cap allows.
-
-use serde::Serialize;
+//! All simulated instants and durations are whole nanoseconds held in a `u64`, so event order is exact and a
+//! run is bit-identical for the same seed on every machine. Conversions to and from milliseconds round to the
+//! nearest nanosecond; a `u64` of nanoseconds spans about 584 years of simulated time, far beyond any run the
+//! query cap allows.
 
 /// Nanoseconds per millisecond.
 pub const NS_PER_MS: f64 = 1.0e6;
-
-/// An instant or a duration of simulated time, in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
-pub struct SimTime(pub u64);
-
-impl SimTime {
-    /// Time zero.
-    pub const ZERO: SimTime = SimTime(0);
-
-    /// From milliseconds, rounded to the nearest nanosecond (negative or non-finite values give zero).
-    pub fn from_ms(ms: f64) -> SimTime {
-        SimTime(ns_from_ms(ms))
-    }
-
-    /// In milliseconds.
-    pub fn as_ms(self) -> f64 {
-        ms_from_ns(self.0)
-    }
-}
 
 /// Milliseconds → nanoseconds, rounded to nearest; negative or NaN → 0, too large → `u64::MAX`.
 #[inline]
@@ -59,7 +38,7 @@ mod tests {
         assert_eq!(ns_from_ms(1.6e-6), 2);
         assert_eq!(ns_from_ms(-3.0), 0);
         assert_eq!(ns_from_ms(f64::NAN), 0);
-        assert_eq!(SimTime::from_ms(2.5).0, 2_500_000);
-        assert!((SimTime(2_090_744).as_ms() - 2.090744).abs() < 1e-12);
+        assert_eq!(ns_from_ms(2.5), 2_500_000);
+        assert!((ms_from_ns(2_090_744) - 2.090744).abs() < 1e-12);
     }
 }

@@ -1,34 +1,37 @@
 //! Model checkpoints and cache keys.
 //!
 //! A trained model is stored as a safetensors file of its `VarStore` in `<cache>/checkpoints/`, named
-//! `<model>-<key>.safetensors`. The key is a 128-bit hash (two FNV-1a-64 passes with different offsets, hex) of
-//! everything that determines the trained weights: the data fingerprint, the model configuration, the training
-//! settings and the seed, plus a format version. A present file with the right key is reused; a write goes to
-//! a temporary file first and is renamed into place, so a killed run never leaves a half-written checkpoint.
-//! Score-cache files use the same keys (see `crate::quality`).
+//! `<model>-<key>.safetensors`. The key is a 128-bit hash (two FNV-1a-64 passes of [`crate::hash`] with
+//! different offsets, hex) of everything that determines the trained weights: the data fingerprint, the model
+//! configuration, the training settings and the seed, plus a format version. A present file with the right
+//! key is reused; a write goes to a temporary file first and is renamed into place, so a killed run never
+//! leaves a half-written checkpoint. Score-cache files use the same keys (see `crate::quality`).
 
+use crate::hash::{Fnv1a, OFFSET_BASIS};
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 
 /// Version of everything that feeds a key; bump it when training or scoring code changes its results.
 pub const CACHE_FORMAT: &str = "recpipe-dse-cache-v1";
 
-fn fnv1a(offset: u64, parts: &[&str]) -> u64 {
-    let mut h = offset;
+/// Offset basis of the key's second FNV-1a pass: the standard basis with its 32-bit halves swapped.
+const SECOND_OFFSET: u64 = 0x8422_2325_cbf2_9ce4;
+
+/// FNV-1a-64 from `offset` of every part followed by a `0xff` separator byte (never part of UTF-8 text).
+fn parts_hash(offset: u64, parts: &[&str]) -> u64 {
+    let mut h = Fnv1a::with_offset(offset);
     for part in parts {
-        for &b in part.as_bytes().iter().chain(&[0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.write(part.as_bytes());
+        h.write(&[0xff]);
     }
-    h
+    h.finish()
 }
 
 /// A stable 32-hex-digit key of `parts` (order matters), including [`CACHE_FORMAT`].
 pub fn cache_key(parts: &[&str]) -> String {
     let mut all = vec![CACHE_FORMAT];
     all.extend_from_slice(parts);
-    format!("{:016x}{:016x}", fnv1a(0xcbf2_9ce4_8422_2325, &all), fnv1a(0x8422_2325_cbf2_9ce4, &all))
+    format!("{:016x}{:016x}", parts_hash(OFFSET_BASIS, &all), parts_hash(SECOND_OFFSET, &all))
 }
 
 /// Path of a model's checkpoint under `cache_dir`.

@@ -19,7 +19,8 @@ use tch::nn::{Init, Path};
 use tch::{Device, Kind, Tensor};
 
 use super::mlp::{Activation, Mlp, MlpInit};
-use crate::data::{CriteoSamples, DENSE, SPARSE};
+use super::tensor::{tensor_from_matrix, tensor_from_vector};
+use crate::data::{CriteoSamples, SPARSE};
 use crate::model::{DlrmArch, Interaction};
 
 /// A DLRM with concatenated embedding tables.
@@ -161,27 +162,20 @@ pub struct CriteoBatch {
     pub labels: Tensor,
 }
 
-/// Copies rows `rows` of `samples` into tensors on `device`.
+/// Copies rows `rows` of `samples` into tensors on `device` (through their matrices, [`CriteoSamples::batch`]).
 pub fn criteo_batch(samples: &CriteoSamples, rows: &[usize], device: Device) -> CriteoBatch {
-    let mut dense = Vec::with_capacity(rows.len() * DENSE);
-    let mut sparse = Vec::with_capacity(rows.len() * SPARSE);
-    let mut labels = Vec::with_capacity(rows.len());
-    for &r in rows {
-        dense.extend_from_slice(&samples.dense[r * DENSE..(r + 1) * DENSE]);
-        sparse.extend(samples.sparse[r * SPARSE..(r + 1) * SPARSE].iter().map(|&id| i64::from(id)));
-        labels.push(samples.labels[r]);
-    }
-    let b = rows.len() as i64;
+    let arrays = samples.batch(rows);
     CriteoBatch {
-        dense: Tensor::from_slice(&dense).view([b, DENSE as i64]).to_device(device),
-        sparse: Tensor::from_slice(&sparse).view([b, SPARSE as i64]).to_device(device),
-        labels: Tensor::from_slice(&labels).to_kind(Kind::Float).to_device(device),
+        dense: tensor_from_matrix(&arrays.dense).to_device(device),
+        sparse: tensor_from_matrix(&arrays.sparse).to_device(device),
+        labels: tensor_from_vector(&arrays.labels).to_kind(Kind::Float).to_device(device),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DENSE;
     use crate::model::{preset, ModelArch};
     use tch::nn::VarStore;
 

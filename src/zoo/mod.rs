@@ -2,11 +2,13 @@
 //!
 //! Models return logits (scores before the sigmoid); ranking by logits equals ranking by click probability, and
 //! training uses the numerically stable BCE-with-logits. Variables live in a `tch::nn::VarStore` so that
-//! checkpoints are plain safetensors files.
+//! checkpoints are plain safetensors files. Host-side batches are `ndarray` arrays, copied into tensors by
+//! [`tensor`].
 
 pub mod checkpoint;
 pub mod dlrm;
 pub mod mlp;
 pub mod neumf;
 pub mod popularity;
+pub mod tensor;
 pub mod train;
