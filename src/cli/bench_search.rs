@@ -114,7 +114,7 @@ pub fn bench(
     let valid = valid_point_count(&space).max(1);
     let budget = ((valid as f64 * fraction).floor() as u64).max(1);
     let mut rows = Vec::new();
-    for kind in [StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2] {
+    for kind in searched_strategies() {
         for seed in 1..=seeds {
             let (evaluated, pts) = run(kind, seed, budget)?;
             rows.push(BenchRow {
@@ -165,7 +165,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     for r in &rows {
         println!("{:<18} {:>5} {:>11.1}% {:>10.4}", r.strategy, r.seed, r.evaluated_fraction * 100.0, r.hv_ratio);
     }
-    for kind in ["annealing", "annealing-pareto", "nsga2"] {
+    for kind in searched_strategies().into_iter().map(StrategyKind::name) {
         let v: Vec<f64> = rows.iter().filter(|r| r.strategy == kind).map(|r| r.hv_ratio).collect();
         let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
         let min = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -176,4 +176,10 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     }
     println!("wall time (exhaustive evaluation included): {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Every strategy that searches (all but exhaustive), from the one list of strategies.
+fn searched_strategies() -> Vec<StrategyKind> {
+    use clap::ValueEnum;
+    StrategyKind::value_variants().iter().copied().filter(|k| *k != StrategyKind::Exhaustive).collect()
 }

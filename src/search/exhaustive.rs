@@ -23,7 +23,7 @@ impl Exhaustive {
 
 impl Search for Exhaustive {
     fn name(&self) -> String {
-        "exhaustive".to_string()
+        super::StrategyKind::Exhaustive.name()
     }
     fn ask(&mut self) -> Vec<PointId> {
         let hi = (self.next + CHUNK).min(self.end);

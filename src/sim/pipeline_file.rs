@@ -1,6 +1,7 @@
 //! The pipeline file of `recpipe-dse simulate`: YAML → raw serde structs (unknown fields rejected) →
 //! validation that reports every problem at once, each with file, line:column, field path and value → a
-//! [`PipelineSpec`] (model, settings, optional SLA).
+//! [`PipelineSpec`] (model, settings, optional SLA); [`run_pipeline`] simulates it (and, with an SLA, searches
+//! the capacity).
 //!
 //! The field-by-field reference (types, units, defaults) is in `src/sim/README.md`. Parsing is pure apart from
 //! reading the sample/trace files a pipeline file may reference (resolved against `base_dir`).
