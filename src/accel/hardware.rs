@@ -190,11 +190,6 @@ impl From<crate::input::InputError> for AccelError {
     }
 }
 
-/// Turn a serde_json error into one issue.
-pub(crate) fn json_issue(err: &serde_json::Error, file: &str) -> AccelError {
-    AccelError::issue(file, "", format!("invalid JSON: {err}"))
-}
-
 /// RecPipe's `configs/accel_configs/hardconf_*.json`; every key of the shipped files, all required.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,7 +236,7 @@ impl AccelConfig {
 
     /// Parse an original RecPipe `hardconf_*.json` and validate the result. `origin` names the file.
     pub fn from_recpipe_json_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RecPipeHardconf = serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
+        let raw: RecPipeHardconf = crate::input::parse_json(text, origin)?;
         let mut issues = Vec::new();
         if !(raw.clock.is_finite() && raw.clock > 0.0) {
             issues.push(Issue {

@@ -12,7 +12,7 @@
 //! MovieLens-1M has 6,040 users and 3,706 rated movies, MovieLens-20M 138,493 users and 26,744 movies
 //! (GroupLens data set READMEs).
 
-use super::hardware::{json_issue, AccelError};
+use super::hardware::AccelError;
 use crate::input::Issue;
 use crate::model::{Interaction, ModelArch};
 use serde::Deserialize;
@@ -259,7 +259,7 @@ impl ModelShape {
     /// Parse a RecPipe model config. A config with `arch_sparse_mf_feature_size` is NeuMF, otherwise DLRM
     /// with the `dot` interaction (the original's CLI default).
     pub fn from_recpipe_json_str(text: &str, origin: &str) -> Result<Self, AccelError> {
-        let raw: RecPipeModelJson = serde_json::from_str(text).map_err(|e| json_issue(&e, origin))?;
+        let raw: RecPipeModelJson = crate::input::parse_json(text, origin)?;
         let mut issues = Vec::new();
         let bot = parse_widths(&raw.arch_mlp_bot, origin, "arch_mlp_bot").map_err(|e| issues.push(e));
         let top = parse_widths(&raw.arch_mlp_top, origin, "arch_mlp_top").map_err(|e| issues.push(e));
