@@ -4,25 +4,32 @@
 //! (`tell`). The driver dedups (a point asked again is answered from memory without counting), answers
 //! points finished by an earlier run from the [`Journal`] (they count against the budget like new ones, so
 //! a resumed run makes exactly the choices of an uninterrupted one), evaluates the rest in parallel with
-//! rayon, appends each to the journal as it completes, enforces the budget of distinct points, reports the
-//! count of finished points to its [`Progress`] observer, and stops early — after finishing the points already started — when
-//! its stop flag is raised (Ctrl-C). Results are told in ask order, so a strategy's choices do not depend on
+//! rayon, appends each to the journal in ask order as soon as the points asked before it are done (so the
+//! journal holds the same bytes whatever the thread timing), enforces the budget of distinct points, reports
+//! the count of finished points to its [`Progress`] observer, and stops early — after finishing the points
+//! already started — when its stop flag is raised (Ctrl-C). Results are told in ask order, so a strategy's choices do not depend on
 //! thread timing: the same space, sources and seed give the same points.
 
 use super::evaluate::Evaluator;
-use super::journal::Journal;
+use super::journal::{Journal, JournalRecord};
 use super::{hardware_label, objective_vector, pipeline_label, Outcome};
 use crate::progress::Progress;
 use crate::search::Search;
 use crate::spec::PointId;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Rounds in a row without a new point after which a search is considered stalled and stopped.
 pub const STALL_ROUNDS: u32 = 200;
+
+/// Records of a batch waiting for their predecessors (by position in the batch) before they are journaled.
+struct InOrder {
+    next: usize,
+    pending: BTreeMap<usize, Option<JournalRecord>>,
+}
 
 /// How the driver runs.
 #[derive(Debug, Clone)]
@@ -178,6 +185,25 @@ impl<'a> Driver<'a> {
         self.options.stop.load(Ordering::SeqCst) || self.options.stop_after_new.is_some_and(|n| evaluated >= n)
     }
 
+    /// Mark position `i` of a batch done (with the record to journal, if any) and append every record whose
+    /// predecessors in the batch are all done, so the journal's order is the ask order whatever the thread
+    /// timing. A point finished out of order waits at most until the points asked before it finish.
+    fn append_in_order(&self, in_order: &Mutex<InOrder>, i: usize, record: Option<JournalRecord>, bar: &dyn Progress) {
+        let Some(journal) = self.journal else { return };
+        let mut state = in_order.lock().expect("journal order lock");
+        state.pending.insert(i, record);
+        loop {
+            let next = state.next;
+            let Some(done) = state.pending.remove(&next) else { break };
+            state.next += 1;
+            if let Some(rec) = done {
+                if let Err(e) = journal.append(&rec) {
+                    bar.message(&format!("warning: cannot append to journal {}: {e}", journal.path().display()));
+                }
+            }
+        }
+    }
+
     /// Evaluate (or reuse) each point; `None` for points not started because a stop was requested.
     fn evaluate_batch(
         &self,
@@ -187,31 +213,27 @@ impl<'a> Driver<'a> {
     ) -> Vec<Option<(Outcome, bool)>> {
         let space = self.evaluator.space();
         let started = std::sync::atomic::AtomicU64::new(evaluated_before);
+        let in_order = Mutex::new(InOrder { next: 0, pending: BTreeMap::new() });
         ids.par_iter()
-            .map(|&id| {
+            .enumerate()
+            .map(|(i, &id)| {
                 if let Some(o) = self.journal.and_then(|j| j.lookup(id)) {
+                    self.append_in_order(&in_order, i, None, bar);
                     bar.advance(1);
                     return Some((o.clone(), true));
                 }
                 let n = started.fetch_add(1, Ordering::SeqCst);
                 if self.options.stop.load(Ordering::SeqCst) || self.options.stop_after_new.is_some_and(|k| n >= k) {
+                    self.append_in_order(&in_order, i, None, bar);
                     return None;
                 }
                 let outcome = self.evaluator.evaluate(id);
-                if let Some(j) = self.journal {
+                let record = self.journal.map(|j| {
                     let design = space.design(id).expect("asked ids are in the space");
                     let hw = design.stages.iter().map(|s| hardware_label(space, &s.hardware)).collect();
-                    let rec = j.record(
-                        id,
-                        pipeline_label(space, &design),
-                        hw,
-                        self.evaluator.settings().seed,
-                        outcome.clone(),
-                    );
-                    if let Err(e) = j.append(&rec) {
-                        bar.message(&format!("warning: cannot append to journal {}: {e}", j.path().display()));
-                    }
-                }
+                    j.record(id, pipeline_label(space, &design), hw, self.evaluator.settings().seed, outcome.clone())
+                });
+                self.append_in_order(&in_order, i, record, bar);
                 bar.advance(1);
                 Some((outcome, false))
             })

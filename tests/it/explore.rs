@@ -172,6 +172,24 @@ fn interrupted_and_resumed_runs_match_uninterrupted_ones() {
 }
 
 #[test]
+fn journals_are_the_same_bytes_whatever_the_thread_timing() {
+    let sp = space("tiny-explore.yaml");
+    let dir = temp_dir("journal-bytes");
+    // Rayon pools of different sizes finish the points of a batch in different orders.
+    let journal_with_threads = |threads: usize, name: &str| {
+        let path = dir.join(name);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| run(&sp, &path, StrategyKind::Exhaustive, 10_000, None));
+        std::fs::read(&path).unwrap()
+    };
+    let one = journal_with_threads(1, "one.jsonl");
+    let four = journal_with_threads(4, "four.jsonl");
+    assert!(!one.is_empty());
+    assert!(one == four, "journals differ between 1 and 4 worker threads");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn strategies_respect_the_budget_and_dedup() {
     let sp = space("tiny-explore.yaml");
     for kind in StrategyKind::value_variants().iter().copied().filter(|k| *k != StrategyKind::Exhaustive) {
