@@ -171,14 +171,9 @@ impl AccelError {
     pub fn into_issues(self) -> Vec<Issue> {
         match self {
             AccelError::Invalid(v) => v,
-            other => {
-                let file = match &other {
-                    AccelError::Io { file, .. } | AccelError::UnknownFormat { file } => file.clone(),
-                    AccelError::Invalid(_) => unreachable!("handled above"),
-                };
-                let message = other.to_string();
-                let message = message.strip_prefix(&format!("{file}: ")).unwrap_or(&message).to_string();
-                vec![Issue { file, position: None, path: String::new(), message }]
+            AccelError::Io { file, error } => vec![Issue::field(file, "", format!("cannot read file: {error}"))],
+            AccelError::UnknownFormat { file } => {
+                vec![Issue::field(file, "", "unknown file type (expected .yaml, .yml or .json)")]
             }
         }
     }

@@ -23,6 +23,20 @@ impl Issue {
     }
 }
 
+impl InputError {
+    /// The one issue of a parser error at `position` and field `path` (`.` or empty for the document). A
+    /// missing required field, which serde reports at its parent, is reported at its own path.
+    pub(crate) fn from_parser(file: &str, position: Option<(u64, u64)>, path: &str, message: String) -> Self {
+        let mut path = if path == "." { String::new() } else { path.to_string() };
+        let mut message = message;
+        if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+            path = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+            message = "missing required field".to_string();
+        }
+        InputError::single(file, position, &path, message)
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
@@ -101,11 +115,6 @@ impl Issues {
 }
 
 impl Issues {
-    /// The file the issues are about.
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
     /// `Ok(value)` when nothing was recorded, else every recorded problem.
     pub fn finish<T>(self, value: T) -> Result<T, InputError> {
         if self.list.is_empty() {

@@ -1,7 +1,7 @@
 //! Reading RecPipe's JSON configs (model and accelerator descriptions): a syntax or type error becomes one
-//! [`Issue`] with the parser's line:column and the field path where deserialisation stopped.
+//! [`Issue`](super::Issue) with the parser's line:column and the field path where deserialisation stopped.
 
-use super::{InputError, Issue};
+use super::InputError;
 
 /// Deserialize JSON into `T`, turning an error into one issue with position and field path.
 pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, InputError> {
@@ -16,13 +16,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Res
             Some(i) => rendered[..i].to_string(),
             None => rendered,
         };
-        let mut path = if path == "." { String::new() } else { path };
-        let mut message = format!("invalid JSON: {message}");
-        if let Some(name) = message.strip_prefix("invalid JSON: missing field `").and_then(|m| m.split('`').next()) {
-            path = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-            message = "missing required field".to_string();
+        let mut e = InputError::from_parser(file, position, &path, message);
+        if e.issues[0].message != "missing required field" {
+            e.issues[0].message = format!("invalid JSON: {}", e.issues[0].message);
         }
-        InputError { issues: vec![Issue { file: file.to_string(), position, path, message }] }
+        e
     })
 }
 

@@ -1,7 +1,7 @@
-//! Reading an input file and turning YAML syntax/type errors into [`Issue`]s with the parser's line:column and
+//! Reading an input file and turning YAML syntax/type errors into [`Issue`](super::Issue)s with the parser's line:column and
 //! the field path where deserialisation stopped (`serde_path_to_error`).
 
-use super::{InputError, Issue};
+use super::InputError;
 use std::path::Path;
 
 /// Read an input file whole: (the name to use in messages, its text), or one issue naming the file.
@@ -31,14 +31,8 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Res
     });
     result.map_err(|err| {
         let position = err.location().filter(|l| l.line() > 0).map(|l| (l.line(), l.column()));
-        let path = field_path.into_inner();
-        let mut path = if path == "." { String::new() } else { path.replace(".value", "") };
-        let mut message = parser_message(&err.to_string());
-        if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-            path = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-            message = "missing required field".to_string();
-        }
-        InputError { issues: vec![Issue { file: file.to_string(), position, path, message }] }
+        let path = field_path.into_inner().replace(".value", "");
+        InputError::from_parser(file, position, &path, parser_message(&err.to_string()))
     })
 }
 
