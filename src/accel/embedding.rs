@@ -18,9 +18,26 @@
 //! `max(sram_bytes / port_bytes_per_cycle, dram_latency + dram_bytes / dram_bytes_per_cycle)` cycles (the
 //! original added the two). NeuMF looks the user up once per query (RecPipe's MovieLens queries hold one user)
 //! and each candidate item once.
+//!
+//! A [`GenericShape`] gathers `Σ lookups` rows of each `item_lookups` group per candidate and each
+//! `query_lookups` group once per query (none when the stage has no candidates). Its query rows are gathered
+//! first, as a gather of their own (the query's work precedes the candidates'), then the candidates' rows; the
+//! gather time is the sum of the two. The default hit rate applies to both:
+//! * MovieLens: the cached fraction of the tables, `min(1, cache / (users · U + items · I))`, with `U` (`I`)
+//!   the bytes of one row of every query (item) group, i.e. every group is taken as a table with one row per
+//!   user (item); for a NeuMF-like shape this is NeuMF's rule;
+//! * otherwise the Criteo characterization at `entries = cache / v`, with `v` the lookup-weighted mean row bytes
+//!   of the per-candidate lookups (of the query lookups when there are none); for one width `d` this is DLRM's
+//!   `d · element_bytes`. The mean, rather than the widest row, keeps the cache's capacity in rows equal to what
+//!   the lookup stream actually stores on average.
+//!
+//! Row overhead: row-wise quantized tables store extra bytes with every row (an fp32 scale and bias: 8 B for
+//! row-wise int8). The `*_with_overhead` functions add `row_overhead_bytes` to every looked-up row, both to its
+//! traffic (SRAM bytes, and DRAM bytes before rounding to bursts) and to the cache's capacity per vector
+//! (a NeuMF entry holds two rows, GMF and MLP). The plain functions are the same with no overhead.
 
 use super::hardware::AccelConfig;
-use super::model_shape::{Dataset, ModelShape};
+use super::model_shape::{Dataset, GenericShape, ModelShape};
 use std::sync::OnceLock;
 
 const CHARACTERIZATION_CSV: &str = include_str!("../../calib/embedding-hit-rate-criteo.csv");
@@ -72,14 +89,39 @@ pub fn table_key(table: u32, row: u64) -> u64 {
 }
 
 /// Vectors the configured cache holds for `model` (one entry per vector; DLRM vectors are `d` elements,
-/// NeuMF caches a user's or item's GMF and MLP vectors together).
+/// NeuMF caches a user's or item's GMF and MLP vectors together, a generic shape's entry is its mean row, see
+/// the module docs).
 pub fn cache_entries(model: &ModelShape, hw: &AccelConfig) -> u32 {
+    cache_entries_with_overhead(model, hw, 0)
+}
+
+/// [`cache_entries`] with `row_overhead_bytes` stored with every row (module docs).
+pub fn cache_entries_with_overhead(model: &ModelShape, hw: &AccelConfig, row_overhead_bytes: u32) -> u32 {
     let e = hw.element_bytes as u64;
+    let ov = row_overhead_bytes as u64;
     let vector = match model {
-        ModelShape::Dlrm(d) => d.embedding_dim as u64 * e,
-        ModelShape::NeuMf(n) => (n.mf_dim + n.mlp_embedding_dim) as u64 * e,
+        ModelShape::Dlrm(d) => d.embedding_dim as u64 * e + ov,
+        ModelShape::NeuMf(n) => (n.mf_dim + n.mlp_embedding_dim) as u64 * e + 2 * ov,
+        ModelShape::Generic(g) => {
+            let v = generic_mean_row_bytes(g, hw, row_overhead_bytes).max(1.0);
+            return (hw.embedding_cache_bytes as f64 / v).floor().min(u32::MAX as f64) as u32;
+        }
     };
     (hw.embedding_cache_bytes / vector.max(1)).min(u32::MAX as u64) as u32
+}
+
+/// Lookup-weighted mean bytes of one looked-up row of `g`: over the per-candidate lookups, or over the query
+/// lookups when there are none; 0 without lookups.
+pub fn generic_mean_row_bytes(g: &GenericShape, hw: &AccelConfig, row_overhead_bytes: u32) -> f64 {
+    let groups = if g.item_lookups.is_empty() { &g.query_lookups } else { &g.item_lookups };
+    let e = hw.element_bytes as u64;
+    let lookups: u64 = groups.iter().map(|&(l, _)| l as u64).sum();
+    let bytes: u64 = groups.iter().map(|&(l, w)| l as u64 * (w as u64 * e + row_overhead_bytes as u64)).sum();
+    if lookups == 0 {
+        0.0
+    } else {
+        bytes as f64 / lookups as f64
+    }
 }
 
 /// Hit rate of the configured cache over a data set's own index stream (keys from [`table_key`]), after a
@@ -109,32 +151,110 @@ pub struct EmbeddingTraffic {
 
 /// Hit rate for `model` on `hw` when none is supplied (module docs, items 2 and 3).
 pub fn default_hit_rate(model: &ModelShape, hw: &AccelConfig, dataset: Dataset) -> f64 {
+    default_hit_rate_with_overhead(model, hw, dataset, 0)
+}
+
+/// [`default_hit_rate`] with `row_overhead_bytes` stored with every row (module docs).
+pub fn default_hit_rate_with_overhead(
+    model: &ModelShape,
+    hw: &AccelConfig,
+    dataset: Dataset,
+    row_overhead_bytes: u32,
+) -> f64 {
     let e = hw.element_bytes as f64;
+    let ov = row_overhead_bytes as f64;
     let cache = hw.embedding_cache_bytes as f64;
     match (model, dataset.movielens_entities()) {
-        (ModelShape::Dlrm(d), _) => criteo_hit_rate(cache / (d.embedding_dim as f64 * e)),
+        (ModelShape::Dlrm(d), _) => criteo_hit_rate(cache / (d.embedding_dim as f64 * e + ov)),
         (ModelShape::NeuMf(n), Some((users, items))) => {
-            let row_bytes = (n.mf_dim + n.mlp_embedding_dim) as f64 * e;
+            let row_bytes = (n.mf_dim + n.mlp_embedding_dim) as f64 * e + 2.0 * ov;
             (cache / row_bytes / (users + items) as f64).min(1.0)
         }
-        (ModelShape::NeuMf(n), None) => criteo_hit_rate(cache / ((n.mf_dim + n.mlp_embedding_dim) as f64 * e)),
+        (ModelShape::NeuMf(n), None) => {
+            criteo_hit_rate(cache / ((n.mf_dim + n.mlp_embedding_dim) as f64 * e + 2.0 * ov))
+        }
+        (ModelShape::Generic(g), Some((users, items))) => {
+            let row = |groups: &[(u32, u32)]| groups.iter().map(|&(_, w)| w as f64 * e + ov).sum::<f64>();
+            let table_bytes = users as f64 * row(&g.query_lookups) + items as f64 * row(&g.item_lookups);
+            if table_bytes > 0.0 {
+                (cache / table_bytes).min(1.0)
+            } else {
+                0.0
+            }
+        }
+        (ModelShape::Generic(g), None) => {
+            let v = generic_mean_row_bytes(g, hw, row_overhead_bytes);
+            if v > 0.0 {
+                criteo_hit_rate(cache / v)
+            } else {
+                0.0
+            }
+        }
     }
 }
 
 /// Gather traffic for `items` candidates with on-chip hit rate `hit_rate`.
 pub fn traffic(model: &ModelShape, hw: &AccelConfig, items: u32, hit_rate: f64) -> EmbeddingTraffic {
+    traffic_with_overhead(model, hw, items, hit_rate, 0)
+}
+
+/// [`traffic`] with `row_overhead_bytes` fetched with every looked-up row. For a generic shape this is the query
+/// gather followed by the candidates' gather ([`generic_traffic`]): bytes and cycles add.
+pub fn traffic_with_overhead(
+    model: &ModelShape,
+    hw: &AccelConfig,
+    items: u32,
+    hit_rate: f64,
+    row_overhead_bytes: u32,
+) -> EmbeddingTraffic {
     let e = hw.element_bytes as f64;
-    let burst = hw.dram_burst_bytes as f64;
+    let ov = row_overhead_bytes as f64;
     let n = items as f64;
-    let h = hit_rate.clamp(0.0, 1.0);
     // (vector lookups, bytes per vector)
     let groups: [(f64, f64); 3] = match model {
-        ModelShape::Dlrm(d) => [(n * d.tables as f64, d.embedding_dim as f64 * e), (0.0, 0.0), (0.0, 0.0)],
+        ModelShape::Dlrm(d) => [(n * d.tables as f64, d.embedding_dim as f64 * e + ov), (0.0, 0.0), (0.0, 0.0)],
         ModelShape::NeuMf(m) => {
             let users = if items > 0 { 1.0 } else { 0.0 };
-            [(n + users, m.mf_dim as f64 * e), (n + users, m.mlp_embedding_dim as f64 * e), (0.0, 0.0)]
+            [(n + users, m.mf_dim as f64 * e + ov), (n + users, m.mlp_embedding_dim as f64 * e + ov), (0.0, 0.0)]
+        }
+        ModelShape::Generic(g) => {
+            let (query, item) = generic_traffic(g, hw, items, hit_rate, row_overhead_bytes);
+            return EmbeddingTraffic {
+                hit_rate: item.hit_rate,
+                sram_bytes: query.sram_bytes + item.sram_bytes,
+                dram_bytes: query.dram_bytes + item.dram_bytes,
+                cycles: query.cycles + item.cycles,
+            };
         }
     };
+    gather(hw, groups, hit_rate)
+}
+
+/// A generic shape's two gathers, (once per query, per-candidate rows of all `items` candidates), with
+/// `row_overhead_bytes` fetched with every row. The query gather is empty when `items` is 0.
+pub fn generic_traffic(
+    g: &GenericShape,
+    hw: &AccelConfig,
+    items: u32,
+    hit_rate: f64,
+    row_overhead_bytes: u32,
+) -> (EmbeddingTraffic, EmbeddingTraffic) {
+    let e = hw.element_bytes as f64;
+    let ov = row_overhead_bytes as f64;
+    let queries = if items > 0 { 1.0 } else { 0.0 };
+    let groups = |groups: &[(u32, u32)], times: f64| {
+        groups.iter().map(move |&(l, w)| (times * l as f64, w as f64 * e + ov)).collect::<Vec<_>>()
+    };
+    (
+        gather(hw, groups(&g.query_lookups, queries), hit_rate),
+        gather(hw, groups(&g.item_lookups, items as f64), hit_rate),
+    )
+}
+
+/// One gather of `groups` of (vector lookups, bytes per vector).
+fn gather(hw: &AccelConfig, groups: impl IntoIterator<Item = (f64, f64)>, hit_rate: f64) -> EmbeddingTraffic {
+    let burst = hw.dram_burst_bytes as f64;
+    let h = hit_rate.clamp(0.0, 1.0);
     let mut sram = 0.0;
     let mut dram = 0.0;
     for (count, bytes) in groups {
@@ -205,5 +325,118 @@ mod tests {
         assert!(simulated_hit_rate(&m, &small, &trace, &[], policy).abs() < 1e-12);
         assert!((simulated_hit_rate(&m, &big, &trace, &trace, policy) - 1.0).abs() < 1e-12);
         assert_ne!(table_key(1, 5), table_key(2, 5));
+    }
+
+    fn hw(cache: u64) -> AccelConfig {
+        AccelConfig::from_yaml_str(
+            &format!(
+                "array_size: 16\nclock_mhz: 1000\ndram_bandwidth_gib_s: 1\ndram_latency_cycles: 100\n\
+                 weight_sram_bytes: 1024\nactivation_sram_bytes: 1024\nembedding_cache_bytes: {cache}\n\
+                 embedding_sram_bytes_per_cycle: 8\ntopk_units: 1\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap()
+    }
+
+    fn generic(item: Vec<(u32, u32)>, query: Vec<(u32, u32)>) -> GenericShape {
+        GenericShape {
+            family: "two-tower",
+            item_lookups: item,
+            query_lookups: query,
+            query_layers: vec![],
+            item_layers: vec![],
+            interaction_macs_per_item: 0,
+            layers_overlap_lookups: false,
+            datasets: vec![Dataset::Kaggle, Dataset::Movielens1m],
+        }
+    }
+
+    #[test]
+    fn generic_traffic_counts_query_rows_once() {
+        let h = hw(0);
+        // 2-byte elements: item rows 1 × 64 B + 2 × 16 B per candidate, query rows 5 × 32 B once.
+        let g = generic(vec![(1, 32), (2, 8)], vec![(5, 16)]);
+        let (q, i) = generic_traffic(&g, &h, 10, 1.0, 0);
+        assert!((q.sram_bytes - 160.0).abs() < 1e-12);
+        assert!((i.sram_bytes - 10.0 * 96.0).abs() < 1e-12);
+        let (q2, i2) = generic_traffic(&g, &h, 20, 1.0, 0);
+        assert_eq!(q2, q);
+        assert!((i2.sram_bytes - 2.0 * i.sram_bytes).abs() < 1e-12);
+        // Misses: whole 64-byte bursts; the two gathers each pay the DRAM latency.
+        let (q, i) = generic_traffic(&g, &h, 10, 0.0, 0);
+        assert!((q.dram_bytes - 5.0 * 64.0).abs() < 1e-12);
+        assert!((i.dram_bytes - 10.0 * 3.0 * 64.0).abs() < 1e-12);
+        let per_byte = 1.0 / (1073741824.0 / 1e9);
+        assert!((q.cycles - (100.0 + 320.0 * per_byte)).abs() < 1e-9);
+        let all = traffic(&ModelShape::Generic(g.clone()), &h, 10, 0.0);
+        assert!((all.cycles - (q.cycles + i.cycles)).abs() < 1e-9);
+        assert!((all.dram_bytes - (q.dram_bytes + i.dram_bytes)).abs() < 1e-9);
+        // No candidates, no query work.
+        let (q0, i0) = generic_traffic(&g, &h, 0, 0.0, 0);
+        assert!(q0.cycles.abs() < 1e-12 && i0.cycles.abs() < 1e-12);
+    }
+
+    /// (d) Row overhead: `lookups × items × overhead` more bytes served on chip; misses round up to bursts;
+    /// the cache holds fewer, larger rows.
+    #[test]
+    fn row_overhead_adds_bytes_per_lookup() {
+        let h = hw(1 << 20);
+        let rm_small = ModelShape::from_preset("rm-small").unwrap(); // 26 lookups of 8 B
+        let a = traffic_with_overhead(&rm_small, &h, 100, 1.0, 0);
+        let b = traffic_with_overhead(&rm_small, &h, 100, 1.0, 8);
+        assert!((b.sram_bytes - a.sram_bytes - 26.0 * 100.0 * 8.0).abs() < 1e-9);
+        assert_eq!(traffic_with_overhead(&rm_small, &h, 100, 0.3, 0), traffic(&rm_small, &h, 100, 0.3));
+        // RM-med: 32-byte rows; + 8 B still fits one 64-byte burst, + 40 B needs two.
+        let rm_med = ModelShape::from_preset("rm-med").unwrap();
+        let miss = |ov| traffic_with_overhead(&rm_med, &h, 100, 0.0, ov).dram_bytes;
+        assert!((miss(8) - miss(0)).abs() < 1e-9);
+        assert!((miss(40) - 2.0 * miss(0)).abs() < 1e-9);
+        assert_eq!(cache_entries_with_overhead(&rm_small, &h, 8), (1 << 20) / 16);
+        assert_eq!(cache_entries_with_overhead(&rm_small, &h, 0), cache_entries(&rm_small, &h));
+        let neumf = ModelShape::from_preset("neumf-small").unwrap();
+        let ModelShape::NeuMf(n) = &neumf else { panic!("neumf") };
+        let entry = (n.mf_dim + n.mlp_embedding_dim) as u64 * 2 + 2 * 8;
+        assert_eq!(cache_entries_with_overhead(&neumf, &h, 8) as u64, (1 << 20) / entry);
+        let hit = |ov| default_hit_rate_with_overhead(&rm_small, &h, Dataset::Kaggle, ov);
+        assert!(hit(8) < hit(0));
+        // Generic: item rows per candidate and query rows once.
+        let g = ModelShape::Generic(generic(vec![(1, 32), (2, 8)], vec![(5, 16)]));
+        let a = traffic_with_overhead(&g, &h, 100, 1.0, 0);
+        let b = traffic_with_overhead(&g, &h, 100, 1.0, 8);
+        assert!((b.sram_bytes - a.sram_bytes - (3.0 * 100.0 + 5.0) * 8.0).abs() < 1e-9);
+    }
+
+    /// One width `d` gives DLRM's capacity and hit rate exactly; NeuMF's rows give NeuMF's MovieLens coverage.
+    #[test]
+    fn generic_hit_rate_mirrors_dlrm_and_neumf() {
+        let h = hw(1_000_000);
+        for preset in ["rm-small", "rm-med", "rm-large"] {
+            let m = ModelShape::from_preset(preset).unwrap();
+            let ModelShape::Dlrm(d) = &m else { panic!("dlrm") };
+            let g = ModelShape::Generic(generic(vec![(d.tables, d.embedding_dim)], vec![]));
+            assert_eq!(cache_entries(&g, &h), cache_entries(&m, &h));
+            for ov in [0, 8] {
+                let (a, b) = (
+                    default_hit_rate_with_overhead(&g, &h, Dataset::Kaggle, ov),
+                    default_hit_rate_with_overhead(&m, &h, Dataset::Kaggle, ov),
+                );
+                assert_eq!(a.to_bits(), b.to_bits(), "{preset}: {a} vs {b}");
+            }
+        }
+        for preset in ["neumf-small", "neumf-large"] {
+            let m = ModelShape::from_preset(preset).unwrap();
+            let ModelShape::NeuMf(n) = &m else { panic!("neumf") };
+            let rows = vec![(1, n.mf_dim), (1, n.mlp_embedding_dim)];
+            let g = ModelShape::Generic(generic(rows.clone(), rows));
+            for ds in [Dataset::Movielens1m, Dataset::Movielens20m] {
+                let (a, b) = (default_hit_rate(&g, &h, ds), default_hit_rate(&m, &h, ds));
+                assert!((a - b).abs() <= 1e-12 * b, "{preset} {ds:?}: {a} vs {b}");
+            }
+        }
+        // Mixed widths: capacity in lookup-weighted mean rows, (1 · 64 + 3 · 16) · 2 B / 4 lookups = 56 B.
+        let g = ModelShape::Generic(generic(vec![(1, 64), (3, 16)], vec![(9, 1000)]));
+        assert_eq!(cache_entries(&g, &h), 1_000_000 / 56);
+        assert!(default_hit_rate(&ModelShape::Generic(generic(vec![], vec![])), &h, Dataset::Kaggle).abs() < 1e-12);
     }
 }

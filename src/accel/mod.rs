@@ -32,7 +32,7 @@ pub mod systolic;
 pub mod topk;
 
 pub use hardware::{AccelConfig, AccelError, Architecture};
-pub use model_shape::{Dataset, ModelShape};
+pub use model_shape::{Dataset, GenericShape, ModelShape};
 pub use reference2021::Division;
 
 use serde::Serialize;
@@ -57,13 +57,14 @@ pub enum Mode {
 pub struct StageCycles {
     /// Host → accelerator transfer.
     pub input_pcie: f64,
-    /// Embedding gathers.
+    /// Embedding gathers (generic shape: the query's gather plus the candidates' gather).
     pub embedding: f64,
-    /// Bottom MLP (DLRM) or MLP tower (NeuMF), including weight loading.
+    /// Bottom MLP (DLRM), MLP tower (NeuMF) or query MLP plus per-candidate MLP (generic shape), including
+    /// weight loading.
     pub mlp_bottom: f64,
     /// Feature interaction.
     pub interaction: f64,
-    /// Top MLP (DLRM) or prediction layers (NeuMF), including weight loading.
+    /// Top MLP (DLRM) or prediction layers (NeuMF), including weight loading; 0 for a generic shape.
     pub mlp_top: f64,
     /// Top-k filtering (sort).
     pub topk: f64,
@@ -99,7 +100,7 @@ pub struct StageRequest {
     pub mode: Mode,
     /// `recpipe2021` only: division semantics of the sort term.
     pub division: Division,
-    /// `rpaccel` only: hit rate override and PCIe placement.
+    /// `rpaccel` only: hit rate override, PCIe placement and embedding row overhead.
     pub options: rpaccel::StageOptions,
 }
 

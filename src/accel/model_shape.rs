@@ -14,7 +14,8 @@
 
 use super::hardware::AccelError;
 use crate::input::Issue;
-use crate::model::{Interaction, ModelArch};
+use crate::model::dlrm::Interaction;
+use crate::spec::DatasetKind;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -82,6 +83,42 @@ pub struct NeuMfShape {
     pub predict_layers: Vec<u32>,
 }
 
+/// A model described by its work per query and per candidate, for families without a RecPipe-specific dataflow
+/// (e.g. a two-tower retrieval model: user tower once per query, item tower per candidate, dot product). This is
+/// the extension point for new model families: describe the family's work here instead of adding a variant to
+/// [`ModelShape`]. Widths count elements; the cost model gives every MLP layer `a → b` an `a × b` weight matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericShape {
+    /// Family name reported by [`ModelShape::family`] (e.g. `"two-tower"`).
+    pub family: &'static str,
+    /// Embedding lookups per candidate item, as groups of (lookups per item, vector width in elements); every
+    /// lookup fetches one row of `width` elements.
+    pub item_lookups: Vec<(u32, u32)>,
+    /// Embedding lookups done once per query (e.g. the user side of a two-tower model), same format as
+    /// `item_lookups`; not multiplied by the candidate count.
+    pub query_lookups: Vec<(u32, u32)>,
+    /// MLP run once per query on a batch of one row, widths in elements, input first; empty or at least two
+    /// widths.
+    pub query_layers: Vec<u32>,
+    /// MLP run for every candidate after (or alongside, see `layers_overlap_lookups`) its lookups, widths in
+    /// elements, input first; empty or at least two widths.
+    pub item_layers: Vec<u32>,
+    /// Multiply-accumulates per candidate outside the layers (e.g. a final dot product of width `w`: `w`).
+    pub interaction_macs_per_item: u64,
+    /// Whether the per-candidate MLP can run while the embedding rows are gathered (`true`, like DLRM's bottom
+    /// MLP on dense features) or must wait for them (`false`, like NeuMF's tower).
+    pub layers_overlap_lookups: bool,
+    /// Data sets the model can serve.
+    pub datasets: Vec<Dataset>,
+}
+
+impl GenericShape {
+    /// The data sets as `kaggle or movielens1m …`, for messages.
+    pub fn dataset_names(&self) -> String {
+        self.datasets.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ")
+    }
+}
+
 /// A model's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelShape {
@@ -89,6 +126,8 @@ pub enum ModelShape {
     Dlrm(DlrmShape),
     /// NeuMF.
     NeuMf(NeuMfShape),
+    /// Any other family, described by its work ([`GenericShape`]).
+    Generic(GenericShape),
 }
 
 /// Consecutive pairs of a width list as (input, output) layers.
@@ -97,39 +136,21 @@ pub fn layers(widths: &[u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
 }
 
 impl ModelShape {
-    /// Shape of a zoo architecture; `None` for the popularity baseline (no accelerator work).
-    pub fn from_arch(arch: &ModelArch) -> Option<Self> {
-        match arch {
-            ModelArch::Dlrm(d) => Some(ModelShape::Dlrm(DlrmShape {
-                embedding_dim: d.embedding_dim,
-                tables: CRITEO_TABLES,
-                bottom_mlp: d.bottom_mlp.clone(),
-                top_mlp: d.top_mlp.clone(),
-                interaction: d.interaction,
-            })),
-            ModelArch::NeuMf(n) => {
-                let last = n.mlp_layers.last().copied().unwrap_or(0);
-                Some(ModelShape::NeuMf(NeuMfShape {
-                    mf_dim: n.mf_dim,
-                    mlp_embedding_dim: n.mlp_embedding_dim,
-                    mlp_layers: n.mlp_layers.clone(),
-                    predict_layers: vec![last + n.mf_dim, 1],
-                }))
-            }
-            ModelArch::Popularity => None,
-        }
-    }
-
     /// Family name.
     pub fn family(&self) -> &'static str {
         match self {
             ModelShape::Dlrm(_) => "dlrm",
             ModelShape::NeuMf(_) => "neumf",
+            ModelShape::Generic(g) => g.family,
         }
     }
 
-    /// Whether the model can serve the data set (DLRM ↔ Kaggle, NeuMF ↔ MovieLens).
+    /// Whether the model can serve the data set (DLRM ↔ Kaggle, NeuMF ↔ MovieLens, a generic shape ↔ its
+    /// `datasets`).
     pub fn fits_dataset(&self, dataset: Dataset) -> bool {
+        if let ModelShape::Generic(g) = self {
+            return g.datasets.contains(&dataset);
+        }
         matches!(
             (self, dataset),
             (ModelShape::Dlrm(_), Dataset::Kaggle)
@@ -142,6 +163,7 @@ impl ModelShape {
         match self {
             ModelShape::Dlrm(d) => d.tables as u64 * d.embedding_dim as u64,
             ModelShape::NeuMf(n) => 2 * (n.mf_dim as u64 + n.mlp_embedding_dim as u64),
+            ModelShape::Generic(g) => g.item_lookups.iter().map(|&(l, w)| l as u64 * w as u64).sum(),
         }
     }
 
@@ -186,8 +208,44 @@ impl ModelShape {
                     out.push(("mlp_embedding_dim".into(), "needs a positive embedding width".into()));
                 }
             }
+            ModelShape::Generic(g) => validate_generic(g, &mut out),
         }
         out
+    }
+}
+
+fn validate_generic(g: &GenericShape, out: &mut Vec<(String, String)>) {
+    if g.family.trim().is_empty() {
+        out.push(("family".into(), "must be a non-empty name".into()));
+    }
+    for (field, groups) in [("item_lookups", &g.item_lookups), ("query_lookups", &g.query_lookups)] {
+        for (i, &(lookups, width)) in groups.iter().enumerate() {
+            if lookups == 0 {
+                out.push((format!("{field}[{i}]"), "lookups must be positive, got 0".into()));
+            }
+            if width == 0 {
+                out.push((format!("{field}[{i}]"), "vector width must be positive, got 0".into()));
+            }
+        }
+    }
+    for (field, widths) in [("query_layers", &g.query_layers), ("item_layers", &g.item_layers)] {
+        if widths.len() == 1 {
+            out.push((field.into(), "needs no widths or at least 2 (input first), got 1".into()));
+        } else if let Some(i) = widths.iter().position(|&x| x == 0) {
+            out.push((format!("{field}[{i}]"), "must be a positive width, got 0".into()));
+        }
+    }
+    if g.item_lookups.is_empty() && g.query_lookups.is_empty() && g.query_layers.is_empty() && g.item_layers.is_empty()
+    {
+        out.push((
+            "item_lookups".into(),
+            "needs at least one lookup or layer (item_lookups, query_lookups, query_layers and item_layers are all \
+             empty)"
+                .into(),
+        ));
+    }
+    if g.datasets.is_empty() {
+        out.push(("datasets".into(), "needs at least one data set".into()));
     }
 }
 
@@ -346,7 +404,10 @@ impl ModelShape {
 
     /// A zoo preset by name (`rm-small`, `neumf-large`, …); `None` for unknown names and `popularity`.
     pub fn from_preset(name: &str) -> Option<Self> {
-        crate::model::preset(name).and_then(|a| Self::from_arch(&a))
+        let arch = crate::model::preset(name)?;
+        let kind =
+            if arch.serves(DatasetKind::CriteoKaggle) { DatasetKind::CriteoKaggle } else { DatasetKind::Movielens };
+        arch.accel_shape(kind)
     }
 
     /// Load `.json` (RecPipe), `.yaml`/`.yml` (ours), or, when no such file exists, a zoo preset name.
@@ -411,5 +472,71 @@ mod tests {
         assert_eq!(n.predict_layers, vec![128, 1]);
         let err = ModelShape::from_yaml_str("preset: rm-huge\n", "m.yaml").unwrap_err().to_string();
         assert!(err.starts_with("m.yaml: preset: unknown model 'rm-huge'"), "{err}");
+    }
+
+    fn two_tower() -> GenericShape {
+        GenericShape {
+            family: "two-tower",
+            item_lookups: vec![(1, 64), (3, 16)],
+            query_lookups: vec![(1, 64), (20, 16)],
+            query_layers: vec![80, 256, 64],
+            item_layers: vec![112, 256, 64],
+            interaction_macs_per_item: 64,
+            layers_overlap_lookups: false,
+            datasets: vec![Dataset::Movielens1m, Dataset::Movielens20m],
+        }
+    }
+
+    #[test]
+    fn generic_family_datasets_and_elements() {
+        let m = ModelShape::Generic(two_tower());
+        assert!(m.validate().is_empty(), "{:?}", m.validate());
+        assert_eq!(m.family(), "two-tower");
+        assert!(m.fits_dataset(Dataset::Movielens20m) && !m.fits_dataset(Dataset::Kaggle));
+        // Per candidate: 1 · 64 + 3 · 16; the query's lookups do not count.
+        assert_eq!(m.embedding_elements_per_item(), 112);
+        let ModelShape::Generic(g) = m else { panic!("generic") };
+        assert_eq!(g.dataset_names(), "movielens1m or movielens20m");
+        // Layers only (e.g. a model on dense features) is a valid shape.
+        let dense = GenericShape { item_lookups: vec![], query_lookups: vec![], ..g };
+        assert!(ModelShape::Generic(dense).validate().is_empty());
+    }
+
+    #[test]
+    fn generic_validation_names_fields() {
+        let bad = GenericShape {
+            family: "",
+            item_lookups: vec![(0, 8), (2, 0)],
+            query_lookups: vec![(1, 0)],
+            query_layers: vec![5],
+            item_layers: vec![16, 0, 1],
+            datasets: vec![],
+            ..two_tower()
+        };
+        let got = ModelShape::Generic(bad).validate();
+        let want: Vec<(String, String)> = [
+            ("family", "must be a non-empty name"),
+            ("item_lookups[0]", "lookups must be positive, got 0"),
+            ("item_lookups[1]", "vector width must be positive, got 0"),
+            ("query_lookups[0]", "vector width must be positive, got 0"),
+            ("query_layers", "needs no widths or at least 2 (input first), got 1"),
+            ("item_layers[1]", "must be a positive width, got 0"),
+            ("datasets", "needs at least one data set"),
+        ]
+        .iter()
+        .map(|&(f, m)| (f.to_string(), m.to_string()))
+        .collect();
+        assert_eq!(got, want);
+        let empty = GenericShape {
+            item_lookups: vec![],
+            query_lookups: vec![],
+            query_layers: vec![],
+            item_layers: vec![],
+            ..two_tower()
+        };
+        let got = ModelShape::Generic(empty).validate();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "item_lookups");
+        assert!(got[0].1.starts_with("needs at least one lookup or layer"), "{}", got[0].1);
     }
 }

@@ -69,6 +69,7 @@ pub fn pipeline_latency(
         hit_rate: hit_rates.and_then(|h| h.get(i).copied()),
         input_pcie: false,
         output_pcie: false,
+        ..StageOptions::default()
     };
     let stage_s = |i: usize, s: &PipelineStage<'_>, items: u32| {
         let d = rpaccel::stage(s.model, s.hw, dataset, items, s.top_n, &opts(i));

@@ -18,6 +18,11 @@
 //!
 //! The data set is implied by the model family (DLRM ↔ Kaggle, NeuMF ↔ MovieLens), exactly as the original
 //! picks its lookup count from `--data-set`.
+//!
+//! A [`GenericShape`](super::model_shape::GenericShape), which the original never saw, gets the same formulas:
+//! embedding bytes `B = 4 · (n · Σ_item lookups·width + Σ_query lookups·width)` (query rows once, none when
+//! `n = 0`) with the 50% split above; its query MLP (`n = 1` in the layer formula) and per-candidate MLP
+//! (`n` items) are `mlp_bottom`; `mlp_top` is 0 and, as in the original, the interaction is free.
 
 use super::hardware::AccelConfig;
 use super::model_shape::{layers, ModelShape};
@@ -78,6 +83,11 @@ pub fn embedding_cycles(model: &ModelShape, hw: &AccelConfig, items: u32) -> f64
         ModelShape::NeuMf(m) => {
             ELEMENT_BYTES * m.mlp_embedding_dim as f64 * 2.0 * n + ELEMENT_BYTES * m.mf_dim as f64 * 2.0 * n
         }
+        ModelShape::Generic(g) => {
+            let elements = |groups: &[(u32, u32)]| groups.iter().map(|&(l, w)| l as f64 * w as f64).sum::<f64>();
+            let queries = if items > 0 { 1.0 } else { 0.0 };
+            ELEMENT_BYTES * (elements(&g.item_lookups) * n + elements(&g.query_lookups) * queries)
+        }
     };
     let bw = hw.dram_bandwidth_gib_s * (1u64 << 30) as f64 / 1e9;
     let dram = if bytes > 0.0 { hw.dram_latency_cycles as f64 + (bytes * L1_MISS / bw) / hw.clock_ns() } else { 0.0 };
@@ -104,7 +114,8 @@ fn mlp_cycles(hw: &AccelConfig, widths: impl Iterator<Item = (u32, u32)>, items:
     widths.map(|(a, b)| layer_cycles(hw, a, b, items)).sum()
 }
 
-/// Evaluate one stage: the six serial components (`interaction` is always 0).
+/// Evaluate one stage: the six serial components (`interaction` is always 0; for a generic shape `mlp_bottom`
+/// holds the query MLP and the per-candidate MLP, `mlp_top` is 0).
 pub fn stage_cycles(model: &ModelShape, hw: &AccelConfig, items: u32, top_n: u32, division: Division) -> StageCycles {
     let (bottom, top) = match model {
         ModelShape::Dlrm(d) => {
@@ -115,6 +126,10 @@ pub fn stage_cycles(model: &ModelShape, hw: &AccelConfig, items: u32, top_n: u32
         }
         ModelShape::NeuMf(m) => {
             (mlp_cycles(hw, layers(&m.mlp_layers), items), mlp_cycles(hw, layers(&m.predict_layers), items))
+        }
+        ModelShape::Generic(g) => {
+            let query = if items > 0 { mlp_cycles(hw, layers(&g.query_layers), 1) } else { 0.0 };
+            (query + mlp_cycles(hw, layers(&g.item_layers), items), 0.0)
         }
     };
     StageCycles {
@@ -137,6 +152,7 @@ pub fn total_cycles(c: &StageCycles) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accel::model_shape::GenericShape;
 
     fn hw(array: u32, bw: f64) -> AccelConfig {
         AccelConfig::from_recpipe_json_str(
@@ -181,5 +197,43 @@ mod tests {
         assert!((sort_cycles(6140, 8.0, Division::Python3) - 47.96875).abs() < 1e-12);
         assert!((sort_cycles(6140, 8.0, Division::Python2) - 47.0).abs() < 1e-12);
         assert!((sort_cycles(4096, 8.0, Division::Python2) - 32.0).abs() < 1e-12);
+    }
+
+    /// A generic shape gets the original's formulas: DLRM's lookups give DLRM's embedding term to the bit;
+    /// query rows and the query MLP are charged once.
+    #[test]
+    fn generic_uses_the_original_formulas() {
+        let h = hw(128, 32.0);
+        let m = ModelShape::from_preset("rm-large").unwrap();
+        let ModelShape::Dlrm(d) = &m else { panic!("dlrm") };
+        let generic = |query_lookups: Vec<(u32, u32)>, query_layers: Vec<u32>| {
+            ModelShape::Generic(GenericShape {
+                family: "dlrm-like",
+                item_lookups: vec![(d.tables, d.embedding_dim)],
+                query_lookups,
+                query_layers,
+                item_layers: d.bottom_mlp.clone(),
+                interaction_macs_per_item: 351 * d.embedding_dim as u64,
+                layers_overlap_lookups: true,
+                datasets: vec![crate::accel::Dataset::Kaggle],
+            })
+        };
+        let g = generic(vec![], vec![]);
+        let (c, x) =
+            (stage_cycles(&m, &h, 4096, 64, Division::Python3), stage_cycles(&g, &h, 4096, 64, Division::Python3));
+        assert_eq!(c.embedding.to_bits(), x.embedding.to_bits());
+        assert_eq!(c.mlp_bottom.to_bits(), x.mlp_bottom.to_bits());
+        assert!(x.mlp_top.abs() < 1e-12 && x.interaction.abs() < 1e-12);
+        assert!((total_cycles(&x) - (total_cycles(&c) - c.mlp_top)).abs() < 1e-6);
+        // 10 query rows of 32 fp32 elements: 1280 B, half from DRAM, half from SRAM, on top of the items'.
+        let q = generic(vec![(10, 32)], vec![64, 32]);
+        let bw = 32.0 * 1073741824.0 / 1e9;
+        for items in [16, 4096] {
+            let (a, b) = (embedding_cycles(&q, &h, items), embedding_cycles(&g, &h, items));
+            assert!((a - b - (640.0 / bw / 8.0 + 640.0 / 64.0)).abs() < 1e-9, "{items}");
+            let (a, b) =
+                (stage_cycles(&q, &h, items, 0, Division::Python3), stage_cycles(&g, &h, items, 0, Division::Python3));
+            assert!((a.mlp_bottom - b.mlp_bottom - layer_cycles(&h, 64, 32, 1)).abs() < 1e-9);
+        }
     }
 }

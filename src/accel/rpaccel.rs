@@ -34,8 +34,21 @@
 //! Critical path of one stage: `pcie_in + max(embedding, mlp_bottom) + interaction + mlp_top + topk +
 //! pcie_out`. NeuMF's MLP tower is `mlp_bottom` (it needs the gathered embeddings, so it does not overlap
 //! them) and its prediction layers are `mlp_top`.
+//!
+//! A [`GenericShape`](super::model_shape::GenericShape) does its query work first, then the candidates' work:
+//! `pcie_in + (query_gather + query_mlp) + front + interaction + topk + pcie_out`, with
+//! `front = max(item_gather, item_mlp)` if `layers_overlap_lookups`, else `item_gather + item_mlp`. The query
+//! MLP runs on one row, the per-candidate MLP on `items` rows (the same weight-stationary layer cost as the
+//! other families; the weights of both count for residency), the interaction is `interaction_macs_per_item ·
+//! items` MACs at the array's peak rate plus one fill, and both gathers come from
+//! [`embedding::generic_traffic`]. A stage with no candidates does no query work. Components: `embedding` =
+//! query gather + candidates' gather, `mlp_bottom` = query MLP + per-candidate MLP, `mlp_top` = 0.
+//!
+//! [`StageOptions::embedding_row_overhead_bytes`] adds that many bytes to every looked-up row (row-wise
+//! quantized tables: an fp32 scale and bias, 8 B, per int8 row), both to the gather traffic and to the cache's
+//! capacity per vector ([`embedding`] module docs); 0 (the default) leaves every result unchanged.
 
-use super::embedding;
+use super::embedding::{self, EmbeddingTraffic};
 use super::energy::Activity;
 use super::hardware::{AccelConfig, Architecture};
 use super::model_shape::{layers, Dataset, ModelShape};
@@ -43,7 +56,7 @@ use super::pcie;
 use super::systolic::{ws_cycles, Gemm};
 use super::topk;
 use super::StageCycles;
-use crate::model::Interaction;
+use crate::model::dlrm::Interaction;
 
 /// Knobs of a refined-model stage evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,11 +67,23 @@ pub struct StageOptions {
     pub input_pcie: bool,
     /// Charge the accelerator → host transfer (last stage on the chip).
     pub output_pcie: bool,
+    /// Bytes fetched with every looked-up embedding row in addition to its elements (row-wise quantized
+    /// tables: an fp32 scale and bias per int8 row, 8); also stored with every cached row. Default 0.
+    pub embedding_row_overhead_bytes: u32,
+    /// Bytes of one embedding element when they differ from the datapath's `element_bytes` (a model served with
+    /// int8 tables and fp32 layers: 1); `None` uses `element_bytes`.
+    pub embedding_element_bytes: Option<u32>,
 }
 
 impl Default for StageOptions {
     fn default() -> Self {
-        StageOptions { hit_rate: None, input_pcie: true, output_pcie: true }
+        StageOptions {
+            hit_rate: None,
+            input_pcie: true,
+            output_pcie: true,
+            embedding_row_overhead_bytes: 0,
+            embedding_element_bytes: None,
+        }
     }
 }
 
@@ -138,7 +163,8 @@ pub fn weight_bytes(model: &ModelShape, hw: &AccelConfig) -> f64 {
 type Layers = Vec<(u32, u32)>;
 
 /// The model's fully connected layers as (input, output) widths, bottom MLP (or NeuMF tower) first, then the
-/// top MLP (or prediction layers) with the interaction's output width as its input.
+/// top MLP (or prediction layers) with the interaction's output width as its input; for a generic shape the
+/// query MLP, then the per-candidate MLP.
 pub fn fc_layers(model: &ModelShape) -> Vec<(u32, u32)> {
     let (mut bottom, top) = layer_lists(model);
     bottom.extend(top);
@@ -157,6 +183,7 @@ fn layer_lists(model: &ModelShape) -> (Layers, Layers) {
             (layers(&d.bottom_mlp).collect(), top)
         }
         ModelShape::NeuMf(n) => (layers(&n.mlp_layers).collect(), layers(&n.predict_layers).collect()),
+        ModelShape::Generic(g) => (layers(&g.query_layers).chain(layers(&g.item_layers)).collect(), Vec::new()),
     }
 }
 
@@ -170,10 +197,21 @@ pub fn stage(
     opts: &StageOptions,
 ) -> Detail {
     let pes = hw.pes() as f64;
-    let (bottom_layers, top_layers) = layer_lists(model);
     let resident = weight_bytes(model, hw) <= hw.weight_sram_bytes as f64;
-    let bottom = mlp(hw, &bottom_layers, items, resident);
-    let top = mlp(hw, &top_layers, items, resident);
+    // (query MLP on one row, per-candidate MLP before the interaction, per-candidate MLP after it)
+    let (query, bottom, top) = match model {
+        ModelShape::Generic(g) => {
+            let query_layers: Layers = if items > 0 { layers(&g.query_layers).collect() } else { Vec::new() };
+            let item_layers: Layers = layers(&g.item_layers).collect();
+            (mlp(hw, &query_layers, 1, resident), mlp(hw, &item_layers, items, resident), mlp(hw, &[], items, resident))
+        }
+        ModelShape::Dlrm(_) | ModelShape::NeuMf(_) => {
+            let (bottom_layers, top_layers) = layer_lists(model);
+            let bottom = mlp(hw, &bottom_layers, items, resident);
+            let top = mlp(hw, &top_layers, items, resident);
+            (mlp(hw, &[], 1, resident), bottom, top)
+        }
+    };
 
     let interaction_macs = match model {
         ModelShape::Dlrm(d) => match d.interaction {
@@ -181,11 +219,29 @@ pub fn stage(
             Interaction::Cat => 0.0,
         },
         ModelShape::NeuMf(n) => n.mf_dim as f64,
+        ModelShape::Generic(g) => g.interaction_macs_per_item as f64,
     } * items as f64;
     let interaction = if interaction_macs > 0.0 { (interaction_macs / pes).ceil() + hw.array_size as f64 } else { 0.0 };
 
-    let hit_rate = opts.hit_rate.unwrap_or_else(|| embedding::default_hit_rate(model, hw, dataset));
-    let emb = embedding::traffic(model, hw, items, hit_rate);
+    let overhead = opts.embedding_row_overhead_bytes;
+    // The gathers move embedding elements of their own size when the stage's datatype says so.
+    let emb_hw_owned;
+    let emb_hw = match opts.embedding_element_bytes {
+        Some(bytes) if bytes != hw.element_bytes => {
+            emb_hw_owned = AccelConfig { element_bytes: bytes, ..hw.clone() };
+            &emb_hw_owned
+        }
+        _ => hw,
+    };
+    let hit_rate =
+        opts.hit_rate.unwrap_or_else(|| embedding::default_hit_rate_with_overhead(model, emb_hw, dataset, overhead));
+    // (gather once per query, gather of the candidates' rows)
+    let (query_emb, emb) = match model {
+        ModelShape::Generic(g) => embedding::generic_traffic(g, emb_hw, items, hit_rate, overhead),
+        ModelShape::Dlrm(_) | ModelShape::NeuMf(_) => {
+            (EmbeddingTraffic::default(), embedding::traffic_with_overhead(model, emb_hw, items, hit_rate, overhead))
+        }
+    };
     let baseline = hw.architecture == Architecture::Baseline;
     // The baseline has no filter units: every score goes back to the host, which sorts.
     let (topk, returned) = if baseline {
@@ -199,18 +255,22 @@ pub fn stage(
 
     let cycles = StageCycles {
         input_pcie: input,
-        embedding: emb.cycles,
-        mlp_bottom: bottom.cycles,
+        embedding: query_emb.cycles + emb.cycles,
+        mlp_bottom: query.cycles + bottom.cycles,
         interaction,
         mlp_top: top.cycles,
         topk,
         output_pcie: output,
     };
-    let front = match model {
-        ModelShape::Dlrm(_) => emb.cycles.max(bottom.cycles),
-        ModelShape::NeuMf(_) => emb.cycles + bottom.cycles,
+    let overlap = match model {
+        ModelShape::Dlrm(_) => true,
+        ModelShape::NeuMf(_) => false,
+        ModelShape::Generic(g) => g.layers_overlap_lookups,
     };
-    let total = input + front + interaction + top.cycles + topk + output;
+    let front = if overlap { emb.cycles.max(bottom.cycles) } else { emb.cycles + bottom.cycles };
+    // Work done once per query before the candidates' (zero for DLRM and NeuMF).
+    let query_work = query_emb.cycles + query.cycles;
+    let total = input + query_work + front + interaction + top.cycles + topk + output;
     let cycle_s = 1.0 / hw.clock_hz();
     // Scores written and read once by the filters.
     let score_bytes = 2.0 * items as f64 * hw.element_bytes as f64;
@@ -220,11 +280,15 @@ pub fn stage(
         hit_rate: emb.hit_rate,
         weights_resident: resident,
         activity: Activity {
-            array_busy_s: (bottom.compute_cycles + top.compute_cycles + interaction) * cycle_s,
+            array_busy_s: (query.compute_cycles + bottom.compute_cycles + top.compute_cycles + interaction) * cycle_s,
             topk_busy_s: if baseline { 0.0 } else { topk * cycle_s },
             stage_s: total * cycle_s,
-            sram_bytes: emb.sram_bytes + bottom.sram_bytes + top.sram_bytes + score_bytes,
-            dram_bytes: emb.dram_bytes + bottom.dram_bytes + top.dram_bytes,
+            sram_bytes: (query_emb.sram_bytes + emb.sram_bytes)
+                + query.sram_bytes
+                + bottom.sram_bytes
+                + top.sram_bytes
+                + score_bytes,
+            dram_bytes: (query_emb.dram_bytes + emb.dram_bytes) + query.dram_bytes + bottom.dram_bytes + top.dram_bytes,
         },
     }
 }
@@ -232,6 +296,7 @@ pub fn stage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accel::model_shape::GenericShape;
 
     fn hw(side: u32, wsram: u64, act: u64) -> AccelConfig {
         AccelConfig::from_yaml_str(
@@ -291,11 +356,241 @@ mod tests {
     fn pcie_switches_and_hit_rate_override() {
         let h = hw(32, 1 << 20, 1 << 20);
         let m = ModelShape::from_preset("rm-med").unwrap();
-        let inside = StageOptions { hit_rate: Some(1.0), input_pcie: false, output_pcie: false };
+        let inside = StageOptions { hit_rate: Some(1.0), input_pcie: false, output_pcie: false, ..Default::default() };
         let d = stage(&m, &h, Dataset::Kaggle, 512, 64, &inside);
         assert!(d.cycles.input_pcie.abs() < 1e-12 && d.cycles.output_pcie.abs() < 1e-12);
         assert!(d.activity.dram_bytes.abs() < 1e-9);
         let cold = stage(&m, &h, Dataset::Kaggle, 512, 64, &StageOptions { hit_rate: Some(0.0), ..inside });
         assert!(cold.cycles.embedding > d.cycles.embedding);
+    }
+
+    fn chip(side: u32) -> AccelConfig {
+        AccelConfig::from_yaml_str(
+            &format!(
+                "array_size: {side}\nclock_mhz: 125\ndram_bandwidth_gib_s: 8\ndram_latency_cycles: 100\n\
+                 weight_sram_bytes: 4194304\nactivation_sram_bytes: 4194304\nembedding_cache_bytes: 1000000\n\
+                 topk_units: 256\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap()
+    }
+
+    /// A user tower (query MLP over the user's id row and a pooled 20-row history) and an item tower, then
+    /// a 64-wide dot product.
+    fn two_tower() -> GenericShape {
+        GenericShape {
+            family: "two-tower",
+            item_lookups: vec![(1, 64), (3, 16)],
+            query_lookups: vec![(1, 64), (20, 16)],
+            query_layers: vec![80, 256, 64],
+            item_layers: vec![112, 256, 64],
+            interaction_macs_per_item: 64,
+            layers_overlap_lookups: false,
+            datasets: vec![Dataset::Movielens20m],
+        }
+    }
+
+    /// DLRM without its top MLP as a generic shape: 26 lookups of d per item, the bottom MLP overlapping them,
+    /// the dot interaction's 351·d MACs.
+    fn dlrm_mirror(m: &ModelShape) -> ModelShape {
+        let ModelShape::Dlrm(d) = m else { panic!("dlrm") };
+        let t = d.tables as u64;
+        ModelShape::Generic(GenericShape {
+            family: "dlrm-like",
+            item_lookups: vec![(d.tables, d.embedding_dim)],
+            query_lookups: vec![],
+            query_layers: vec![],
+            item_layers: d.bottom_mlp.clone(),
+            interaction_macs_per_item: (t + 1) * t / 2 * d.embedding_dim as u64,
+            layers_overlap_lookups: true,
+            datasets: vec![Dataset::Kaggle],
+        })
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits()
+    }
+
+    /// (a) Every component but the top MLP is DLRM's to the bit, and the total is DLRM's less its top MLP.
+    #[test]
+    fn generic_mirrors_dlrm_without_top_mlp() {
+        for preset in ["rm-small", "rm-med", "rm-large"] {
+            let m = ModelShape::from_preset(preset).unwrap();
+            let g = dlrm_mirror(&m);
+            for side in [16, 128] {
+                let h = chip(side);
+                for items in [1, 100, 4096] {
+                    for opts in [
+                        StageOptions::default(),
+                        StageOptions { hit_rate: Some(0.25), embedding_row_overhead_bytes: 8, ..Default::default() },
+                    ] {
+                        let d = stage(&m, &h, Dataset::Kaggle, items, 64, &opts);
+                        let e = stage(&g, &h, Dataset::Kaggle, items, 64, &opts);
+                        let (c, x) = (d.cycles, e.cycles);
+                        assert!(d.weights_resident && e.weights_resident);
+                        assert!(same(c.embedding, x.embedding), "{preset} {side} {items}");
+                        assert!(same(c.mlp_bottom, x.mlp_bottom), "{preset} {side} {items}");
+                        assert!(same(c.interaction, x.interaction), "{preset} {side} {items}");
+                        assert!(same(c.input_pcie, x.input_pcie) && same(c.output_pcie, x.output_pcie));
+                        assert!(same(c.topk, x.topk) && same(d.hit_rate, e.hit_rate));
+                        assert!(x.mlp_top.abs() < 1e-12);
+                        let want = d.total_cycles - c.mlp_top;
+                        assert!((e.total_cycles - want).abs() <= 1e-12 * want, "{}", e.total_cycles - want);
+                    }
+                }
+            }
+        }
+    }
+
+    /// NeuMF without its prediction layers: the user's rows once per query, the tower after the gathers.
+    /// With every row on chip the gathers add up to NeuMF's single gather.
+    #[test]
+    fn generic_mirrors_neumf_without_predict_layers() {
+        let m = ModelShape::from_preset("neumf-large").unwrap();
+        let ModelShape::NeuMf(n) = &m else { panic!("neumf") };
+        let rows = vec![(1, n.mf_dim), (1, n.mlp_embedding_dim)];
+        let g = ModelShape::Generic(GenericShape {
+            family: "neumf-like",
+            item_lookups: rows.clone(),
+            query_lookups: rows,
+            query_layers: vec![],
+            item_layers: n.mlp_layers.clone(),
+            interaction_macs_per_item: n.mf_dim as u64,
+            layers_overlap_lookups: false,
+            datasets: vec![Dataset::Movielens20m],
+        });
+        let h = chip(64);
+        let opts = StageOptions { hit_rate: Some(1.0), ..Default::default() };
+        for items in [1, 1000] {
+            let d = stage(&m, &h, Dataset::Movielens20m, items, 64, &opts);
+            let e = stage(&g, &h, Dataset::Movielens20m, items, 64, &opts);
+            assert!((e.cycles.embedding - d.cycles.embedding).abs() <= 1e-12 * d.cycles.embedding);
+            assert!(same(e.cycles.mlp_bottom, d.cycles.mlp_bottom) && same(e.cycles.interaction, d.cycles.interaction));
+            let want = d.total_cycles - d.cycles.mlp_top;
+            assert!((e.total_cycles - want).abs() <= 1e-12 * want);
+        }
+    }
+
+    /// (b) The candidates' gather grows in proportion to the items, the total with them; the query's gather
+    /// and MLP cost the same whatever the item count.
+    #[test]
+    fn generic_item_work_scales_query_work_does_not() {
+        let h = chip(64);
+        let with = ModelShape::Generic(two_tower());
+        let without = ModelShape::Generic(GenericShape { query_lookups: vec![], query_layers: vec![], ..two_tower() });
+        let opts = StageOptions { hit_rate: Some(0.0), ..Default::default() };
+        let ds = Dataset::Movielens20m;
+        let query_mlp = mlp(&h, &[(80, 256), (256, 64)], 1, true).cycles;
+        let query_gather = {
+            let ModelShape::Generic(g) = &with else { unreachable!() };
+            embedding::generic_traffic(g, &h, 1, 0.0, 0).0
+        };
+        assert!(query_mlp > 0.0 && query_gather.cycles > 0.0);
+        let mut last_total = 0.0;
+        let mut last_bytes = 0.0;
+        for items in [256, 512, 1024, 2048] {
+            let a = stage(&with, &h, ds, items, 64, &opts);
+            let b = stage(&without, &h, ds, items, 64, &opts);
+            // Query work: a constant on the critical path and in its components.
+            let extra = query_gather.cycles + query_mlp;
+            assert!((a.total_cycles - b.total_cycles - extra).abs() < 1e-6, "{items}");
+            assert!((a.cycles.mlp_bottom - b.cycles.mlp_bottom - query_mlp).abs() < 1e-6);
+            assert!((a.cycles.embedding - b.cycles.embedding - query_gather.cycles).abs() < 1e-6);
+            assert!((a.activity.dram_bytes - b.activity.dram_bytes - query_gather.dram_bytes).abs() < 1e-6);
+            // Candidates' work: bytes exactly proportional to the items, cycles increasing.
+            let bytes = b.activity.dram_bytes;
+            if last_bytes > 0.0 {
+                assert!((bytes - 2.0 * last_bytes).abs() < 1e-6, "{items}: {bytes} vs {last_bytes}");
+            }
+            assert!(b.total_cycles > last_total);
+            // 64 MACs per item on 4096 PEs plus one fill.
+            assert!((a.cycles.interaction - ((64.0 * items as f64 / 4096.0).ceil() + 64.0)).abs() < 1e-12);
+            last_bytes = bytes;
+            last_total = b.total_cycles;
+        }
+    }
+
+    /// (c) Overlapping layers take the longer of gather and MLP; waiting layers take both.
+    #[test]
+    fn generic_overlap_flag_is_max_or_sum() {
+        let h = chip(16);
+        let ds = Dataset::Movielens20m;
+        let base = GenericShape { query_lookups: vec![], query_layers: vec![], ..two_tower() };
+        let waits = ModelShape::Generic(base.clone());
+        let overlaps = ModelShape::Generic(GenericShape { layers_overlap_lookups: true, ..base });
+        for hit in [0.0, 1.0] {
+            let opts = StageOptions { hit_rate: Some(hit), ..Default::default() };
+            let s = stage(&waits, &h, ds, 1024, 64, &opts);
+            let o = stage(&overlaps, &h, ds, 1024, 64, &opts);
+            assert_eq!(s.cycles, o.cycles);
+            let c = s.cycles;
+            assert!(c.embedding > 0.0 && c.mlp_bottom > 0.0);
+            let rest = c.input_pcie + c.interaction + c.mlp_top + c.topk + c.output_pcie;
+            assert!((s.total_cycles - (rest + c.embedding + c.mlp_bottom)).abs() < 1e-6);
+            assert!((o.total_cycles - (rest + c.embedding.max(c.mlp_bottom))).abs() < 1e-6);
+            assert!((s.total_cycles - o.total_cycles - c.embedding.min(c.mlp_bottom)).abs() < 1e-6);
+        }
+        // With query work, it precedes either form: query gather + query MLP + front.
+        let q = stage(
+            &ModelShape::Generic(GenericShape { layers_overlap_lookups: true, ..two_tower() }),
+            &h,
+            ds,
+            1024,
+            64,
+            &StageOptions::default(),
+        );
+        let g = two_tower();
+        let (qg, ig) = embedding::generic_traffic(&g, &h, 1024, q.hit_rate, 0);
+        let query_mlp = mlp(&h, &[(80, 256), (256, 64)], 1, q.weights_resident).cycles;
+        let item_mlp = q.cycles.mlp_bottom - query_mlp;
+        let c = q.cycles;
+        let want =
+            c.input_pcie + qg.cycles + query_mlp + ig.cycles.max(item_mlp) + c.interaction + c.topk + c.output_pcie;
+        assert!((q.total_cycles - want).abs() < 1e-6, "{} vs {want}", q.total_cycles);
+    }
+
+    /// (d) on the stage: row overhead adds `lookups × items × overhead` bytes (all on chip at hit rate 1);
+    /// with no overhead the options change nothing.
+    #[test]
+    fn row_overhead_adds_lookup_bytes_to_the_stage() {
+        let h = chip(32);
+        let m = ModelShape::from_preset("rm-small").unwrap();
+        let on_chip = StageOptions { hit_rate: Some(1.0), ..Default::default() };
+        let a = stage(&m, &h, Dataset::Kaggle, 1000, 64, &on_chip);
+        let b = stage(&m, &h, Dataset::Kaggle, 1000, 64, &StageOptions { embedding_row_overhead_bytes: 8, ..on_chip });
+        assert!((b.activity.sram_bytes - a.activity.sram_bytes - 26.0 * 1000.0 * 8.0).abs() < 1e-6);
+        assert!(b.cycles.embedding > a.cycles.embedding);
+        let g = ModelShape::Generic(two_tower());
+        let a = stage(&g, &h, Dataset::Movielens20m, 1000, 64, &on_chip);
+        let b = stage(
+            &g,
+            &h,
+            Dataset::Movielens20m,
+            1000,
+            64,
+            &StageOptions { embedding_row_overhead_bytes: 8, ..on_chip },
+        );
+        // 4 rows per candidate, 21 once for the query.
+        assert!((b.activity.sram_bytes - a.activity.sram_bytes - (4.0 * 1000.0 + 21.0) * 8.0).abs() < 1e-6);
+        let zero = StageOptions { embedding_row_overhead_bytes: 0, ..StageOptions::default() };
+        assert_eq!(zero, StageOptions::default());
+        assert_eq!(
+            stage(&m, &h, Dataset::Kaggle, 1000, 64, &zero),
+            stage(&m, &h, Dataset::Kaggle, 1000, 64, &StageOptions::default())
+        );
+    }
+
+    #[test]
+    fn generic_weights_count_for_residency() {
+        let g = ModelShape::Generic(two_tower());
+        let h = chip(64);
+        assert_eq!(fc_layers(&g), vec![(80, 256), (256, 64), (112, 256), (256, 64)]);
+        let bytes = (80.0 * 256.0 + 256.0 * 64.0 + 112.0 * 256.0 + 256.0 * 64.0) * 2.0;
+        assert!((weight_bytes(&g, &h) - bytes).abs() < 1e-9);
+        let small = AccelConfig { weight_sram_bytes: bytes as u64 - 1, ..h.clone() };
+        let d = stage(&g, &small, Dataset::Movielens20m, 100, 10, &StageOptions::default());
+        assert!(!d.weights_resident);
+        assert!(d.activity.dram_bytes >= bytes);
     }
 }

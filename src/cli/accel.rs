@@ -73,9 +73,14 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let ds = args.dataset;
     let model_name = args.model.display().to_string();
     if !model.fits_dataset(ds) {
-        let wanted = match model {
+        let names;
+        let wanted = match &model {
             ModelShape::Dlrm(_) => "kaggle",
             ModelShape::NeuMf(_) => "movielens1m or movielens20m",
+            ModelShape::Generic(g) => {
+                names = g.dataset_names();
+                &names
+            }
         };
         return Err(CliError::input(anyhow!(
             "--dataset {}: model '{model_name}' is a {} model; use --dataset {wanted}",

@@ -18,8 +18,8 @@ use super::CliError;
 use crate::data::{CRITEO_KAGGLE_TABLE_ROWS, DENSE, SPARSE};
 use crate::measure::stats::summarize;
 use crate::measure::{this_host, DeviceKind};
-use crate::model::{preset, DlrmArch, ModelArch};
-use crate::zoo::dlrm::Dlrm;
+use crate::model::dlrm::{Dlrm, DlrmArch};
+use crate::model::preset;
 use anyhow::anyhow;
 use clap::Args;
 use std::io::{BufRead, BufReader, Write};
@@ -154,9 +154,9 @@ pub fn run(args: &BenchInferenceArgs) -> Result<(), CliError> {
     let archs = args
         .models
         .iter()
-        .map(|name| match preset(name) {
-            Some(ModelArch::Dlrm(a)) => Ok((name.clone(), a)),
-            _ => Err(CliError::input(anyhow!("--models: {name:?} is not a DLRM preset (rm-small|rm-med|rm-large)"))),
+        .map(|name| match preset(name).and_then(|a| a.downcast::<DlrmArch>().cloned()) {
+            Some(a) => Ok((name.clone(), a)),
+            None => Err(CliError::input(anyhow!("--models: {name:?} is not a DLRM preset (rm-small|rm-med|rm-large)"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let rows = CRITEO_KAGGLE_TABLE_ROWS.map(|r| args.max_ind_range.map_or(r, |cap| r.min(cap)));

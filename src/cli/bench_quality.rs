@@ -11,13 +11,11 @@ use super::CliError;
 use crate::data::criteo::eval_windows;
 use crate::data::movielens::{leave_one_out, read_movielens};
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
-use crate::model::ModelArch;
+use crate::measure::tables::ModelTables;
+use crate::model::{BuildOptions, CountData, Fit, Net, ZooModel};
 use crate::quality::protocol::{self, CandidateRefs, EvalQueries, LooTarget};
 use crate::quality::{self, ScoreCache};
 use crate::spec::{self, DatasetKind, Space};
-use crate::zoo::dlrm::Dlrm;
-use crate::zoo::neumf::NeuMf;
-use crate::zoo::popularity::{CtrPopularity, ItemPopularity};
 use crate::zoo::train::{score_pairs, score_rows};
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -80,18 +78,10 @@ fn bench_space(space: &Space, min_seconds: f64) -> Result<(), CliError> {
                 CandidateRefs::UserItem { .. } => unreachable!("window queries"),
             };
             for m in quality::used_models(space) {
-                let (scores, secs) = match &space.zoo[m].arch {
-                    ModelArch::Dlrm(arch) => {
-                        let vs = VarStore::new(Device::Cpu);
-                        let net = Dlrm::new(&vs.root(), arch, &rows.table_rows, false);
-                        timed(|| score_rows(&net, &rows, &all))
-                    }
-                    ModelArch::Popularity => {
-                        let pop = CtrPopularity::fit(&rows);
-                        timed(|| pop.score(&rows, &all))
-                    }
-                    ModelArch::NeuMf(_) => unreachable!("validated: NeuMF needs MovieLens"),
-                };
+                let tables = ModelTables::Criteo { rows: rows.table_rows };
+                let data = CountData::Criteo { train: &rows, test: &rows, rows: &all };
+                let (scores, secs) =
+                    score_untrained(&space.zoo[m], &tables, &data, |net| score_rows(net, &rows, &all))?;
                 print_scoring(&space.zoo[m].name, scores.len(), secs);
                 cache.set_scores(m, scores);
             }
@@ -112,18 +102,10 @@ fn bench_space(space: &Space, min_seconds: f64) -> Result<(), CliError> {
             let users = cache.queries().candidate_users().expect("user/item queries");
             let CandidateRefs::UserItem { items, .. } = cache.queries().refs.clone() else { unreachable!() };
             for m in quality::used_models(space) {
-                let (scores, secs) = match &space.zoo[m].arch {
-                    ModelArch::NeuMf(arch) => {
-                        let vs = VarStore::new(Device::Cpu);
-                        let net = NeuMf::new(&vs.root(), arch, split.users as i64, split.items as i64, 0.0);
-                        timed(|| score_pairs(&net, &users, &items))
-                    }
-                    ModelArch::Popularity => {
-                        let pop = ItemPopularity::new(split.item_train_counts());
-                        timed(|| pop.score(&items))
-                    }
-                    ModelArch::Dlrm(_) => unreachable!("validated: DLRM needs Criteo"),
-                };
+                let tables = ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 };
+                let data = CountData::Movielens { item_train_counts: split.item_train_counts(), items: &items };
+                let (scores, secs) =
+                    score_untrained(&space.zoo[m], &tables, &data, |net| score_pairs(net, &users, &items))?;
                 print_scoring(&space.zoo[m].name, scores.len(), secs);
                 cache.set_scores(m, scores);
             }
@@ -159,4 +141,27 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
 
 fn print_scoring(name: &str, items: usize, secs: f64) {
     println!("  scoring {name:<16} {items:>9} items in {secs:>7.3} s: {:>12.0} items/s", items as f64 / secs);
+}
+
+/// Scores of one zoo model with untrained (seeded random) weights in its datatype, or from counts, and the
+/// seconds scoring took (counting included for count-based models).
+fn score_untrained(
+    model: &ZooModel,
+    tables: &ModelTables,
+    counts: &CountData<'_>,
+    score: impl FnOnce(&dyn Net) -> Vec<f32>,
+) -> Result<(Vec<f32>, f64), CliError> {
+    let no_network = || CliError::runtime(anyhow::anyhow!("model '{}' has no network on this data set", model.name));
+    match model.arch.fit() {
+        Fit::Counts => {
+            let (scores, secs) = timed(|| model.arch.count_scores(counts));
+            Ok((scores.ok_or_else(no_network)?, secs))
+        }
+        Fit::Gradient => {
+            let mut vs = VarStore::new(Device::Cpu);
+            let net = model.arch.build(&vs.root(), tables, BuildOptions::SERVING).ok_or_else(no_network)?;
+            let net = crate::zoo::precision::convert(&mut vs, net, model.compute_datatype());
+            Ok(timed(|| score(net.as_ref())))
+        }
+    }
 }

@@ -176,7 +176,13 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         notes.push("quality is measured on the seeded synthetic Criteo-shaped data (no train.txt found)".into());
     }
     phases.push("report", 0.0);
-    let mut report = report::build(&space, &summary, info, phases.clone(), Some(compare), notes);
+    let models = report::models::infos(
+        &space,
+        Some(opened.quality.as_ref()),
+        &opened.model_parameters,
+        &opened.model_typed_bytes,
+    );
+    let mut report = report::build(&space, &summary, info, phases.clone(), Some(compare), notes, models);
     let files = report::write(&dir, &report).map_err(CliError::runtime)?;
     let report_s = t.elapsed().as_secs_f64();
     report.phases.wall_s.pop();

@@ -99,8 +99,19 @@ pub fn summary(space: &Space, (total, feasible): (u64, Option<u64>)) -> String {
     };
     let _ =
         writeln!(out, "  dataset: {} from {data}; {} evaluation queries; seed {}", ds.kind, ds.eval_queries, ds.seed);
-    let zoo: Vec<String> = space.zoo.iter().map(|m| format!("{} ({})", m.name, m.arch.family())).collect();
-    let _ = writeln!(out, "  models: {}", zoo.join(", "));
+    let _ = writeln!(
+        out,
+        "  models ({}, each with its own quality, latency, accelerator cost and memory):",
+        space.zoo.len()
+    );
+    let width = space.zoo.iter().map(|m| m.name.len()).max().unwrap_or(0);
+    for m in &space.zoo {
+        let served = match m.datatype {
+            Some(dt) => format!("; served in {} (trained once as {})", dt.name(), m.trained_as),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "    {:<width$}  {}{served}", m.name, m.arch.describe());
+    }
     let _ = writeln!(out, "  knobs:");
     for t in &space.templates {
         let _ = writeln!(

@@ -32,7 +32,7 @@
 //! forwarded, hardware, transfers); the evaluator is `Sync` and points are evaluated in parallel.
 
 use super::{Metrics, Outcome, QualitySource, StageLatencySource};
-use crate::accel::{self, evaluate_stage, Dataset, ModelShape, StageRequest};
+use crate::accel::{self, evaluate_stage, AccelConfig, Dataset, StageRequest};
 use crate::sim::{
     self, ArrivalProcess, CapacityOptions, PipelineModel, ServiceDist, SimSettings, SlaTarget, StageModel,
 };
@@ -135,6 +135,8 @@ pub struct Evaluator<'a> {
     service_cache: Mutex<HashMap<ServiceKey, Result<ResolvedService, String>>>,
     /// Parameters of each zoo model at its real table sizes (memory-capacity rule); `None`: not checked.
     model_parameters: Option<Vec<u64>>,
+    /// Bytes of each zoo model in its datatype, where the space gives one (`ZooModel::typed_bytes`).
+    model_typed_bytes: Vec<Option<u64>>,
     /// Time per phase.
     pub clock: PhaseClock,
 }
@@ -156,6 +158,7 @@ impl<'a> Evaluator<'a> {
             quality_cache: Mutex::new(HashMap::new()),
             service_cache: Mutex::new(HashMap::new()),
             model_parameters: None,
+            model_typed_bytes: Vec::new(),
             clock: PhaseClock::default(),
         }
     }
@@ -172,11 +175,20 @@ impl<'a> Evaluator<'a> {
         self
     }
 
+    /// Sizes of models served in a given datatype (`ZooModel::typed_bytes`): such a model needs these bytes on
+    /// every device, instead of its parameters at the device's value size.
+    pub fn with_model_typed_bytes(mut self, bytes: Vec<Option<u64>>) -> Self {
+        self.model_typed_bytes = bytes;
+        self
+    }
+
     /// Why `design` does not fit in memory, if it does not (see [`Evaluator::with_model_parameters`]).
     pub fn memory_violation(&self, design: &Design) -> Option<String> {
         let params = self.model_parameters.as_ref()?;
-        let gib =
-            |model: usize, bytes_per_value: f64| params.get(model).map_or(0.0, |&p| model_gib(p, bytes_per_value));
+        let gib = |model: usize, bytes_per_value: f64| match self.model_typed_bytes.get(model).copied().flatten() {
+            Some(bytes) => bytes as f64 / (1u64 << 30) as f64,
+            None => params.get(model).map_or(0.0, |&p| model_gib(p, bytes_per_value)),
+        };
         let name = |model: usize| self.space.zoo[model].name.as_str();
         let mut cpu_models: Vec<usize> = Vec::new();
         for stage in &design.stages {
@@ -376,7 +388,20 @@ impl<'a> Evaluator<'a> {
         let mut req = StageRequest::new(dataset, key.items, key.top_n, mode);
         req.options.input_pcie = key.input_pcie;
         req.options.output_pcie = key.output_pcie;
-        let (latency_s, energy_j) = match ModelShape::from_arch(&self.space.zoo[key.model].arch) {
+        let model = &self.space.zoo[key.model];
+        let typed_hw;
+        let hw = match model.datatype {
+            // A datatype sets the stage's datapath element size (MLP weights and activations) and the bytes of
+            // every gathered embedding row.
+            Some(dt) => {
+                typed_hw = AccelConfig { element_bytes: dt.dense_value_bytes(), ..hw.clone() };
+                req.options.embedding_element_bytes = Some(dt.embedding_element_bytes());
+                req.options.embedding_row_overhead_bytes = dt.row_overhead_bytes();
+                &typed_hw
+            }
+            None => hw,
+        };
+        let (latency_s, energy_j) = match model.arch.accel_shape(self.space.dataset.kind) {
             Some(shape) => {
                 let r = evaluate_stage(&shape, hw, &req);
                 (r.latency_s, r.energy_j)

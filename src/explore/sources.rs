@@ -5,7 +5,7 @@
 
 use super::evaluate::{model_gib, EvalSettings, Evaluator, HOST_VALUE_BYTES};
 use super::{QualitySource, StageLatencySource, StageService};
-use crate::measure::tables::arch_fingerprint;
+use crate::measure::tables::model_fingerprint;
 use crate::measure::{this_host, CalibCache, DeviceKind, HostFingerprint, ModelTables, ProfileKey};
 use crate::quality::{prepare, PrepareOptions, ScoreCache};
 use crate::spec::metric::Metric;
@@ -35,6 +35,8 @@ pub struct Opened {
     /// Parameters of each zoo model at the data set's real table sizes (for the memory-capacity rule,
     /// [`crate::explore::evaluate::Evaluator::with_model_parameters`]).
     pub model_parameters: Vec<u64>,
+    /// Bytes of each zoo model in its datatype, where the space gives one.
+    pub model_typed_bytes: Vec<Option<u64>>,
     /// Notes for the report.
     pub notes: Vec<String>,
 }
@@ -44,11 +46,20 @@ impl Opened {
     pub fn evaluator<'a>(&'a self, space: &'a Space, settings: EvalSettings) -> Evaluator<'a> {
         Evaluator::new(space, Some(self.quality.as_ref()), self.latency.as_ref(), settings)
             .with_model_parameters(self.model_parameters.clone())
+            .with_model_typed_bytes(self.model_typed_bytes.clone())
     }
 
     /// What the evaluations depend on besides the space and the settings (for the journal fingerprint).
     pub fn descriptions(&self) -> Vec<String> {
-        vec![self.quality.describe(), self.latency.describe(), format!("model parameters {:?}", self.model_parameters)]
+        let mut out = vec![
+            self.quality.describe(),
+            self.latency.describe(),
+            format!("model parameters {:?}", self.model_parameters),
+        ];
+        if self.model_typed_bytes.iter().any(Option::is_some) {
+            out.push(format!("model bytes by datatype {:?}", self.model_typed_bytes));
+        }
+        out
     }
 }
 
@@ -72,15 +83,27 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
         notes.push(cpu_server_note(cpu, &latency.cpu_hosts()));
     }
     let model_parameters: Vec<u64> = space.zoo.iter().map(|m| latency.tables.parameter_count(&m.arch)).collect();
+    let model_typed_bytes: Vec<Option<u64>> = space.zoo.iter().map(|m| m.typed_bytes(&latency.tables)).collect();
     let sizes: Vec<String> = space
         .zoo
         .iter()
         .zip(&model_parameters)
-        .map(|(m, &p)| format!("{} {:.3} GiB", m.name, model_gib(p, HOST_VALUE_BYTES)))
+        .zip(&model_typed_bytes)
+        .map(|((m, &p), typed)| match typed {
+            Some(b) => {
+                format!("{} {:.3} GiB ({})", m.name, *b as f64 / (1u64 << 30) as f64, m.compute_datatype().name())
+            }
+            None => format!("{} {:.3} GiB", m.name, model_gib(p, HOST_VALUE_BYTES)),
+        })
         .collect();
-    notes.push(format!("model memory at the real table sizes, 4 bytes per value: {}", sizes.join(", ")));
+    let rule = if model_typed_bytes.iter().any(Option::is_some) {
+        "in its datatype where the space gives one, else 4 bytes per value"
+    } else {
+        "4 bytes per value"
+    };
+    notes.push(format!("model memory at the real table sizes, {rule}: {}", sizes.join(", ")));
     notes.extend(unchecked_memory(space));
-    Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), model_parameters, notes })
+    Ok(Opened { quality: Box::new(quality), latency: Box::new(latency), model_parameters, model_typed_bytes, notes })
 }
 
 /// Which measured host stands for the space's CPU server, and for how many concurrent engines.
@@ -218,7 +241,7 @@ impl CalibLatency {
         };
         Some(ProfileKey {
             model: zoo.name.clone(),
-            arch: arch_fingerprint(&zoo.arch, &self.tables),
+            arch: model_fingerprint(zoo, &self.tables),
             items,
             keep,
             device,

@@ -168,7 +168,8 @@ pub fn measure(
             let zoo = space.zoo.iter().find(|z| z.name == key.model).expect("keys come from the zoo");
             progress.message(&format!("calibrate: building {} on {} ({})", key.model, key.device, key.arch));
             let t = Instant::now();
-            let model = LoadedModel::build(&zoo.arch, &plan.tables, key.device, profile_opts.seed)?;
+            let model =
+                LoadedModel::build(&zoo.arch, zoo.compute_datatype(), &plan.tables, key.device, profile_opts.seed)?;
             progress.message(&format!("calibrate: built in {:.1} s", t.elapsed().as_secs_f64()));
             loaded = Some((key.model.clone(), key.device, model));
         }

@@ -19,9 +19,8 @@ use super::stats::summarize;
 use super::tables::ModelTables;
 use super::{DeviceKind, MeasureError, ProfileKey};
 use crate::data::{DENSE, SPARSE};
-use crate::model::ModelArch;
-use crate::zoo::dlrm::Dlrm;
-use crate::zoo::neumf::NeuMf;
+use crate::model::{Arch, BuildOptions, Features, Net};
+use crate::zoo::precision::{self, Datatype};
 use crate::zoo::tensor::tensor_from_matrix;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -128,54 +127,33 @@ impl Default for ProfileOptions {
 }
 
 /// A model ready for inference on one device.
-pub enum StageModel {
-    /// DLRM (Criteo), fused forward.
-    Dlrm(Box<Dlrm>),
-    /// NeuMF (MovieLens).
-    NeuMf(NeuMf),
-    /// Popularity: one score per item (random counts; the lookup is the work).
-    Popularity(Tensor),
-}
-
-/// A stage model with the variables that back it.
 pub struct LoadedModel {
     /// Owns the weights.
     _vs: tch::nn::VarStore,
-    /// The model.
-    pub model: StageModel,
+    /// The network, converted to its datatype.
+    pub net: Box<dyn Net>,
     /// Where it lives.
     pub device: DeviceKind,
 }
 
 impl LoadedModel {
-    /// Build a model with random weights (seeded) and the given table sizes directly on `device`.
+    /// Build a model with random weights (seeded) and the given table sizes directly on `device`, converted to
+    /// `datatype` (the weights are random either way, which does not change the work).
     pub fn build(
-        arch: &ModelArch,
+        arch: &Arch,
+        datatype: Datatype,
         tables: &ModelTables,
         device: DeviceKind,
         seed: u64,
     ) -> Result<LoadedModel, MeasureError> {
         tch::manual_seed(seed as i64);
-        let vs = tch::nn::VarStore::new(device.tch_device());
+        let mut vs = tch::nn::VarStore::new(device.tch_device());
         let _guard = tch::no_grad_guard();
-        let model = match (arch, tables) {
-            (ModelArch::Dlrm(a), ModelTables::Criteo { rows }) => {
-                StageModel::Dlrm(Box::new(Dlrm::new(&vs.root(), a, rows, false)))
-            }
-            (ModelArch::NeuMf(a), ModelTables::MovieLens { users, items }) => {
-                StageModel::NeuMf(NeuMf::new(&vs.root(), a, *users as i64, *items as i64, 0.0))
-            }
-            (ModelArch::Popularity, ModelTables::MovieLens { items, .. }) => {
-                StageModel::Popularity(Tensor::randint(1000, [*items as i64], (Kind::Float, device.tch_device())))
-            }
-            (arch, _) => {
-                return Err(MeasureError::Unsupported(format!(
-                    "a {} model cannot be built on this data set's tables",
-                    arch.family()
-                )))
-            }
-        };
-        Ok(LoadedModel { _vs: vs, model, device })
+        let net = arch.build(&vs.root(), tables, BuildOptions::SERVING).ok_or_else(|| {
+            MeasureError::Unsupported(format!("a {} model cannot be built on this data set's tables", arch.family()))
+        })?;
+        let net = precision::convert(&mut vs, net, datatype);
+        Ok(LoadedModel { _vs: vs, net, device })
     }
 }
 
@@ -285,11 +263,11 @@ impl<'a> StepRunner<'a> {
                 d.copy_(h);
             }
         }
-        let scores = match &self.model.model {
-            StageModel::Dlrm(m) => m.forward(&self.dev[0], &self.dev[1]),
-            StageModel::NeuMf(m) => m.forward_t(&self.dev[1], &self.dev[0], false),
-            StageModel::Popularity(counts) => counts.index_select(0, &self.dev[0]),
+        let features = match self.store {
+            FeatureStore::Criteo { .. } => Features::Rows { dense: &self.dev[0], sparse: &self.dev[1] },
+            FeatureStore::Items { .. } => Features::Pairs { users: &self.dev[1], items: &self.dev[0] },
         };
+        let scores = self.model.net.forward_t(&features, false);
         let (_, top) = scores.topk(self.keep, 0, true, false);
         candidates.index_select(0, &top.to_device(Device::Cpu))
     }

@@ -12,8 +12,9 @@
 
 use super::{DeviceKind, MeasureError, ProfileKey};
 use crate::data::{CRITEO_KAGGLE_TABLE_ROWS, SPARSE};
-use crate::model::{Interaction, ModelArch};
+use crate::model::{Arch, ZooModel};
 use crate::spec::{Backend, DatasetKind, Space};
+use crate::zoo::precision::Datatype;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -58,65 +59,38 @@ impl ModelTables {
 }
 
 impl ModelTables {
-    /// Parameters (values) of a model built on these tables: embedding rows × widths plus every MLP weight
-    /// and bias, as `zoo` builds it. Popularity keeps one value per item (MovieLens) or per categorical value
-    /// (Criteo).
-    pub fn parameter_count(&self, arch: &ModelArch) -> u64 {
-        let dense = |widths: &[u32]| -> u64 {
-            widths.windows(2).map(|w| u64::from(w[0]) * u64::from(w[1]) + u64::from(w[1])).sum()
-        };
-        let (rows, users, items) = match self {
-            ModelTables::Criteo { rows } => (rows.iter().sum::<u64>(), 0, 0),
-            ModelTables::MovieLens { users, items } => (0, *users, *items),
-        };
-        match arch {
-            ModelArch::Dlrm(d) => {
-                rows * u64::from(d.embedding_dim) + dense(&d.bottom_mlp) + dense(&d.top_mlp_with_input())
+    /// Parameters (values) of a model built on these tables ([`Architecture::parameter_count`]).
+    pub fn parameter_count(&self, arch: &Arch) -> u64 {
+        arch.parameter_count(self)
+    }
+
+    /// The table part of a fingerprint: `rows33762577#1a2b3c4d` (total rows and a hash of the 26 sizes) or
+    /// `users943 items1682`.
+    pub fn fingerprint(&self) -> String {
+        match self {
+            ModelTables::Criteo { rows } => {
+                let text = rows.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+                format!("rows{}#{:08x}", rows.iter().sum::<u64>(), crate::hash::fnv1a64(text.as_bytes()) as u32)
             }
-            ModelArch::NeuMf(n) => {
-                let last = n.mlp_layers.last().copied().unwrap_or(2 * n.mlp_embedding_dim);
-                (users + items) * u64::from(n.mf_dim + n.mlp_embedding_dim)
-                    + dense(&n.mlp_layers)
-                    + u64::from(n.mf_dim + last)
-                    + 1
-            }
-            ModelArch::Popularity => match self {
-                ModelTables::Criteo { rows } => rows.iter().sum(),
-                ModelTables::MovieLens { items, .. } => *items,
-            },
+            ModelTables::MovieLens { users, items } => format!("users{users} items{items}"),
         }
     }
 }
 
 /// A stable text fingerprint of a model architecture with its table sizes, used in [`ProfileKey::arch`]:
-/// e.g. `dlrm-dot d4 bot13-64-4 top64-1 rows33762577#1a2b3c4d` (total rows and a hash of the 26 sizes) or
+/// e.g. `dlrm-dot d4 bot13-64-4 top64-1 rows33762577#1a2b3c4d` or
 /// `neumf mf64 emb64 mlp128-128-64 users943 items1682`.
-pub fn arch_fingerprint(arch: &ModelArch, tables: &ModelTables) -> String {
-    let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join("-");
-    let table_part = match tables {
-        ModelTables::Criteo { rows } => {
-            let text = rows.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            format!("rows{}#{:08x}", rows.iter().sum::<u64>(), crate::hash::fnv1a64(text.as_bytes()) as u32)
-        }
-        ModelTables::MovieLens { users, items } => format!("users{users} items{items}"),
-    };
-    match arch {
-        ModelArch::Dlrm(d) => {
-            let interaction = match d.interaction {
-                Interaction::Dot => "dot",
-                Interaction::Cat => "cat",
-            };
-            format!(
-                "dlrm-{interaction} d{} bot{} top{} {table_part}",
-                d.embedding_dim,
-                join(&d.bottom_mlp),
-                join(&d.top_mlp)
-            )
-        }
-        ModelArch::NeuMf(n) => {
-            format!("neumf mf{} emb{} mlp{} {table_part}", n.mf_dim, n.mlp_embedding_dim, join(&n.mlp_layers))
-        }
-        ModelArch::Popularity => format!("popularity {table_part}"),
+pub fn arch_fingerprint(arch: &Arch, tables: &ModelTables) -> String {
+    format!("{} {}", arch.fingerprint(), tables.fingerprint())
+}
+
+/// [`arch_fingerprint`] of a zoo model, followed by its datatype when it is set and not fp32
+/// (`… users943 items1682 int8`).
+pub fn model_fingerprint(model: &ZooModel, tables: &ModelTables) -> String {
+    let arch = arch_fingerprint(&model.arch, tables);
+    match model.compute_datatype() {
+        Datatype::Fp32 => arch,
+        other => format!("{arch} {}", other.name()),
     }
 }
 
@@ -135,7 +109,7 @@ pub fn required_profiles_for(space: &Space, tables: &ModelTables) -> Vec<Profile
             let backends: Vec<Backend> = pipe.backends.iter().map(|b| b[stage]).collect();
             for &model in &pipe.models[stage] {
                 let zoo = &space.zoo[model];
-                let arch = arch_fingerprint(&zoo.arch, tables);
+                let arch = model_fingerprint(zoo, tables);
                 for items in &pipe.items {
                     let keep = items.get(stage + 1).copied().unwrap_or(space.top_k.min(items[stage]));
                     let key = |device, threads| ProfileKey {
@@ -211,18 +185,21 @@ mod tests {
         let numel = |vs: &VarStore| -> u64 { vs.variables().values().map(|t| t.numel() as u64).sum() };
         let rows = std::array::from_fn(|i| 3 + i as u64);
         let criteo = ModelTables::Criteo { rows };
-        for name in ["rm-small", "rm-large"] {
-            let Some(ModelArch::Dlrm(arch)) = preset(name) else { panic!("{name} is a DLRM") };
-            let vs = VarStore::new(tch::Device::Cpu);
-            let _m = crate::zoo::dlrm::Dlrm::new(&vs.root(), &arch, &rows, false);
-            assert_eq!(criteo.parameter_count(&ModelArch::Dlrm(arch)), numel(&vs), "{name}");
-        }
-        let Some(ModelArch::NeuMf(arch)) = preset("neumf-recbole") else { panic!("NeuMF") };
-        let vs = VarStore::new(tch::Device::Cpu);
-        let _m = crate::zoo::neumf::NeuMf::new(&vs.root(), &arch, 10, 20, 0.1);
         let ml = ModelTables::MovieLens { users: 10, items: 20 };
-        assert_eq!(ml.parameter_count(&ModelArch::NeuMf(arch)), numel(&vs));
-        assert_eq!(ml.parameter_count(&ModelArch::Popularity), 20);
+        let two_tower =
+            crate::model::Arch::new(crate::model::two_tower::TwoTowerArch { embedding_dim: 8, tower_mlp: vec![16, 8] });
+        for (arch, tables) in [
+            (preset("rm-small").unwrap(), &criteo),
+            (preset("rm-large").unwrap(), &criteo),
+            (preset("neumf-recbole").unwrap(), &ml),
+            (two_tower.clone(), &criteo),
+            (two_tower, &ml),
+        ] {
+            let vs = VarStore::new(tch::Device::Cpu);
+            let _m = arch.build(&vs.root(), tables, crate::model::BuildOptions::SERVING).expect("a network");
+            assert_eq!(tables.parameter_count(&arch), numel(&vs), "{}", arch.describe());
+        }
+        assert_eq!(ml.parameter_count(&preset("popularity").unwrap()), 20);
         // The full Kaggle tables: RM-large's 33.76 M rows × 32 dominate.
         let full = ModelTables::criteo(None).parameter_count(&preset("rm-large").unwrap());
         assert!(full > 33_762_577 * 32 && full < 33_762_577 * 32 + 1_000_000, "{full}");

@@ -17,14 +17,14 @@ use crate::data::movielens::{leave_one_out, read_movielens, Interactions, LooSpl
 use crate::data::synthetic::{SyntheticConfig, SyntheticCriteo};
 use crate::data::CriteoSamples;
 use crate::hash::Fnv1a;
-use crate::model::{ModelArch, ZooModel};
+use crate::measure::tables::ModelTables;
+use crate::model::{BuildOptions, CountData, Fit, ZooModel};
 use crate::spec::{DatasetKind, Protocol, Space, TrainingSpec};
 use crate::zoo::checkpoint::{self, cache_key, checkpoint_path};
-use crate::zoo::dlrm::Dlrm;
-use crate::zoo::neumf::NeuMf;
-use crate::zoo::popularity::{CtrPopularity, ItemPopularity};
+use crate::zoo::precision::{self, Datatype};
 use crate::zoo::train::{self, TrainProgress, TrainSummary};
-use std::collections::BTreeSet;
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -242,8 +242,13 @@ fn training_json(t: &TrainingSpec) -> String {
     serde_json::to_string(t).expect("training settings serialise")
 }
 
-fn arch_json(m: &ZooModel) -> String {
-    serde_json::to_string(&m.arch).expect("architectures serialise")
+/// The score-cache key of a model: its checkpoint key and the queries, plus the datatype when it is not fp32
+/// (fp32 scores are the trained model's, keyed as before datatypes existed).
+fn score_key(model: &ZooModel, model_key: &str, queries_id: &str) -> String {
+    match model.compute_datatype() {
+        Datatype::Fp32 => cache_key(&[model_key, queries_id]),
+        other => cache_key(&[model_key, queries_id, &format!("datatype={}", other.name())]),
+    }
 }
 
 /// Train or load every used model, score every candidate once per model (cached), and return the cache.
@@ -264,14 +269,31 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
         Loaded::Movielens { identity, .. } => identity.clone(),
         Loaded::Criteo(c) => c.identity.clone(),
     };
+    let paths = |m: usize| {
+        let model = &space.zoo[m];
+        let learned = model.arch.fit() == Fit::Gradient;
+        let training = if learned { training_json(&space.training) } else { String::new() };
+        let model_key = cache_key(&[&data_id, &model.arch.cache_json(), &training]);
+        let score_key = score_key(model, &model_key, &queries_id);
+        let scores_path = opts.cache_dir.join("scores").join(format!("{}-{score_key}.bin", model.name));
+        (scores_path, checkpoint_path(&opts.cache_dir, &model.trained_as, &model_key))
+    };
+    // Checkpoints that some unscored model needs and nobody has trained yet, each once.
+    let mut missing: Vec<(usize, PathBuf)> = Vec::new();
+    for &m in models {
+        let (scores_path, ckpt) = paths(m);
+        let unscored = opts.retrain || read_scores(&scores_path, cache.queries().candidates()).is_none();
+        let untrained = opts.retrain || !ckpt.exists();
+        if space.zoo[m].arch.fit() == Fit::Gradient && unscored && untrained && missing.iter().all(|(_, c)| *c != ckpt)
+        {
+            missing.push((m, ckpt));
+        }
+    }
+    let fresh = train_in_parallel(space, &missing, &mut loaded, &say)?;
     for &m in models {
         let model = &space.zoo[m];
-        let learned = !matches!(model.arch, ModelArch::Popularity);
-        let training = if learned { training_json(&space.training) } else { String::new() };
-        let model_key = cache_key(&[&data_id, &arch_json(model), &training]);
-        let score_key = cache_key(&[&model_key, &queries_id]);
-        let scores_path = opts.cache_dir.join("scores").join(format!("{}-{score_key}.bin", model.name));
-        let ckpt = checkpoint_path(&opts.cache_dir, &model.name, &model_key);
+        let learned = model.arch.fit() == Fit::Gradient;
+        let (scores_path, ckpt) = paths(m);
         let cached = if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates()) };
         let scores = match cached {
             Some(s) => {
@@ -279,7 +301,8 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
                 s
             }
             None => {
-                let s = score_model(space, model, &mut loaded, cache.queries(), &ckpt, opts, &say)?;
+                let retrain = opts.retrain && !fresh.contains(&ckpt);
+                let s = score_model(space, model, &mut loaded, cache.queries(), &ckpt, retrain, &say)?;
                 write_atomic(&scores_path, &encode_scores(&s))?;
                 s
             }
@@ -373,6 +396,73 @@ fn epoch_printer<'a>(name: &'a str, say: &'a dyn Fn(&str)) -> impl FnMut(&TrainP
     }
 }
 
+/// Train the checkpoints `missing` (zoo index of a model that needs it, checkpoint path) several at a time, one
+/// per core, when that gives the same weights as training them one after another: every network is built in
+/// turn from the seeded global generator (as the one-at-a-time path does), and training itself must not draw
+/// from that generator, which holds when there is no dropout (the Criteo default; MovieLens trains with
+/// dropout and stays sequential). Returns the checkpoints written.
+fn train_in_parallel(
+    space: &Space,
+    missing: &[(usize, PathBuf)],
+    loaded: &mut Loaded,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<HashSet<PathBuf>, QualityError> {
+    let t = &space.training;
+    if missing.len() < 2 || threads() < 2 || t.dropout > 0.0 {
+        return Ok(HashSet::new());
+    }
+    let (tables, options) = match loaded {
+        Loaded::Movielens { split, .. } => (
+            ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 },
+            BuildOptions { dropout: t.dropout, sparse_gradients: false },
+        ),
+        Loaded::Criteo(c) => {
+            c.train_valid(say)?;
+            (
+                ModelTables::Criteo { rows: c.test.table_rows },
+                BuildOptions { dropout: t.dropout, sparse_gradients: true },
+            )
+        }
+    };
+    let mut built = Vec::new();
+    for (m, ckpt) in missing {
+        let model = &space.zoo[*m];
+        tch::manual_seed(t.seed as i64);
+        let vs = VarStore::new(Device::Cpu);
+        match model.arch.build(&vs.root(), &tables, options) {
+            Some(net) => built.push((vs, net, model.trained_as.clone(), ckpt.clone())),
+            None => return Ok(HashSet::new()),
+        }
+    }
+    say(&format!("training {} models, up to {} at a time", built.len(), threads().min(built.len())));
+    let valid = match loaded {
+        Loaded::Movielens { split, .. } => {
+            Some(protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed))
+        }
+        Loaded::Criteo(_) => None,
+    };
+    let loaded = &*loaded;
+    let trained: Vec<Result<PathBuf, QualityError>> = built
+        .into_par_iter()
+        .map(|(vs, net, name, ckpt)| {
+            let mut printer = epoch_printer(&name, say);
+            let summary = match (loaded, &valid) {
+                (Loaded::Movielens { split, .. }, Some(valid)) => {
+                    train::train_pairs(&vs, net.as_ref(), split, valid, t, &mut printer)
+                }
+                (Loaded::Criteo(c), _) => {
+                    let (train_rows, valid_rows) = c.train_valid.as_ref().expect("loaded above");
+                    train::train_rows(&vs, net.as_ref(), train_rows, valid_rows, t, &mut printer)
+                }
+                (Loaded::Movielens { .. }, None) => unreachable!("validation queries exist for MovieLens"),
+            };
+            save_checkpoint(&vs, &ckpt, &summary)?;
+            Ok(ckpt)
+        })
+        .collect();
+    trained.into_iter().collect()
+}
+
 /// Scores of every candidate by one model, training or loading it first.
 fn score_model(
     space: &Space,
@@ -380,70 +470,80 @@ fn score_model(
     loaded: &mut Loaded,
     queries: &EvalQueries,
     ckpt: &Path,
-    opts: &PrepareOptions,
+    retrain: bool,
     say: &dyn Fn(&str),
 ) -> Result<Vec<f32>, QualityError> {
     let t = &space.training;
     let start = Instant::now();
-    let scores = match (&model.arch, loaded) {
-        (ModelArch::Popularity, Loaded::Movielens { split, .. }) => {
+    let kind = space.dataset.kind;
+    if !model.arch.serves(kind) {
+        return Err(QualityError::Unsupported(format!(
+            "model '{}' ({}) does not fit the data set {kind}",
+            model.name,
+            model.arch.family()
+        )));
+    }
+    let unsupported =
+        || QualityError::Unsupported(format!("model '{}' has no network on the data set {kind}", model.name));
+    let scores = match (model.arch.fit(), loaded) {
+        (Fit::Counts, Loaded::Movielens { split, .. }) => {
             let super::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else { unreachable!() };
-            ItemPopularity::new(split.item_train_counts()).score(items)
+            let data = CountData::Movielens { item_train_counts: split.item_train_counts(), items };
+            model.arch.count_scores(&data).ok_or_else(unsupported)?
         }
-        (ModelArch::Popularity, Loaded::Criteo(c)) => {
-            let (train, _) = c.train_valid(say)?;
-            let pop = CtrPopularity::fit(train);
+        (Fit::Counts, Loaded::Criteo(c)) => {
             let super::protocol::CandidateRefs::Rows(rows) = &queries.refs else { unreachable!() };
             let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
-            pop.score(&c.test, &rows)
+            c.train_valid(say)?;
+            let (train, _) = c.train_valid.as_ref().expect("loaded above");
+            let data = CountData::Criteo { train, test: &c.test, rows: &rows };
+            model.arch.count_scores(&data).ok_or_else(unsupported)?
         }
-        (ModelArch::NeuMf(arch), Loaded::Movielens { split, .. }) => {
+        (Fit::Gradient, Loaded::Movielens { split, .. }) => {
             tch::manual_seed(t.seed as i64);
+            let tables = ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 };
             let mut vs = VarStore::new(Device::Cpu);
-            let net = NeuMf::new(&vs.root(), arch, split.users as i64, split.items as i64, t.dropout);
-            if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
+            let options = BuildOptions { dropout: t.dropout, sparse_gradients: false };
+            let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
+            if retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
                 say(&format!(
                     "{}: training ({} interactions, {} users, {} items)",
-                    model.name,
+                    model.trained_as,
                     split.train.len(),
                     split.users,
                     split.items
                 ));
                 let valid = protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed);
-                let summary = train::train_neumf(&vs, &net, split, &valid, t, &mut epoch_printer(&model.name, say));
+                let mut printer = epoch_printer(&model.trained_as, say);
+                let summary = train::train_pairs(&vs, net.as_ref(), split, &valid, t, &mut printer);
                 save_checkpoint(&vs, ckpt, &summary)?;
             } else {
                 say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
             }
+            let net = precision::convert(&mut vs, net, model.compute_datatype());
             let super::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else { unreachable!() };
             let users = queries.candidate_users().expect("user/item candidates");
-            train::score_pairs(&net, &users, items)
+            train::score_pairs(net.as_ref(), &users, items)
         }
-        (ModelArch::Dlrm(arch), Loaded::Criteo(c)) => {
+        (Fit::Gradient, Loaded::Criteo(c)) => {
             tch::manual_seed(t.seed as i64);
-            let table_rows = c.test.table_rows;
+            let tables = ModelTables::Criteo { rows: c.test.table_rows };
             let mut vs = VarStore::new(Device::Cpu);
-            let net = Dlrm::new(&vs.root(), arch, &table_rows, true);
-            if opts.retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
+            let options = BuildOptions { dropout: t.dropout, sparse_gradients: true };
+            let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
+            if retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
                 let (train_rows, valid_rows) = c.train_valid(say)?;
-                say(&format!("{}: training on {} rows", model.name, train_rows.len()));
-                let summary =
-                    train::train_dlrm(&vs, &net, train_rows, valid_rows, t, &mut epoch_printer(&model.name, say));
+                say(&format!("{}: training on {} rows", model.trained_as, train_rows.len()));
+                let mut printer = epoch_printer(&model.trained_as, say);
+                let summary = train::train_rows(&vs, net.as_ref(), train_rows, valid_rows, t, &mut printer);
                 save_checkpoint(&vs, ckpt, &summary)?;
             } else {
                 say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
             }
+            let net = precision::convert(&mut vs, net, model.compute_datatype());
             let super::protocol::CandidateRefs::Rows(rows) = &queries.refs else { unreachable!() };
             let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
-            train::score_rows(&net, &c.test, &rows)
-        }
-        (arch, _) => {
-            return Err(QualityError::Unsupported(format!(
-                "model '{}' ({}) does not fit the data set {}",
-                model.name,
-                arch.family(),
-                space.dataset.kind
-            )))
+            train::score_rows(net.as_ref(), &c.test, &rows)
         }
     };
     say(&format!(

@@ -120,6 +120,19 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
         let _ = writeln!(s, "- … {} more in points.csv (front_rank = 0)", front.len() - 40);
     }
 
+    if !report.models.is_empty() {
+        let mut uses: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &front {
+            let mut names: Vec<&String> = r.stages.iter().map(|st| &st.0).collect();
+            names.dedup();
+            for n in names {
+                *uses.entry(n.clone()).or_default() += 1;
+            }
+        }
+        let _ = writeln!(s, "\n## Model choices\n");
+        s.push_str(&super::models::render(&report.models, &report.model_metrics, &uses));
+    }
+
     if let Some(c) = &report.compare_md {
         let _ = writeln!(s, "\n## Comparison under the SLA\n\n{c}");
     }

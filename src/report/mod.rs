@@ -18,6 +18,7 @@
 pub mod compare;
 pub mod figure;
 pub mod markdown;
+pub mod models;
 pub mod plots;
 pub mod table;
 
@@ -123,6 +124,10 @@ pub struct Report {
     pub compare_md: Option<String>,
     /// Extra notes (synthetic data, profile hosts, …).
     pub notes: Vec<String>,
+    /// The zoo models with their own quality and size (the model-choice section).
+    pub models: Vec<models::ModelInfo>,
+    /// Quality metrics of the model-choice section.
+    pub model_metrics: Vec<String>,
 }
 
 impl Report {
@@ -216,6 +221,7 @@ pub fn build(
     phases: PhaseTimes,
     compare_md: Option<String>,
     notes: Vec<String>,
+    models: Vec<models::ModelInfo>,
 ) -> Report {
     let rows = rows(space, &summary.order, &summary.outcomes);
     let feasible = feasible_objectives(&rows);
@@ -244,6 +250,8 @@ pub fn build(
         stalled: summary.stalled,
         compare_md,
         notes,
+        models,
+        model_metrics: models::shown_metrics(space),
     }
 }
 

@@ -14,7 +14,7 @@ use super::{
     compare_numbers, fmt_trimmed, Comparison, FigureResult, Issues, Plot, PlotKind, Series, SeriesStyle, Table,
     Tolerance, Verdict,
 };
-use crate::model::{DlrmArch, ModelArch};
+use crate::model::dlrm::DlrmArch;
 use crate::quality::ScoreCache;
 use crate::spec::Space;
 use serde::Deserialize;
@@ -127,7 +127,7 @@ pub(crate) fn load(raw: RawTrainingSweep, base_dir: &Path, p: &mut Issues) -> Op
     );
     let (space, published) = (space?, published?);
     let used = crate::quality::used_models(&space);
-    let dlrms = used.iter().filter(|&&m| matches!(space.zoo[m].arch, ModelArch::Dlrm(_))).count();
+    let dlrms = used.iter().filter(|&&m| space.zoo[m].arch.downcast::<DlrmArch>().is_some()).count();
     if dlrms < 2 {
         p.push(
             None,
@@ -201,7 +201,7 @@ pub fn run(f: &TrainingSweep, cache: &ScoreCache, out: &mut FigureResult) {
     };
     let mut ours: Vec<Point> = Vec::new();
     for m in crate::quality::used_models(&f.space) {
-        let ModelArch::Dlrm(arch) = &f.space.zoo[m].arch else { continue };
+        let Some(arch) = f.space.zoo[m].arch.downcast::<DlrmArch>() else { continue };
         let metrics = cache.model_metrics(m);
         let Some(error) = metrics.get("error").copied() else { continue };
         let auc = metrics.get("auc").copied().unwrap_or(f64::NAN);
@@ -359,7 +359,7 @@ pub fn run(f: &TrainingSweep, cache: &ScoreCache, out: &mut FigureResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Interaction;
+    use crate::model::dlrm::Interaction;
 
     #[test]
     fn macs_follow_the_artifacts_measure() {

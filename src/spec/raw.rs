@@ -60,37 +60,8 @@ pub struct RawSynthetic {
     pub tail: Option<Sp<f64>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawModel {
-    pub name: Option<Sp<String>>,
-    pub preset: Option<Sp<String>>,
-    pub dlrm: Option<RawDlrm>,
-    pub neumf: Option<RawNeuMf>,
-    pub popularity: Option<RawPopularity>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDlrm {
-    pub embedding_dim: Option<Sp<i64>>,
-    pub bottom_mlp: Option<Sp<Vec<i64>>>,
-    pub top_mlp: Option<Sp<Vec<i64>>>,
-    pub interaction: Option<Sp<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNeuMf {
-    pub mf_dim: Option<Sp<i64>>,
-    pub mlp_embedding_dim: Option<Sp<i64>>,
-    pub mlp_layers: Option<Sp<Vec<i64>>>,
-}
-
-/// The popularity model has no parameters; `popularity: {}` selects it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPopularity {}
+/// A `models:` entry; its family blocks are declared by the model registry (`crate::model`).
+pub use crate::model::RawModel;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,9 +6,8 @@
 //! [`tensor`].
 
 pub mod checkpoint;
-pub mod dlrm;
+pub mod embedding;
 pub mod mlp;
-pub mod neumf;
-pub mod popularity;
+pub mod precision;
 pub mod tensor;
 pub mod train;

@@ -3,9 +3,10 @@
 //! (<https://docs.rs/ndarray/0.16.1/ndarray/struct.ArrayBase.html>, `torch.from_numpy` semantics without the
 //! sharing). Shapes are in elements; the caller moves the tensor to its device.
 
+use crate::data::CriteoSamples;
 use ndarray::{Array1, Array2};
 use tch::kind::Element;
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 /// A `[rows, columns]` tensor holding `matrix` (copied; any memory layout).
 pub fn tensor_from_matrix<T: Element + Clone>(matrix: &Array2<T>) -> Tensor {
@@ -21,10 +22,47 @@ pub fn tensor_from_vector<T: Element + Clone>(vector: &Array1<T>) -> Tensor {
     Tensor::from_slice(standard.as_slice().expect("a standard-layout vector is contiguous"))
 }
 
+/// Tensors of a batch of Criteo rows.
+#[derive(Debug)]
+pub struct CriteoBatch {
+    /// `[B, 13]` f32 dense features.
+    pub dense: Tensor,
+    /// `[B, 26]` i64 per-table ids.
+    pub sparse: Tensor,
+    /// `[B]` f32 labels.
+    pub labels: Tensor,
+}
+
+/// Copies rows `rows` of `samples` into tensors on `device` (through their matrices, [`CriteoSamples::batch`]).
+pub fn criteo_batch(samples: &CriteoSamples, rows: &[usize], device: Device) -> CriteoBatch {
+    let arrays = samples.batch(rows);
+    CriteoBatch {
+        dense: tensor_from_matrix(&arrays.dense).to_device(device),
+        sparse: tensor_from_matrix(&arrays.sparse).to_device(device),
+        labels: tensor_from_vector(&arrays.labels).to_kind(Kind::Float).to_device(device),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{DENSE, SPARSE};
     use ndarray::array;
+
+    #[test]
+    fn batch_copies_rows_in_order() {
+        let mut samples = CriteoSamples::empty([50; SPARSE]);
+        for r in 0..3u32 {
+            samples.dense.extend((0..DENSE).map(|c| (r * 100 + c as u32) as f32));
+            samples.sparse.extend((0..SPARSE).map(|c| (r + c as u32) % 3));
+            samples.labels.push((r % 2) as f32);
+        }
+        let batch = criteo_batch(&samples, &[2, 0], Device::Cpu);
+        assert_eq!(batch.dense.size(), vec![2, DENSE as i64]);
+        assert!((batch.dense.double_value(&[0, 1]) - 201.0).abs() < 1e-9);
+        assert_eq!(batch.sparse.int64_value(&[1, 4]), 1);
+        assert!(batch.labels.double_value(&[0]).abs() < 1e-9);
+    }
 
     #[test]
     fn shapes_and_values_carry_over() {

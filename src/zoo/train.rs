@@ -1,13 +1,14 @@
-//! Training loops and batched scoring for the zoo's tch models.
+//! Training loops and batched scoring for the models' tch networks, one trainer per data kind; any family's
+//! [`Net`] trains with them.
 //!
-//! - **NeuMF** (MovieLens, implicit feedback) as RecBole 1.2.1 trains it: every epoch re-samples
+//! - **(user, item) pairs** (MovieLens, implicit feedback) as RecBole 1.2.1 trains NeuMF: every epoch re-samples
 //!   `negatives` items per training interaction, uniformly among the items the user has no training
 //!   interaction with; mini-batches of `batch_size` rows (positives with their negatives, shuffled); binary
 //!   cross-entropy on logits; Adam with the given learning rate; after each epoch the validation NDCG@10 under
 //!   full ranking (validation item against every item not in the user's training items); training stops once
 //!   `patience` epochs in a row bring no improvement (RecBole's `stopping_step`), and the best epoch's weights
 //!   are kept.
-//! - **DLRM** (Criteo-shaped data) as DLRM trains it: shuffled mini-batches, binary cross-entropy on logits,
+//! - **Criteo-shaped rows** as DLRM trains it: shuffled mini-batches, binary cross-entropy on logits,
 //!   plain SGD with sparse embedding gradients (only the rows a batch touches are updated, so a step costs
 //!   O(batch) however large the tables are); after each epoch the validation AUC decides early stopping and
 //!   the best weights are kept.
@@ -16,10 +17,10 @@
 //! generator (initialisation, dropout) by the caller with `tch::manual_seed`, sampling and shuffling here with
 //! `Xoshiro256PlusPlus` from the same seed.
 
-use super::dlrm::{criteo_batch, Dlrm};
-use super::neumf::NeuMf;
+use super::tensor::criteo_batch;
 use crate::data::movielens::LooSplit;
 use crate::data::CriteoSamples;
+use crate::model::{Features, Net};
 use crate::quality::metrics::{auc, discount, log_loss, sigmoid};
 use crate::quality::protocol::EvalQueries;
 use rand::seq::SliceRandom;
@@ -70,27 +71,28 @@ pub struct TrainSummary {
     pub train_s: f64,
 }
 
-/// Logits of NeuMF for (user, item) pairs, in chunks, without gradients.
-pub fn score_pairs(model: &NeuMf, users: &[u32], items: &[u32]) -> Vec<f32> {
+/// Logits of a pairs model for (user, item) pairs, in chunks, without gradients.
+pub fn score_pairs(model: &dyn Net, users: &[u32], items: &[u32]) -> Vec<f32> {
     assert_eq!(users.len(), items.len(), "one item per user");
     let mut out = Vec::with_capacity(users.len());
     tch::no_grad(|| {
         for (u, i) in users.chunks(SCORE_CHUNK).zip(items.chunks(SCORE_CHUNK)) {
             let u = Tensor::from_slice(&u.iter().map(|&x| i64::from(x)).collect::<Vec<_>>());
             let i = Tensor::from_slice(&i.iter().map(|&x| i64::from(x)).collect::<Vec<_>>());
-            out.extend(tensor_to_vec(&model.forward_t(&u, &i, false)));
+            out.extend(tensor_to_vec(&model.forward_t(&Features::Pairs { users: &u, items: &i }, false)));
         }
     });
     out
 }
 
-/// Logits of a DLRM for rows `rows` of `samples`, in chunks, without gradients.
-pub fn score_rows(model: &Dlrm, samples: &CriteoSamples, rows: &[usize]) -> Vec<f32> {
+/// Logits of a rows model for rows `rows` of `samples`, in chunks, without gradients.
+pub fn score_rows(model: &dyn Net, samples: &CriteoSamples, rows: &[usize]) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len());
     tch::no_grad(|| {
         for chunk in rows.chunks(SCORE_CHUNK) {
             let batch = criteo_batch(samples, chunk, Device::Cpu);
-            out.extend(tensor_to_vec(&model.forward(&batch.dense, &batch.sparse)));
+            let x = Features::Rows { dense: &batch.dense, sparse: &batch.sparse };
+            out.extend(tensor_to_vec(&model.forward_t(&x, false)));
         }
     });
     out
@@ -116,8 +118,8 @@ pub fn mean_ndcg10(queries: &EvalQueries, scores: &[f32]) -> f64 {
     total / queries.len().max(1) as f64
 }
 
-/// Mean NDCG@10 of a NeuMF on leave-one-out queries.
-pub fn neumf_ndcg10(model: &NeuMf, queries: &EvalQueries) -> f64 {
+/// Mean NDCG@10 of a pairs model on leave-one-out queries.
+pub fn pairs_ndcg10(model: &dyn Net, queries: &EvalQueries) -> f64 {
     let crate::quality::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else {
         panic!("leave-one-out queries have user/item candidates")
     };
@@ -141,10 +143,10 @@ fn restore(vs: &VarStore, saved: &[(String, Tensor)]) {
     });
 }
 
-/// Train a NeuMF on `split`'s training interactions with early stopping on `valid` (see the module docs).
-pub fn train_neumf(
+/// Train a pairs model on `split`'s training interactions with early stopping on `valid` (see the module docs).
+pub fn train_pairs(
     vs: &VarStore,
-    model: &NeuMf,
+    model: &dyn Net,
     split: &LooSplit,
     valid: &EvalQueries,
     settings: &TrainingSpec,
@@ -180,8 +182,8 @@ pub fn train_neumf(
         let mut loss_sum = 0.0;
         for step in 0..steps {
             let r = step * batch..((step + 1) * batch).min(rows);
-            let logits =
-                model.forward_t(&Tensor::from_slice(&users[r.clone()]), &Tensor::from_slice(&items[r.clone()]), true);
+            let (u, i) = (Tensor::from_slice(&users[r.clone()]), Tensor::from_slice(&items[r.clone()]));
+            let logits = model.forward_t(&Features::Pairs { users: &u, items: &i }, true);
             let target = Tensor::from_slice(&labels[r]);
             let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::Mean);
             opt.backward_step(&loss);
@@ -190,7 +192,7 @@ pub fn train_neumf(
                 progress(&report(epoch, settings.epochs, step + 1, steps, loss_sum, None, "ndcg@10", best, start));
             }
         }
-        let metric = neumf_ndcg10(model, valid);
+        let metric = pairs_ndcg10(model, valid);
         if best.is_none_or(|(b, _)| metric > b) {
             best = Some((metric, epoch));
             best_weights = snapshot(vs);
@@ -250,8 +252,8 @@ fn report(
     }
 }
 
-/// AUC and log-loss of a DLRM on `samples`.
-pub fn dlrm_auc_logloss(model: &Dlrm, samples: &CriteoSamples) -> (f64, f64) {
+/// AUC and log-loss of a rows model on `samples`.
+pub fn rows_auc_logloss(model: &dyn Net, samples: &CriteoSamples) -> (f64, f64) {
     let rows: Vec<usize> = (0..samples.len()).collect();
     let logits = score_rows(model, samples, &rows);
     let labels: Vec<u8> = samples.labels.iter().map(|&y| u8::from(y > 0.5)).collect();
@@ -259,10 +261,10 @@ pub fn dlrm_auc_logloss(model: &Dlrm, samples: &CriteoSamples) -> (f64, f64) {
     (auc(&logits, &labels).unwrap_or(0.5), log_loss(&probs, &labels))
 }
 
-/// Train a DLRM (built with sparse embedding gradients) on `train`, early stopping on `validation` AUC.
-pub fn train_dlrm(
+/// Train a rows model (built with sparse embedding gradients) on `train`, early stopping on `validation` AUC.
+pub fn train_rows(
     vs: &VarStore,
-    model: &Dlrm,
+    model: &dyn Net,
     train: &CriteoSamples,
     validation: &CriteoSamples,
     settings: &TrainingSpec,
@@ -283,7 +285,7 @@ pub fn train_dlrm(
         let mut loss_sum = 0.0;
         for (step, rows) in order.chunks(batch).enumerate() {
             let b = criteo_batch(train, rows, Device::Cpu);
-            let logits = model.forward(&b.dense, &b.sparse);
+            let logits = model.forward_t(&Features::Rows { dense: &b.dense, sparse: &b.sparse }, true);
             let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&b.labels, None, None, Reduction::Mean);
             opt.backward_step(&loss);
             loss_sum += loss.double_value(&[]);
@@ -291,7 +293,7 @@ pub fn train_dlrm(
                 progress(&report(epoch, settings.epochs, step + 1, steps, loss_sum, None, "auc", best, start));
             }
         }
-        let (metric, _) = dlrm_auc_logloss(model, validation);
+        let (metric, _) = rows_auc_logloss(model, validation);
         if best.is_none_or(|(b, _)| metric > b) {
             best = Some((metric, epoch));
             if epoch < settings.epochs {

@@ -210,7 +210,8 @@ fn report_files_are_written_and_the_front_is_non_dominated() {
     let sp = space("tiny-explore.yaml");
     let dir = temp_dir("report");
     let s = run(&sp, &dir.join("j.jsonl"), StrategyKind::Exhaustive, 10_000, None);
-    let rep = report::build(&sp, &s, report::RunInfo::default(), Default::default(), Some("table".into()), vec![]);
+    let rep =
+        report::build(&sp, &s, report::RunInfo::default(), Default::default(), Some("table".into()), vec![], vec![]);
     let front: Vec<Vec<f64>> = rep.front().map(|r| r.objectives.clone().unwrap()).collect();
     assert!(!front.is_empty());
     for r in rep.rows.iter().filter(|r| r.feasible) {

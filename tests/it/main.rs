@@ -4,6 +4,7 @@ mod checkout;
 mod data;
 mod explore;
 mod measure;
+mod models;
 mod quality;
 mod reproduce;
 mod sim;

@@ -6,8 +6,9 @@ use recpipe_dse::measure::calib_cache::{read_file, FILE_PREFIX};
 use recpipe_dse::measure::profile::{candidate_sets, profile, FeatureStore, LoadedModel, ProfileOptions, StepRunner};
 use recpipe_dse::measure::tables::{arch_fingerprint, required_profiles_for, ModelTables};
 use recpipe_dse::measure::{CalibCache, DeviceKind, HostFingerprint, MeasureError, Profile, ProfileKey};
-use recpipe_dse::model::{preset, DlrmArch, ModelArch};
-use recpipe_dse::zoo::dlrm::Dlrm;
+use recpipe_dse::model::dlrm::{Dlrm, DlrmArch};
+use recpipe_dse::model::{preset, Features};
+use recpipe_dse::zoo::precision::Datatype;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
@@ -19,10 +20,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn dlrm_arch(name: &str) -> DlrmArch {
-    match preset(name) {
-        Some(ModelArch::Dlrm(a)) => a,
-        other => panic!("{name} is not a DLRM preset: {other:?}"),
-    }
+    preset(name).and_then(|a| a.downcast::<DlrmArch>().cloned()).expect("a DLRM preset")
 }
 
 /// Random dense features and per-table ids within `rows`.
@@ -86,7 +84,7 @@ fn host(cpu: &str, gpu: &str) -> HostFingerprint {
 #[test]
 fn profile_has_the_requested_sample_and_ordered_statistics() {
     let tables = ModelTables::criteo(Some(1000));
-    let model = LoadedModel::build(&preset("rm-small").unwrap(), &tables, DeviceKind::Cpu, 7).unwrap();
+    let model = LoadedModel::build(&preset("rm-small").unwrap(), Datatype::Fp32, &tables, DeviceKind::Cpu, 7).unwrap();
     let store = FeatureStore::generate(&tables, 4096, 7);
     let key = tiny_key(&tables, 256, 32, 1);
     let opts = ProfileOptions { warmup: 2, reps: 25, min_reps: 5, max_seconds: 60.0, store_rows: 4096, seed: 7 };
@@ -107,17 +105,20 @@ fn profile_has_the_requested_sample_and_ordered_statistics() {
 fn stage_step_keeps_the_best_scored_candidates() {
     let _guard = tch::no_grad_guard();
     let tables = ModelTables::criteo(Some(500));
-    let loaded = LoadedModel::build(&preset("rm-med").unwrap(), &tables, DeviceKind::Cpu, 11).unwrap();
+    let loaded = LoadedModel::build(&preset("rm-med").unwrap(), Datatype::Fp32, &tables, DeviceKind::Cpu, 11).unwrap();
     let store = FeatureStore::generate(&tables, 2000, 11);
     let (cand, user) = candidate_sets(&store, 300, 1, 11).remove(0);
     let mut runner = StepRunner::new(&loaded, &store, 300, 20);
     let survivors = runner.step(&cand, user);
     assert_eq!(survivors.size(), vec![20]);
-    let recpipe_dse::measure::profile::StageModel::Dlrm(model) = &loaded.model else { panic!("a DLRM") };
     let FeatureStore::Criteo { dense, sparse } = &store else { panic!("Criteo store") };
-    let scores = model.forward(&dense.index_select(0, &cand), &sparse.index_select(0, &cand));
+    let forward = |rows: &Tensor| {
+        let (d, s) = (dense.index_select(0, rows), sparse.index_select(0, rows));
+        loaded.net.forward_t(&Features::Rows { dense: &d, sparse: &s }, false)
+    };
+    let scores = forward(&cand);
     let twentieth = scores.topk(20, 0, true, true).0.double_value(&[19]);
-    let survivor_scores = model.forward(&dense.index_select(0, &survivors), &sparse.index_select(0, &survivors));
+    let survivor_scores = forward(&survivors);
     assert!(survivor_scores.min().double_value(&[]) >= twentieth - 1e-6);
     // Survivors are candidates.
     let cand_ids: Vec<i64> = Vec::try_from(&cand).unwrap();

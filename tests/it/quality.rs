@@ -1,16 +1,17 @@
 //! Integration tests of quality: cascades re-ranked from the score cache equal running the cascade's models
 //! directly (tiny DLRMs on tiny synthetic Criteo data, tiny NeuMFs on a tiny MovieLens-format file), and
 //! `prepare` trains, caches and reuses on a tiny space.
+use crate::support;
 use recpipe_dse::data::movielens::{leave_one_out, parse_movielens, MovielensFormat};
 use recpipe_dse::data::synthetic::{SyntheticConfig, SyntheticCriteo};
-use recpipe_dse::model::{DlrmArch, Interaction, NeuMfArch};
+use recpipe_dse::model::dlrm::{Dlrm, DlrmArch, Interaction};
+use recpipe_dse::model::neumf::{NeuMf, NeuMfArch};
 use recpipe_dse::quality::metrics::ranking_metrics_all_k;
 use recpipe_dse::quality::protocol::{self, CandidateRefs, EvalQueries, LooTarget};
 use recpipe_dse::quality::{self, PrepareOptions, ScoreCache};
 use recpipe_dse::spec::{self, TrainingSpec};
-use recpipe_dse::zoo::dlrm::{criteo_batch, Dlrm};
-use recpipe_dse::zoo::neumf::NeuMf;
-use recpipe_dse::zoo::train::{score_pairs, score_rows, train_dlrm, train_neumf};
+use recpipe_dse::zoo::tensor::criteo_batch;
+use recpipe_dse::zoo::train::{score_pairs, score_rows, train_pairs, train_rows};
 use std::path::PathBuf;
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
@@ -94,7 +95,7 @@ fn criteo_cascade_from_cache_equals_running_the_models_directly() {
     for d in [2u32, 8] {
         let vs = VarStore::new(Device::Cpu);
         let net = Dlrm::new(&vs.root(), &dlrm_arch(d), &train.table_rows, true);
-        train_dlrm(&vs, &net, &train, &valid, &settings(64, 0.1, 1), &mut |_| {});
+        train_rows(&vs, &net, &train, &valid, &settings(64, 0.1, 1), &mut |_| {});
         models.push((vs, net));
     }
     let CandidateRefs::Rows(rows) = &queries.refs else { panic!("window queries") };
@@ -115,24 +116,10 @@ fn criteo_cascade_from_cache_equals_running_the_models_directly() {
     }
 }
 
-/// A tiny MovieLens-format file: 40 users × 30 items, popular low ids, increasing timestamps.
-fn tiny_movielens() -> String {
-    let mut text = String::from("user_id:token\titem_id:token\trating:float\ttimestamp:float\n");
-    let mut t = 0;
-    for u in 0..40u32 {
-        for k in 0..8u32 {
-            let item = (u * 7 + k * k * 3 + k) % 30;
-            t += 1;
-            text.push_str(&format!("u{u}\ti{item}\t4\t{t}\n"));
-        }
-    }
-    text
-}
-
 #[test]
 fn movielens_cascade_from_cache_equals_running_the_models_directly() {
     tch::manual_seed(11);
-    let data = parse_movielens(&tiny_movielens(), MovielensFormat::RecboleAtomic, "tiny.inter").unwrap();
+    let data = parse_movielens(&support::tiny_movielens(), MovielensFormat::RecboleAtomic, "tiny.inter").unwrap();
     let split = leave_one_out(&data);
     let valid = protocol::loo_full(&split, LooTarget::Validation, usize::MAX, 5);
     let queries = protocol::loo_full(&split, LooTarget::Test, usize::MAX, 5);
@@ -141,7 +128,7 @@ fn movielens_cascade_from_cache_equals_running_the_models_directly() {
     for d in [2u32, 8] {
         let vs = VarStore::new(Device::Cpu);
         let net = NeuMf::new(&vs.root(), &arch(d), split.users as i64, split.items as i64, 0.1);
-        let summary = train_neumf(&vs, &net, &split, &valid, &settings(64, 0.01, 3), &mut |_| {});
+        let summary = train_pairs(&vs, &net, &split, &valid, &settings(64, 0.01, 3), &mut |_| {});
         assert!(summary.best_epoch >= 1 && summary.epochs_run <= 3);
         models.push((vs, net));
     }
@@ -238,6 +225,34 @@ fn prepare_trains_caches_and_reuses_on_a_tiny_space() {
     let third = quality::prepare(&other, &opts).unwrap();
     assert_ne!(third.scores(1), first.scores(1));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn parallel_training_gives_the_weights_of_one_at_a_time_training_and_datatypes_share_a_checkpoint() {
+    let text = TINY_SPACE.replace("  - name: d4\n    dlrm:", "  - name: d4\n    datatypes: [fp32, int8]\n    dlrm:");
+    let space = spec::parse_space(&text, "tiny.yaml", &crate::support::repo()).unwrap();
+    let names: Vec<&str> = space.zoo.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["pop", "d2", "d4-fp32", "d4-int8"]);
+    let base = std::env::temp_dir().join(format!("rpdse-parallel-it-{}", std::process::id()));
+    let opts = |sub: &str| PrepareOptions {
+        cache_dir: base.join(sub),
+        retrain: false,
+        progress: recpipe_dse::progress::quiet(),
+    };
+    // d2 and d4 are missing together: trained side by side.
+    let together = quality::prepare(&space, &opts("together")).unwrap();
+    let checkpoints = std::fs::read_dir(base.join("together/checkpoints")).unwrap().count();
+    assert_eq!(checkpoints, 4, "d4's datatypes share one trained checkpoint (and its summary)");
+    for m in 1..4 {
+        // One model per call: a single missing checkpoint, trained alone.
+        let alone = quality::prepare_models(&space, &[m], &opts(&format!("alone-{m}"))).unwrap();
+        assert_eq!(alone.scores(m), together.scores(m), "{}", space.zoo[m].name);
+    }
+    let (fp32, int8) = (together.scores(2).unwrap(), together.scores(3).unwrap());
+    assert_ne!(fp32, int8, "int8 scores come from the quantized network");
+    let worst = fp32.iter().zip(int8).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 0.1, "int8 logits stay close to fp32: {worst}");
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]

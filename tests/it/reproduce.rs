@@ -280,6 +280,7 @@ fn iso_quality_takes_the_best_design_at_the_floor_per_backend_depth_and_load() {
         quality: Box::new(PoolQuality { large }),
         latency: Box::new(NoProfiles),
         model_parameters: vec![0; space.zoo.len()],
+        model_typed_bytes: vec![None; space.zoo.len()],
         notes: vec![],
     };
     let r = reproduce::run(&f, &ValuesById::new(), &FigureInputs::Sources(std::rc::Rc::new(opened))).unwrap();

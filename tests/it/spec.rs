@@ -641,3 +641,88 @@ fn cpu_server_cores_bound_the_engines() {
     let two = designs.iter().find(|d| d.cpu_engines_total == Some(2) && d.stages.len() == 1).expect("2 engines");
     assert_eq!(space.structural_violation(two), None);
 }
+
+/// BASE with the `custom` DLRM replaced by a list-valued block served in two datatypes.
+const VARIANTS: (&str, &str) = (
+    "  - name: custom\n    dlrm: { embedding_dim: 8, bottom_mlp: [13, 32, 8], top_mlp: [16, 1] }\n",
+    "  - name: custom\n    datatypes: [fp32, int8]\n    dlrm:\n      embedding_dim: [4, 8]\n      \
+     bottom_mlp: [[13, 32, d], [13, 64, 32, d]]\n      top_mlp: [16, 1]\n",
+);
+
+#[test]
+fn list_valued_architecture_knobs_and_datatypes_make_one_model_per_combination() {
+    let space = parse(&BASE.replace(VARIANTS.0, VARIANTS.1)).unwrap();
+    let names: Vec<&str> = space.zoo.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "small",
+            "large",
+            "custom-d4-b0-fp32",
+            "custom-d4-b0-int8",
+            "custom-d4-b1-fp32",
+            "custom-d4-b1-int8",
+            "custom-d8-b0-fp32",
+            "custom-d8-b0-int8",
+            "custom-d8-b1-fp32",
+            "custom-d8-b1-int8",
+        ]
+    );
+    let v = &space.zoo[5];
+    assert_eq!(v.trained_as, "custom-d4-b1");
+    assert_eq!(v.arch.describe(), "DLRM d=4, bottom 13-64-32-4, top (355)-16-1, dot");
+    // The entry name stands for all eight variants in the pipelines.
+    let two_stage = &space.pipelines[1];
+    assert_eq!(two_stage.models[0].len(), 1 + 8);
+    // validate prints every variant with its architecture and datatype.
+    let dir = std::env::temp_dir().join(format!("recpipe-dse-variants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("variants.yaml");
+    std::fs::write(&file, BASE.replace(VARIANTS.0, VARIANTS.1)).unwrap();
+    let out = bin().arg("validate").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("custom-d8-b1-int8  DLRM d=8, bottom 13-64-32-8, top (359)-16-1, dot; served in int8 (trained once as custom-d8-b1)"), "{text}");
+}
+
+#[test]
+fn impossible_architecture_combinations_are_reported_with_their_values() {
+    // A bottom MLP without `d` fits one embedding dimension only: the other combination is reported.
+    let e = errors_of(&[
+        VARIANTS,
+        ("bottom_mlp: [[13, 32, d], [13, 64, 32, d]]", "bottom_mlp: [[13, 32, d], [13, 64, 4]]"),
+    ]);
+    assert_has(
+        &e,
+        "t.yaml:15:19: models[2].dlrm.bottom_mlp[1]: must start at 13 (dense features) and end at embedding_dim 8, got [13, 64, 4]",
+    );
+    assert!(!e.contains("embedding_dim 4, got [13, 64, 4]"), "{e}");
+    let e = errors_of(&[VARIANTS, ("embedding_dim: [4, 8]", "embedding_dim: [4, 0]")]);
+    assert_has(&e, "models[2].dlrm.embedding_dim[1]: must be an integer in [1, 1048576], got 0");
+    let e = errors_of(&[VARIANTS, ("[13, 32, d]", "[13, 32, e]")]);
+    assert_has(&e, "models[2].dlrm.bottom_mlp[0]: layer widths must be a width, d (the embedding dimension) or a multiple such as 2d, got 'e'");
+    let e = errors_of(&[VARIANTS, ("datatypes: [fp32, int8]", "datatypes: [fp32, fp8]")]);
+    assert_has(&e, "models[2].datatypes[1]: unknown datatype 'fp8' (expected fp32|fp16|bf16|int8)");
+    let direct =
+        BASE.replace(VARIANTS.0, VARIANTS.1).replace("[[small, custom], [large]]", "[[small], [custom-d4-b0-fp32]]");
+    assert_eq!(parse(&direct).unwrap().pipelines[1].models[1].len(), 1, "a variant is named directly");
+    let e = errors_of(&[(
+        "    dlrm: { embedding_dim: 8",
+        "    two_tower: { embedding_dim: 8, tower_mlp: [16, 8] }\n    dlrm: { embedding_dim: 8",
+    )]);
+    assert_has(&e, "models[2]: needs exactly one of preset, dlrm, neumf, popularity, two_tower");
+}
+
+#[test]
+fn a_two_tower_first_stage_validates_for_both_data_kinds() {
+    let text = BASE.replace(
+        "  - { name: small, preset: rm-small }\n",
+        "  - { name: small, two_tower: { embedding_dim: [8, 16], tower_mlp: [64, d] } }\n",
+    );
+    let space = parse(&text).unwrap();
+    assert_eq!(space.zoo[0].name, "small-d8");
+    assert_eq!(space.zoo[1].arch.describe(), "two-tower d=16, towers 64-16, dot product");
+    let ml = std::fs::read_to_string(repo_root().join("spaces/movielens-codesign.yaml")).unwrap();
+    let space = spec::parse_space(&ml, "movielens-codesign.yaml", &repo_root()).unwrap();
+    assert!(space.zoo.iter().any(|m| m.arch.family() == "two-tower"));
+}

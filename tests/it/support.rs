@@ -23,3 +23,17 @@ pub fn bin() -> Command {
     c.current_dir(repo());
     c
 }
+
+/// A tiny MovieLens-format file: 40 users × 30 items, popular low ids, increasing timestamps.
+pub fn tiny_movielens() -> String {
+    let mut text = String::from("user_id:token\titem_id:token\trating:float\ttimestamp:float\n");
+    let mut t = 0;
+    for u in 0..40u32 {
+        for k in 0..8u32 {
+            let item = (u * 7 + k * k * 3 + k) % 30;
+            t += 1;
+            text.push_str(&format!("u{u}\ti{item}\t4\t{t}\n"));
+        }
+    }
+    text
+}

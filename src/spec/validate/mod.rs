@@ -17,7 +17,8 @@ use super::metric::{metric_syntax, Metric};
 use super::raw::*;
 use super::space::*;
 use crate::input::{Checker, InputError};
-use crate::model::{self, DlrmArch, Interaction, ModelArch, NeuMfArch, ZooModel, CRITEO_DENSE_FEATURES};
+use crate::model::{self, knobs, Variant, ZooModel};
+use crate::zoo::precision::Datatype;
 use dataset::dataset;
 use goals::{constraints, objectives, quality_floor, search};
 use hardware::{hardware_accel, hardware_cpu, hardware_gpu};
@@ -73,7 +74,7 @@ pub(crate) fn validate(mut raw: RawSpace, file: &str, base_dir: &Path) -> Result
             cx.issues.push(None, "pipelines", "must list at least one pipeline entry");
             None
         }
-        (Some(p), Some(zoo)) => pipelines(&mut cx, p, zoo, dataset.as_ref(), top_k),
+        (Some(p), Some((zoo, groups))) => pipelines(&mut cx, p, zoo, groups, dataset.as_ref(), top_k),
         (Some(_), None) => None,
         (None, _) => {
             cx.missing("pipelines", "the pipeline depths with their model, item and backend choices");
@@ -159,6 +160,7 @@ pub(crate) fn validate(mut raw: RawSpace, file: &str, base_dir: &Path) -> Result
         return Err(InputError { issues: cx.issues.list });
     }
     // Every Option below is Some: a None always came with a recorded issue.
+    let zoo = zoo.map(|(models, _groups)| models);
     let (Some(name), Some(seed), Some(dataset), Some(zoo), Some(top_k), Some(pipelines), Some(training)) =
         (name, seed, dataset, zoo, top_k, pipelines, training)
     else {

@@ -1,5 +1,5 @@
-//! The `models:` zoo (DLRM, NeuMF, popularity entries and presets) and the `training:` section, whose
-//! defaults by data kind live beside the trainer (`zoo::train`).
+//! The `models:` zoo (presets and family blocks of any registered family, expanded into their variants and
+//! datatypes) and the `training:` section, whose defaults by data kind live beside the trainer (`zoo::train`).
 
 use super::*;
 
@@ -75,36 +75,22 @@ pub(super) fn training(
     })
 }
 
-pub(super) fn positive_layers(cx: &mut Checker, layers: &Sp<Vec<i64>>, path: &str) -> Option<Vec<u32>> {
-    if layers.value.is_empty() {
-        cx.err(layers, path, "must list at least one layer width".into());
-        return None;
-    }
-    if let Some(bad) = layers.value.iter().find(|w| **w < 1 || **w > 1 << 20) {
-        cx.err(layers, path, format!("layer widths must be between 1 and 1048576, got {bad}"));
-        return None;
-    }
-    Some(layers.value.iter().map(|w| *w as u32).collect())
-}
+/// Zoo models of a `models:` list, and the entries whose names stand for several zoo models (their variants):
+/// entry name → zoo indices.
+pub(super) type Zoo = (Vec<ZooModel>, BTreeMap<String, Vec<usize>>);
 
-pub(super) fn zoo(cx: &mut Checker, models: &[RawModel], dataset: Option<&DatasetSpec>) -> Option<Vec<ZooModel>> {
-    let mut out = Vec::new();
+/// Every model entry expanded into zoo models: one per architecture its family block names (list-valued knobs)
+/// and per datatype. A variant is named `<name>-<label>` (label of its multi-valued knobs, e.g. `d8-b1`), then
+/// `-<datatype>` when the entry lists datatypes; the entry's name refers to all of them in pipelines.
+pub(super) fn zoo(cx: &mut Checker, models: &[RawModel], dataset: Option<&DatasetSpec>) -> Option<Zoo> {
+    let mut out: Vec<ZooModel> = Vec::new();
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut ok = true;
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (i, m) in models.iter().enumerate() {
         let path = format!("models[{i}]");
         let name = match &m.name {
-            Some(n) if is_identifier(&n.value) => {
-                if let Some(first) = seen.insert(n.value.clone(), i) {
-                    cx.err(
-                        n,
-                        &format!("{path}.name"),
-                        format!("duplicate model name '{}' (also models[{first}])", n.value),
-                    );
-                    ok = false;
-                }
-                Some(n.value.clone())
-            }
+            Some(n) if is_identifier(&n.value) => Some(n.value.clone()),
             Some(n) => {
                 cx.err(
                     n,
@@ -118,13 +104,14 @@ pub(super) fn zoo(cx: &mut Checker, models: &[RawModel], dataset: Option<&Datase
                 None
             }
         };
-        let given = [m.preset.is_some(), m.dlrm.is_some(), m.neumf.is_some(), m.popularity.is_some()];
-        let arch = if given.iter().filter(|g| **g).count() != 1 {
-            cx.issues.push(None, &path, "needs exactly one of preset, dlrm, neumf, popularity");
+        let blocks = m.family_blocks(cx, &path);
+        let variants = if usize::from(m.preset.is_some()) + blocks.len() != 1 {
+            let keys: Vec<&str> = std::iter::once("preset").chain(RawModel::FAMILY_KEYS.iter().copied()).collect();
+            cx.issues.push(None, &path, format!("needs exactly one of {}", keys.join(", ")));
             None
         } else if let Some(p) = &m.preset {
             match model::preset(&p.value) {
-                Some(a) => Some(a),
+                Some(arch) => Some(vec![Variant { label: String::new(), arch }]),
                 None => {
                     cx.err(
                         p,
@@ -134,98 +121,58 @@ pub(super) fn zoo(cx: &mut Checker, models: &[RawModel], dataset: Option<&Datase
                     None
                 }
             }
-        } else if let Some(d) = &m.dlrm {
-            dlrm(cx, d, &format!("{path}.dlrm"))
-        } else if let Some(n) = &m.neumf {
-            neumf(cx, n, &format!("{path}.neumf"))
         } else {
-            Some(ModelArch::Popularity)
+            blocks.into_iter().next().and_then(|(_, v)| v)
         };
-        if let (Some(arch), Some(ds)) = (&arch, dataset) {
-            let fits = matches!(
-                (arch, ds.kind),
-                (ModelArch::Dlrm(_), DatasetKind::CriteoKaggle)
-                    | (ModelArch::NeuMf(_), DatasetKind::Movielens)
-                    | (ModelArch::Popularity, _)
-            );
-            if !fits {
-                let kind = if ds.kind == DatasetKind::Movielens { "movielens" } else { "criteo-kaggle" };
-                cx.issues.push(
-                    None,
-                    &path,
-                    format!(
-                        "a {} model cannot score {kind} data (DLRM needs criteo-kaggle, NeuMF needs movielens)",
-                        arch.family()
-                    ),
-                );
+        let datatypes: Option<Vec<Option<Datatype>>> = match &m.datatypes {
+            None => Some(vec![None]),
+            Some(_) => knobs::choices(cx, &m.datatypes, &format!("{path}.datatypes"), "datatype", Datatype::Fp32)
+                .map(|v| v.into_iter().map(Some).collect()),
+        };
+        if let (Some(variants), Some(ds)) = (&variants, dataset) {
+            let kind = if ds.kind == DatasetKind::Movielens { "movielens" } else { "criteo-kaggle" };
+            if let Some(v) = variants.iter().find(|v| !v.arch.serves(ds.kind)) {
+                cx.issues.push(None, &path, format!("a {} model cannot score {kind} data", v.arch.family()));
                 ok = false;
             }
         }
-        match (name, arch) {
-            (Some(name), Some(arch)) => {
-                out.push(ZooModel { name, preset: m.preset.as_ref().map(|p| p.value.clone()), arch })
+        let (Some(name), Some(variants), Some(datatypes)) = (name, variants, datatypes) else {
+            ok = false;
+            continue;
+        };
+        let mut members = Vec::new();
+        for v in &variants {
+            let trained_as = if v.label.is_empty() { name.clone() } else { format!("{name}-{}", v.label) };
+            for dt in &datatypes {
+                let full = match dt {
+                    Some(dt) => format!("{trained_as}-{}", dt.name()),
+                    None => trained_as.clone(),
+                };
+                if let Some(first) = seen.insert(full.clone(), path.clone()) {
+                    let at = m.name.as_ref().expect("named above");
+                    let also = if first == path { "another variant of this entry".to_string() } else { first };
+                    cx.err(at, &format!("{path}.name"), format!("duplicate model name '{full}' (also {also})"));
+                    ok = false;
+                }
+                members.push(out.len());
+                out.push(ZooModel {
+                    name: full,
+                    preset: m.preset.as_ref().map(|p| p.value.clone()),
+                    arch: v.arch.clone(),
+                    datatype: *dt,
+                    trained_as: trained_as.clone(),
+                });
             }
-            _ => ok = false,
+        }
+        if members.len() > 1 || out[members[0]].name != name {
+            if let Some(first) = seen.get(&name).filter(|p| **p != path) {
+                let at = m.name.as_ref().expect("named above");
+                cx.err(at, &format!("{path}.name"), format!("duplicate model name '{name}' (also {first})"));
+                ok = false;
+            }
+            seen.insert(name.clone(), path.clone());
+            groups.insert(name, members);
         }
     }
-    ok.then_some(out)
-}
-
-pub(super) fn dlrm(cx: &mut Checker, d: &RawDlrm, path: &str) -> Option<ModelArch> {
-    let dim = cx.req_int(&d.embedding_dim, &format!("{path}.embedding_dim"), 1, "embedding dimension d");
-    let bottom = match &d.bottom_mlp {
-        Some(b) => positive_layers(cx, b, &format!("{path}.bottom_mlp")).map(|l| (l, b)),
-        None => {
-            cx.missing(&format!("{path}.bottom_mlp"), "bottom MLP widths, 13 first, d last");
-            None
-        }
-    };
-    let top = match &d.top_mlp {
-        Some(t) => positive_layers(cx, t, &format!("{path}.top_mlp")).map(|l| (l, t)),
-        None => {
-            cx.missing(&format!("{path}.top_mlp"), "top MLP widths after the interaction, ending in 1");
-            None
-        }
-    };
-    let interaction = cx.choice(&d.interaction, &format!("{path}.interaction"), "interaction", Some(Interaction::Dot));
-    let (dim, (bottom, bsp), (top, tsp), interaction) = (dim?, bottom?, top?, interaction?);
-    let mut ok = true;
-    if bottom.len() < 2 || bottom[0] != CRITEO_DENSE_FEATURES || *bottom.last().unwrap_or(&0) as u64 != dim {
-        cx.err(
-            bsp,
-            &format!("{path}.bottom_mlp"),
-            format!(
-                "must start at {CRITEO_DENSE_FEATURES} (dense features) and end at embedding_dim {dim}, got {:?}",
-                bottom
-            ),
-        );
-        ok = false;
-    }
-    if top.last() != Some(&1) {
-        cx.err(tsp, &format!("{path}.top_mlp"), format!("must end with the single output unit 1, got {:?}", top));
-        ok = false;
-    }
-    ok.then_some(ModelArch::Dlrm(DlrmArch { embedding_dim: dim as u32, bottom_mlp: bottom, top_mlp: top, interaction }))
-}
-
-pub(super) fn neumf(cx: &mut Checker, n: &RawNeuMf, path: &str) -> Option<ModelArch> {
-    let mf = cx.req_int(&n.mf_dim, &format!("{path}.mf_dim"), 1, "GMF embedding dimension");
-    let emb = cx.req_int(&n.mlp_embedding_dim, &format!("{path}.mlp_embedding_dim"), 1, "MLP embedding dimension");
-    let layers = match &n.mlp_layers {
-        Some(l) => positive_layers(cx, l, &format!("{path}.mlp_layers")).map(|v| (v, l)),
-        None => {
-            cx.missing(&format!("{path}.mlp_layers"), "MLP tower widths, 2·mlp_embedding_dim first");
-            None
-        }
-    };
-    let (mf, emb, (layers, lsp)) = (mf?, emb?, layers?);
-    if layers[0] as u64 != 2 * emb {
-        cx.err(
-            lsp,
-            &format!("{path}.mlp_layers"),
-            format!("first width must be 2·mlp_embedding_dim = {}, got {}", 2 * emb, layers[0]),
-        );
-        return None;
-    }
-    Some(ModelArch::NeuMf(NeuMfArch { mf_dim: mf as u32, mlp_embedding_dim: emb as u32, mlp_layers: layers }))
+    ok.then_some((out, groups))
 }

@@ -6,6 +6,7 @@ pub(super) fn pipelines(
     cx: &mut Checker,
     raw: &[RawPipeline],
     zoo: &[ZooModel],
+    groups: &BTreeMap<String, Vec<usize>>,
     dataset: Option<&DatasetSpec>,
     top_k: Option<u32>,
 ) -> Option<Vec<PipelineSpec>> {
@@ -58,8 +59,14 @@ pub(super) fn pipelines(
                     }
                     let mut ids = Vec::new();
                     for (c, name) in choices.iter().enumerate() {
-                        match zoo.iter().position(|z| z.name == name.value) {
-                            Some(id) if ids.contains(&id) => {
+                        // A zoo model by name, or an entry name standing for all its variants.
+                        let named: Option<Vec<usize>> = zoo
+                            .iter()
+                            .position(|z| z.name == name.value)
+                            .map(|id| vec![id])
+                            .or_else(|| groups.get(&name.value).cloned());
+                        match named {
+                            Some(named) if named.iter().any(|id| ids.contains(id)) => {
                                 cx.err(
                                     name,
                                     &format!("{path}.models[{s}][{c}]"),
@@ -67,9 +74,13 @@ pub(super) fn pipelines(
                                 );
                                 good = false;
                             }
-                            Some(id) => ids.push(id),
+                            Some(named) => ids.extend(named),
                             None => {
-                                let known: Vec<&str> = zoo.iter().map(|z| z.name.as_str()).collect();
+                                let known: Vec<&str> = groups
+                                    .keys()
+                                    .map(String::as_str)
+                                    .chain(zoo.iter().map(|z| z.name.as_str()))
+                                    .collect();
                                 cx.err(
                                     name,
                                     &format!("{path}.models[{s}][{c}]"),

@@ -6,8 +6,121 @@
 //!   training click-through rate of its value, `(clicks + m·p) / (impressions + m)` with the global click rate
 //!   `p` and `m` = [`CTR_PRIOR_IMPRESSIONS`] pseudo-impressions, so a value seen rarely scores close to `p`.
 //!   It only counts, so it costs one table lookup per feature.
+//!
+//! Space block: `popularity: {}` (no knobs). Its latency profile (MovieLens) times a lookup in a table of
+//! counts; on the accelerator it costs transfers and the top-k filter only.
 
+use super::family::{tagged_json, Architecture, BuildOptions, CountData, Family, Features, Fit, Net, Variant};
+use super::Arch;
+use crate::accel::ModelShape;
 use crate::data::{CriteoSamples, SPARSE};
+use crate::input::Checker;
+use crate::measure::tables::ModelTables;
+use crate::spec::DatasetKind;
+use serde::Serialize;
+use tch::nn::Path;
+use tch::{Kind, Tensor};
+
+/// The popularity architecture (no parameters to learn).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PopularityArch;
+
+impl Architecture for PopularityArch {
+    fn family(&self) -> &'static str {
+        "popularity"
+    }
+
+    fn serves(&self, _data: DatasetKind) -> bool {
+        true
+    }
+
+    fn describe(&self) -> String {
+        "popularity (training counts)".to_string()
+    }
+
+    fn cache_json(&self) -> String {
+        tagged_json("popularity", self)
+    }
+
+    fn fingerprint(&self) -> String {
+        "popularity".to_string()
+    }
+
+    fn parameter_count(&self, tables: &ModelTables) -> u64 {
+        self.embedding_rows(tables)
+    }
+
+    fn embedding_rows(&self, tables: &ModelTables) -> u64 {
+        match tables {
+            ModelTables::Criteo { rows } => rows.iter().sum(),
+            ModelTables::MovieLens { items, .. } => *items,
+        }
+    }
+
+    fn embedding_values(&self, tables: &ModelTables) -> u64 {
+        self.embedding_rows(tables)
+    }
+
+    fn accel_shape(&self, _data: DatasetKind) -> Option<ModelShape> {
+        None
+    }
+
+    fn fit(&self) -> Fit {
+        Fit::Counts
+    }
+
+    /// A table of counts for latency profiles (MovieLens; random counts, the lookup is the work). Criteo
+    /// popularity runs on the host and has no tch network.
+    fn build(&self, path: &Path, tables: &ModelTables, _options: BuildOptions) -> Option<Box<dyn Net>> {
+        match tables {
+            ModelTables::MovieLens { items, .. } => {
+                Some(Box::new(CountTable(Tensor::randint(1000, [*items as i64], (Kind::Float, path.device())))))
+            }
+            ModelTables::Criteo { .. } => None,
+        }
+    }
+
+    fn count_scores(&self, data: &CountData<'_>) -> Option<Vec<f32>> {
+        Some(match data {
+            CountData::Movielens { item_train_counts, items } => {
+                ItemPopularity::new(item_train_counts.clone()).score(items)
+            }
+            CountData::Criteo { train, test, rows } => CtrPopularity::fit(train).score(test, rows),
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Per-item counts as a network: the score of an item is its count.
+struct CountTable(Tensor);
+
+impl Net for CountTable {
+    fn forward_t(&self, x: &Features<'_>, _train: bool) -> Tensor {
+        match x {
+            Features::Pairs { items, .. } => self.0.index_select(0, items),
+            Features::Rows { .. } => unreachable!("count tables are built for MovieLens only"),
+        }
+    }
+}
+
+/// The `popularity: {}` block (no fields).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopularity {}
+
+/// The popularity family.
+pub struct PopularityFamily;
+
+impl Family for PopularityFamily {
+    type Raw = RawPopularity;
+
+    fn variants(_raw: &RawPopularity, _cx: &mut Checker, _path: &str) -> Option<Vec<Variant>> {
+        Some(vec![Variant { label: String::new(), arch: Arch::new(PopularityArch) }])
+    }
+}
 
 /// Pseudo-impressions of the global click rate added to every categorical value's counts.
 pub const CTR_PRIOR_IMPRESSIONS: f64 = 20.0;
