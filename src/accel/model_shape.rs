@@ -431,7 +431,7 @@ fn preset_error(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -474,7 +474,8 @@ mod tests {
         assert!(err.starts_with("m.yaml: preset: unknown model 'rm-huge'"), "{err}");
     }
 
-    fn two_tower() -> GenericShape {
+    /// A two-tower shape (user id row and a pooled 20-row history on the query side), shared by the accel tests.
+    pub(crate) fn two_tower() -> GenericShape {
         GenericShape {
             family: "two-tower",
             item_lookups: vec![(1, 64), (3, 16)],

@@ -376,19 +376,9 @@ mod tests {
         .unwrap()
     }
 
-    /// A user tower (query MLP over the user's id row and a pooled 20-row history) and an item tower, then
-    /// a 64-wide dot product.
+    /// The shared two-tower shape, serving MovieLens-20M.
     fn two_tower() -> GenericShape {
-        GenericShape {
-            family: "two-tower",
-            item_lookups: vec![(1, 64), (3, 16)],
-            query_lookups: vec![(1, 64), (20, 16)],
-            query_layers: vec![80, 256, 64],
-            item_layers: vec![112, 256, 64],
-            interaction_macs_per_item: 64,
-            layers_overlap_lookups: false,
-            datasets: vec![Dataset::Movielens20m],
-        }
+        GenericShape { datasets: vec![Dataset::Movielens20m], ..super::super::model_shape::tests::two_tower() }
     }
 
     /// DLRM without its top MLP as a generic shape: 26 lookups of d per item, the bottom MLP overlapping them,

@@ -24,7 +24,7 @@
 //! each may be a list, naming one architecture per combination.
 
 use serde::Serialize;
-use tch::nn::{Init, Path};
+use tch::nn::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::family::{tagged_json, Architecture, BuildOptions, Family, Features, Net, Variant};
@@ -35,7 +35,7 @@ use crate::data::SPARSE;
 use crate::input::Checker;
 use crate::measure::tables::ModelTables;
 use crate::spec::DatasetKind;
-use crate::zoo::embedding::Table;
+use crate::zoo::embedding::{concatenated_tables, Table};
 use crate::zoo::mlp::{Activation, Mlp, MlpInit};
 use serde_saphyr::Spanned as Sp;
 
@@ -158,10 +158,6 @@ impl Architecture for DlrmArch {
             ModelTables::MovieLens { .. } => None,
         }
     }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The `dlrm:` block of a space's model entry; every field may hold a list.
@@ -282,19 +278,7 @@ impl Dlrm {
     /// `sparse_gradients` makes the tables produce sparse gradients (for SGD training on large tables).
     pub fn new(path: &Path, arch: &DlrmArch, table_rows: &[u64; SPARSE], sparse_gradients: bool) -> Dlrm {
         let device = path.device();
-        let dim = i64::from(arch.embedding_dim);
-        let total_rows: u64 = table_rows.iter().sum();
-        let embeddings = path.var("embeddings", &[total_rows as i64, dim], Init::Const(0.0));
-        let mut starts = Vec::with_capacity(SPARSE);
-        let mut start = 0i64;
-        tch::no_grad(|| {
-            for &rows in table_rows {
-                let bound = (1.0 / rows.max(1) as f64).sqrt();
-                let _ = embeddings.narrow(0, start, rows as i64).uniform_(-bound, bound);
-                starts.push(start);
-                start += rows as i64;
-            }
-        });
+        let (embeddings, starts) = concatenated_tables(path, "embeddings", table_rows, arch.embedding_dim);
         let bottom = Mlp::new(&path.sub("bottom"), &arch.bottom_mlp, MlpInit::Dlrm, Activation::Every, 0.0);
         let top = Mlp::new(&path.sub("top"), &arch.top_mlp_with_input(), MlpInit::Dlrm, Activation::AllButLast, 0.0);
         Dlrm {

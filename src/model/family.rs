@@ -99,7 +99,7 @@ pub enum CountData<'a> {
 }
 
 /// One concrete model architecture of some family.
-pub trait Architecture: Debug + Send + Sync + Any {
+pub trait Architecture: Debug + Send + Sync + AsAny + 'static {
     /// Family name (`dlrm`, `neumf`, `popularity`, `two-tower`), as reports print it.
     fn family(&self) -> &'static str;
 
@@ -145,9 +145,19 @@ pub trait Architecture: Debug + Send + Sync + Any {
         let _ = data;
         None
     }
+}
 
-    /// For code that needs the concrete type (e.g. the DLRM-only training sweep of `reproduce`).
+/// The architecture as [`Any`], for code that needs the concrete type (e.g. the DLRM-only training sweep of
+/// `reproduce`); implemented for every type.
+pub trait AsAny {
+    /// `self` as `Any`.
     fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// A shared, cheaply cloned architecture of any family.
@@ -162,7 +172,8 @@ impl Arch {
 
     /// The architecture as its concrete type, if it is a `T`.
     pub fn downcast<T: Architecture>(&self) -> Option<&T> {
-        self.0.as_any().downcast_ref::<T>()
+        // Through the trait object's vtable: the concrete architecture, not the `Arc` around it.
+        AsAny::as_any(self.0.as_ref()).downcast_ref::<T>()
     }
 }
 

@@ -109,10 +109,6 @@ impl Architecture for NeuMfArch {
             ModelTables::Criteo { .. } => None,
         }
     }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The `neumf:` block of a space's model entry; every field may hold a list.

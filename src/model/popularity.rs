@@ -88,10 +88,6 @@ impl Architecture for PopularityArch {
             CountData::Criteo { train, test, rows } => CtrPopularity::fit(train).score(test, rows),
         })
     }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// Per-item counts as a network: the score of an item is its count.

@@ -22,7 +22,7 @@
 
 use serde::Serialize;
 use serde_saphyr::Spanned as Sp;
-use tch::nn::{Init, Path};
+use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::dlrm::dense_parameters;
@@ -34,7 +34,7 @@ use crate::accel::Dataset;
 use crate::input::Checker;
 use crate::measure::tables::ModelTables;
 use crate::spec::DatasetKind;
-use crate::zoo::embedding::Table;
+use crate::zoo::embedding::{concatenated_tables, Table};
 use crate::zoo::mlp::{Activation, Mlp, MlpInit};
 
 /// Criteo tables on the query (context) side; the remaining tables are the item side.
@@ -140,10 +140,6 @@ impl Architecture for TwoTowerArch {
     fn build(&self, path: &Path, tables: &ModelTables, options: BuildOptions) -> Option<Box<dyn Net>> {
         Some(Box::new(TwoTower::new(path, self, tables, options.sparse_gradients)))
     }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The `two_tower:` block of a space's model entry; every field may hold a list.
@@ -198,18 +194,7 @@ struct Side {
 
 impl Side {
     fn new(path: &Path, rows: &[u64], dim: u32, tower: &[u32]) -> Side {
-        let total: u64 = rows.iter().sum();
-        let table = path.var("embeddings", &[total as i64, i64::from(dim)], Init::Const(0.0));
-        let mut starts = Vec::with_capacity(rows.len());
-        let mut start = 0i64;
-        tch::no_grad(|| {
-            for &n in rows {
-                let bound = (1.0 / n.max(1) as f64).sqrt();
-                let _ = table.narrow(0, start, n as i64).uniform_(-bound, bound);
-                starts.push(start);
-                start += n as i64;
-            }
-        });
+        let (table, starts) = concatenated_tables(path, "embeddings", rows, dim);
         Side {
             table: Table::Float(table),
             offsets: Tensor::from_slice(&starts).to_device(path.device()),

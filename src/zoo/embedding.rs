@@ -101,6 +101,25 @@ impl Table {
     }
 }
 
+/// Tables of `rows` rows each and `dim` columns stored as one concatenated `[Σ rows, dim]` variable `name`
+/// under `path`, each initialised as DLRM does, U(−√(1/n), √(1/n)) for a table of n rows (in table order,
+/// from tch's global generator); returns the variable and the first row of every table.
+pub fn concatenated_tables(path: &tch::nn::Path, name: &str, rows: &[u64], dim: u32) -> (Tensor, Vec<i64>) {
+    let total: u64 = rows.iter().sum();
+    let tables = path.var(name, &[total as i64, i64::from(dim)], tch::nn::Init::Const(0.0));
+    let mut starts = Vec::with_capacity(rows.len());
+    let mut start = 0i64;
+    tch::no_grad(|| {
+        for &n in rows {
+            let bound = (1.0 / n.max(1) as f64).sqrt();
+            let _ = tables.narrow(0, start, n as i64).uniform_(-bound, bound);
+            starts.push(start);
+            start += n as i64;
+        }
+    });
+    (tables, starts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
