@@ -130,7 +130,7 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
             }
         }
         let _ = writeln!(s, "\n## Model choices\n");
-        s.push_str(&super::models::render(&report.models, &report.model_metrics, &uses));
+        s.push_str(&super::models::render(&report.models, &report.model_metrics, &uses, &report.rows));
     }
 
     if let Some(c) = &report.compare_md {

@@ -1,6 +1,8 @@
 //! The model-choice section of a report: every zoo model with its architecture, datatype and size, its own
 //! quality (the model alone ranking every candidate of every evaluation query), its quality loss against the
-//! fp32 model it was derived from, and how often the Pareto front uses it.
+//! fp32 model it was derived from, and how often the Pareto front uses it; then, for every first stage of the
+//! evaluated two-stage cascades and the items it keeps, how much of the final model's own quality the cascade
+//! keeps.
 //!
 //! Quality comes from the run's quality source (measured scores); sizes are at the data set's real table sizes
 //! (GiB = 2³⁰ bytes) in the model's datatype, or at 4 bytes per value when the space gives none.
@@ -72,8 +74,51 @@ pub fn infos(
         .collect()
 }
 
+/// Two-stage cascades of `rows` grouped by (first-stage model, items kept): per metric, the cascade's value
+/// as a fraction of its final model's own value, as (mean, min) over the distinct final models.
+pub fn first_stage_retention(
+    models: &[ModelInfo],
+    metrics: &[String],
+    rows: &[super::PointRow],
+) -> Vec<((String, u32), Vec<Option<(f64, f64)>>)> {
+    // (first, kept) → final model → the cascade's metrics (every hardware mapping gives the same quality).
+    let mut cascades: BTreeMap<(String, u32), BTreeMap<String, &BTreeMap<String, f64>>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.stages.len() == 2) {
+        let (first, last) = (&r.stages[0], &r.stages[1]);
+        cascades.entry((first.0.clone(), last.1)).or_default().entry(last.0.clone()).or_insert(&r.metrics);
+    }
+    let alone = |name: &str, k: &str| models.iter().find(|m| m.name == name).and_then(|m| m.quality.get(k).copied());
+    cascades
+        .into_iter()
+        .map(|(key, finals)| {
+            let per_metric = metrics
+                .iter()
+                .map(|k| {
+                    let ratios: Vec<f64> = finals
+                        .iter()
+                        .filter_map(|(last, values)| match (values.get(k), alone(last, k)) {
+                            (Some(&v), Some(base)) if base > 0.0 => Some(v / base),
+                            _ => None,
+                        })
+                        .collect();
+                    (!ratios.is_empty()).then(|| {
+                        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+                        (mean, ratios.iter().copied().fold(f64::INFINITY, f64::min))
+                    })
+                })
+                .collect();
+            (key, per_metric)
+        })
+        .collect()
+}
+
 /// The markdown section; `front_uses` counts, per model name, the front points with a stage running it.
-pub fn render(models: &[ModelInfo], metrics: &[String], front_uses: &BTreeMap<String, usize>) -> String {
+pub fn render(
+    models: &[ModelInfo],
+    metrics: &[String],
+    front_uses: &BTreeMap<String, usize>,
+    rows: &[super::PointRow],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -110,5 +155,82 @@ pub fn render(models: &[ModelInfo], metrics: &[String], front_uses: &BTreeMap<St
             front_uses.get(&m.name).copied().unwrap_or(0)
         );
     }
+    let retention = first_stage_retention(models, metrics, rows);
+    if !retention.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nFirst stages of the evaluated two-stage cascades: the cascade's quality as a share of its final model's \
+             own, mean (lowest) over the final models it fed.\n"
+        );
+        let heads: Vec<String> = metrics.iter().map(|m| format!("{m} kept")).collect();
+        let _ = writeln!(s, "| first stage | items kept | {} |", heads.join(" | "));
+        let _ = writeln!(s, "|---|---|{}", "---|".repeat(heads.len()));
+        for ((first, kept), values) in &retention {
+            let cells: Vec<String> = values
+                .iter()
+                .map(|v| v.map_or("-".into(), |(mean, min)| format!("{:.1} % ({:.1} %)", mean * 100.0, min * 100.0)))
+                .collect();
+            let _ = writeln!(s, "| {first} | {kept} | {} |", cells.join(" | "));
+        }
+    }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::PointRow;
+
+    fn info(name: &str, trained_as: &str, datatype: &str, ndcg: f64) -> ModelInfo {
+        ModelInfo {
+            name: name.into(),
+            architecture: String::new(),
+            datatype: datatype.into(),
+            trained_as: trained_as.into(),
+            memory_gib: 0.0,
+            quality: BTreeMap::from([("ndcg@10".to_string(), ndcg)]),
+        }
+    }
+
+    fn cascade(first: &str, kept: u32, last: &str, ndcg: f64) -> PointRow {
+        PointRow {
+            id: 0,
+            seq: 0,
+            pipeline: String::new(),
+            backends: String::new(),
+            stages: vec![
+                (first.into(), 1000, String::new(), String::new()),
+                (last.into(), kept, String::new(), String::new()),
+            ],
+            feasible: true,
+            reason: None,
+            metrics: BTreeMap::from([("ndcg@10".to_string(), ndcg)]),
+            objectives: None,
+            rank: None,
+        }
+    }
+
+    #[test]
+    fn retention_is_the_cascades_share_of_its_final_models_own_quality() {
+        let models = [
+            info("big", "big", "fp32", 0.5),
+            info("big-int8", "big", "int8", 0.49),
+            info("other", "other", "fp32", 0.4),
+        ];
+        let rows = [
+            cascade("pop", 256, "big", 0.45),
+            cascade("pop", 256, "big", 0.45), // another hardware mapping of the same cascade
+            cascade("pop", 256, "other", 0.4),
+            cascade("pop", 128, "big", 0.25),
+        ];
+        let metrics = ["ndcg@10".to_string()];
+        let r = first_stage_retention(&models, &metrics, &rows);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, ("pop".to_string(), 128));
+        let (mean, min) = r[1].1[0].unwrap();
+        assert!((mean - 0.95).abs() < 1e-12 && (min - 0.9).abs() < 1e-12, "{mean} {min}");
+        let text = render(&models, &metrics, &BTreeMap::new(), &rows);
+        assert!(text.contains("| big-int8 |  | int8 | 0.000 | 0.4900 | -2.00 % | 0 |"), "{text}");
+        assert!(text.contains("| pop | 256 | 95.0 % (90.0 %) |"), "{text}");
+    }
 }
