@@ -711,6 +711,14 @@ fn impossible_architecture_combinations_are_reported_with_their_values() {
         "    two_tower: { embedding_dim: 8, tower_mlp: [16, 8] }\n    dlrm: { embedding_dim: 8",
     )]);
     assert_has(&e, "models[2]: needs exactly one of preset, dlrm, neumf, popularity, two_tower");
+    let e = errors_of(&[(
+        "  - { name: small, preset: rm-small }",
+        "  - { name: small, preset: popularity, datatypes: [int8] }",
+    )]);
+    assert_has(
+        &e,
+        "models[0].datatypes: a popularity model has no parameters to serve in another datatype; remove datatypes",
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use super::metric::{metric_syntax, Metric};
 use super::raw::*;
 use super::space::*;
 use crate::input::{Checker, InputError};
-use crate::model::{self, knobs, Variant, ZooModel};
+use crate::model::{self, knobs, Fit, Variant, ZooModel};
 use crate::zoo::precision::Datatype;
 use dataset::dataset;
 use goals::{constraints, objectives, quality_floor, search};

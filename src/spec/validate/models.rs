@@ -129,6 +129,19 @@ pub(super) fn zoo(cx: &mut Checker, models: &[RawModel], dataset: Option<&Datase
             Some(_) => knobs::choices(cx, &m.datatypes, &format!("{path}.datatypes"), "datatype", Datatype::Fp32)
                 .map(|v| v.into_iter().map(Some).collect()),
         };
+        if let (Some(variants), Some(dt)) = (&variants, &m.datatypes) {
+            if let Some(v) = variants.iter().find(|v| v.arch.fit() == Fit::Counts) {
+                cx.err(
+                    dt,
+                    &format!("{path}.datatypes"),
+                    format!(
+                        "a {} model has no parameters to serve in another datatype; remove datatypes",
+                        v.arch.family()
+                    ),
+                );
+                ok = false;
+            }
+        }
         if let (Some(variants), Some(ds)) = (&variants, dataset) {
             let kind = if ds.kind == DatasetKind::Movielens { "movielens" } else { "criteo-kaggle" };
             if let Some(v) = variants.iter().find(|v| !v.arch.serves(ds.kind)) {
