@@ -74,15 +74,24 @@ pub fn infos(
         .collect()
 }
 
+/// A first stage: its model and the items it keeps.
+pub type FirstStage = (String, u32);
+
+/// Per shown metric, the (mean, lowest) share of the final models' own quality; `None` where unmeasured.
+pub type Retention = Vec<Option<(f64, f64)>>;
+
+/// Final model → the metrics of its cascade behind one first stage.
+type FinalModels<'a> = BTreeMap<String, &'a BTreeMap<String, f64>>;
+
 /// Two-stage cascades of `rows` grouped by (first-stage model, items kept): per metric, the cascade's value
 /// as a fraction of its final model's own value, as (mean, min) over the distinct final models.
 pub fn first_stage_retention(
     models: &[ModelInfo],
     metrics: &[String],
     rows: &[super::PointRow],
-) -> Vec<((String, u32), Vec<Option<(f64, f64)>>)> {
-    // (first, kept) → final model → the cascade's metrics (every hardware mapping gives the same quality).
-    let mut cascades: BTreeMap<(String, u32), BTreeMap<String, &BTreeMap<String, f64>>> = BTreeMap::new();
+) -> Vec<(FirstStage, Retention)> {
+    // Every hardware mapping of a cascade gives the same quality: one entry per final model.
+    let mut cascades: BTreeMap<FirstStage, FinalModels<'_>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.stages.len() == 2) {
         let (first, last) = (&r.stages[0], &r.stages[1]);
         cascades.entry((first.0.clone(), last.1)).or_default().entry(last.0.clone()).or_insert(&r.metrics);
