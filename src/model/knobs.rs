@@ -15,27 +15,52 @@ pub const MAX_WIDTH: i64 = 1 << 20;
 
 /// A scalar or a list of scalars.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a value or a list of values")]
 pub enum OneOrMany<T> {
     /// A single value.
     One(T),
     /// One value per variant.
     Many(Vec<T>),
+    /// A scalar of another type, kept so that the error can name it.
+    Other(Scalar),
+}
+
+/// Any YAML scalar, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A boolean.
+    Flag(bool),
+    /// A number.
+    Number(f64),
+    /// A string.
+    Text(String),
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Flag(b) => write!(f, "{b}"),
+            Scalar::Number(x) => write!(f, "{x}"),
+            Scalar::Text(t) => write!(f, "'{t}'"),
+        }
+    }
 }
 
 impl<T> OneOrMany<T> {
-    /// The values, one or many; `many` tells which form was written.
-    fn values(&self) -> (Vec<&T>, bool) {
+    /// The values, one or many (`many` tells which form was written); `Err` with the scalar of another type.
+    fn values(&self) -> Result<(Vec<&T>, bool), &Scalar> {
         match self {
-            OneOrMany::One(v) => (vec![v], false),
-            OneOrMany::Many(v) => (v.iter().collect(), true),
+            OneOrMany::One(v) => Ok((vec![v], false)),
+            OneOrMany::Many(v) => Ok((v.iter().collect(), true)),
+            OneOrMany::Other(s) => Err(s),
         }
     }
 }
 
 /// A layer width: a number of elements, or `d` for the variant's embedding dimension.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a layer width (a number, d or a multiple such as 2d)")]
 pub enum Width {
     /// Elements.
     Value(i64),
@@ -45,12 +70,14 @@ pub enum Width {
 
 /// One width list, or a list of width lists (one per variant).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a list of layer widths, or a list of such lists (one per variant)")]
 pub enum LayerChoices {
     /// One layer list.
     One(Vec<Width>),
     /// One layer list per variant.
     Many(Vec<Vec<Width>>),
+    /// A scalar, kept so that the error can name it.
+    Other(Scalar),
 }
 
 /// The values of an integer knob, each in `[min, MAX_WIDTH]`, without repeats; `None` (after reporting) when
@@ -60,7 +87,13 @@ pub fn ints(cx: &mut Checker, v: &Option<Sp<OneOrMany<i64>>>, path: &str, min: i
         cx.missing(path, what);
         return None;
     };
-    let (values, many) = v.value.values();
+    let (values, many) = match v.value.values() {
+        Ok(values) => values,
+        Err(other) => {
+            cx.err(v, path, format!("must be an integer or a list of integers, got {other}"));
+            return None;
+        }
+    };
     if values.is_empty() {
         cx.err(v, path, "must list at least one value".into());
         return None;
@@ -97,6 +130,10 @@ pub fn layers(
     let (lists, many): (Vec<&Vec<Width>>, bool) = match &v.value {
         LayerChoices::One(l) => (vec![l], false),
         LayerChoices::Many(ls) => (ls.iter().collect(), true),
+        LayerChoices::Other(other) => {
+            cx.err(v, path, format!("must be a list of layer widths or a list of such lists, got {other}"));
+            return None;
+        }
     };
     if lists.is_empty() {
         cx.err(v, path, "must list at least one layer list".into());
@@ -141,7 +178,13 @@ pub fn choices<T: ValueEnum + Clone + PartialEq>(
     default: T,
 ) -> Option<Vec<T>> {
     let Some(v) = v else { return Some(vec![default]) };
-    let (words, many) = v.value.values();
+    let (words, many) = match v.value.values() {
+        Ok(words) => words,
+        Err(other) => {
+            cx.err(v, path, format!("must be a {what} or a list of them ({}), got {other}", choice_names::<T>()));
+            return None;
+        }
+    };
     if words.is_empty() {
         cx.err(v, path, "must list at least one value".into());
         return None;

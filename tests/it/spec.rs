@@ -711,6 +711,12 @@ fn impossible_architecture_combinations_are_reported_with_their_values() {
         "    two_tower: { embedding_dim: 8, tower_mlp: [16, 8] }\n    dlrm: { embedding_dim: 8",
     )]);
     assert_has(&e, "models[2]: needs exactly one of preset, dlrm, neumf, popularity, two_tower");
+    let e = errors_of(&[VARIANTS, ("bottom_mlp: [[13, 32, d], [13, 64, 32, d]]", "bottom_mlp: wide")]);
+    assert_has(&e, "models[2].dlrm.bottom_mlp: must be a list of layer widths or a list of such lists, got 'wide'");
+    let e = errors_of(&[VARIANTS, ("embedding_dim: [4, 8]", "embedding_dim: 4.5")]);
+    assert_has(&e, "models[2].dlrm.embedding_dim: must be an integer or a list of integers, got 4.5");
+    let e = errors_of(&[VARIANTS, ("datatypes: [fp32, int8]", "datatypes: 8")]);
+    assert_has(&e, "models[2].datatypes: must be a datatype or a list of them (fp32|fp16|bf16|int8), got 8");
     let e = errors_of(&[(
         "  - { name: small, preset: rm-small }",
         "  - { name: small, preset: popularity, datatypes: [int8] }",
