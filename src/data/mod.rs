@@ -106,18 +106,26 @@ pub struct CriteoArrays {
     pub labels: Array1<f32>,
 }
 
+/// Test rows whose values tell where they came from: row r has dense feature c = 100·r + c, id of table c
+/// = (r + c) mod `table_rows`, label r mod 2.
+#[cfg(test)]
+pub(crate) fn numbered_rows(rows: u32, table_rows: u32) -> CriteoSamples {
+    let mut samples = CriteoSamples::empty([u64::from(table_rows); SPARSE]);
+    for r in 0..rows {
+        samples.dense.extend((0..DENSE).map(|c| (r * 100 + c as u32) as f32));
+        samples.sparse.extend((0..SPARSE).map(|c| (r + c as u32) % table_rows));
+        samples.labels.push((r % 2) as f32);
+    }
+    samples
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn batches_are_the_selected_rows_in_order() {
-        let mut samples = CriteoSamples::empty([5; SPARSE]);
-        for r in 0..3u32 {
-            samples.dense.extend((0..DENSE).map(|c| (r * 100 + c as u32) as f32));
-            samples.sparse.extend((0..SPARSE).map(|c| (r + c as u32) % 5));
-            samples.labels.push((r % 2) as f32);
-        }
+        let samples = numbered_rows(3, 5);
         assert_eq!(samples.dense_matrix().dim(), (3, DENSE));
         let b = samples.batch(&[2, 0, 2]);
         assert_eq!(b.dense.dim(), (3, DENSE));

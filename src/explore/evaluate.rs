@@ -164,7 +164,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Check memory capacity: `parameters[m]` is the parameter count of zoo model `m` at its real table
-    /// sizes (`ModelTables::parameter_count`). A design is infeasible ("over memory") when an accelerator
+    /// sizes (`Architecture::parameter_count`). A design is infeasible ("over memory") when an accelerator
     /// stage's model, at the sub-accelerator's `element_bytes` per value, exceeds its `dram_capacity_gib`
     /// (every sub-accelerator holds a copy); a GPU stage's model, at 4 bytes per value, exceeds
     /// `hardware.gpu.memory_gib` (every GPU holds a copy); or the distinct models of all CPU stages together,

@@ -82,7 +82,7 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
     if let Some(cpu) = &space.cpu {
         notes.push(cpu_server_note(cpu, &latency.cpu_hosts()));
     }
-    let model_parameters: Vec<u64> = space.zoo.iter().map(|m| latency.tables.parameter_count(&m.arch)).collect();
+    let model_parameters: Vec<u64> = space.zoo.iter().map(|m| m.arch.parameter_count(&latency.tables)).collect();
     let model_typed_bytes: Vec<Option<u64>> = space.zoo.iter().map(|m| m.typed_bytes(&latency.tables)).collect();
     let sizes: Vec<String> = space
         .zoo

@@ -59,11 +59,6 @@ impl ModelTables {
 }
 
 impl ModelTables {
-    /// Parameters (values) of a model built on these tables ([`Architecture::parameter_count`]).
-    pub fn parameter_count(&self, arch: &Arch) -> u64 {
-        arch.parameter_count(self)
-    }
-
     /// The table part of a fingerprint: `rows33762577#1a2b3c4d` (total rows and a hash of the 26 sizes) or
     /// `users943 items1682`.
     pub fn fingerprint(&self) -> String {
@@ -197,11 +192,11 @@ mod tests {
         ] {
             let vs = VarStore::new(tch::Device::Cpu);
             let _m = arch.build(&vs.root(), tables, crate::model::BuildOptions::SERVING).expect("a network");
-            assert_eq!(tables.parameter_count(&arch), numel(&vs), "{}", arch.describe());
+            assert_eq!(arch.parameter_count(tables), numel(&vs), "{}", arch.describe());
         }
-        assert_eq!(ml.parameter_count(&preset("popularity").unwrap()), 20);
+        assert_eq!(preset("popularity").unwrap().parameter_count(&ml), 20);
         // The full Kaggle tables: RM-large's 33.76 M rows × 32 dominate.
-        let full = ModelTables::criteo(None).parameter_count(&preset("rm-large").unwrap());
+        let full = preset("rm-large").unwrap().parameter_count(&ModelTables::criteo(None));
         assert!(full > 33_762_577 * 32 && full < 33_762_577 * 32 + 1_000_000, "{full}");
     }
 

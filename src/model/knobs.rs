@@ -228,11 +228,6 @@ pub fn resolve(widths: &[Width], dim: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Whether some width is `d`.
-pub fn uses_d(widths: &[Width]) -> bool {
-    widths.iter().any(|w| matches!(w, Width::Name(_)))
-}
-
 /// A variant label from the knobs with more than one value: `(prefix, index or value, values)` parts give e.g.
 /// `d8-b1` (parts with a single value are left out).
 pub fn label(parts: &[(&str, String, usize)]) -> String {
@@ -268,7 +263,6 @@ mod tests {
     fn d_resolves_to_the_embedding_dimension() {
         let w = vec![Width::Value(13), Width::Value(64), Width::Name("d".into())];
         assert_eq!(resolve(&w, 8), vec![13, 64, 8]);
-        assert!(uses_d(&w));
         assert_eq!(resolve(&[Width::Name("2d".into()), Width::Value(1)], 16), vec![32, 1]);
         assert_eq!(multiple_of_d("x"), None);
         assert_eq!(multiple_of_d("0d"), None);

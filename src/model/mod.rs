@@ -99,12 +99,6 @@ pub struct ZooModel {
 }
 
 impl ZooModel {
-    /// A model served as the space leaves it (no datatype), trained under its own name.
-    pub fn new(name: impl Into<String>, preset: Option<String>, arch: Arch) -> ZooModel {
-        let name = name.into();
-        ZooModel { trained_as: name.clone(), name, preset, arch, datatype: None }
-    }
-
     /// The datatype it computes in (`fp32` when unspecified).
     pub fn compute_datatype(&self) -> Datatype {
         self.datatype.unwrap_or(Datatype::Fp32)

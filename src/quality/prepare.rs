@@ -278,23 +278,28 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
         let scores_path = opts.cache_dir.join("scores").join(format!("{}-{score_key}.bin", model.name));
         (scores_path, checkpoint_path(&opts.cache_dir, &model.trained_as, &model_key))
     };
+    // Every model's cache paths and cached scores, read once.
+    let planned: Vec<(usize, PathBuf, PathBuf, Option<Vec<f32>>)> = models
+        .iter()
+        .map(|&m| {
+            let (scores_path, ckpt) = paths(m);
+            let cached = if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates()) };
+            (m, scores_path, ckpt, cached)
+        })
+        .collect();
     // Checkpoints that some unscored model needs and nobody has trained yet, each once.
     let mut missing: Vec<(usize, PathBuf)> = Vec::new();
-    for &m in models {
-        let (scores_path, ckpt) = paths(m);
-        let unscored = opts.retrain || read_scores(&scores_path, cache.queries().candidates()).is_none();
+    for (m, _, ckpt, cached) in &planned {
         let untrained = opts.retrain || !ckpt.exists();
-        if space.zoo[m].arch.fit() == Fit::Gradient && unscored && untrained && missing.iter().all(|(_, c)| *c != ckpt)
-        {
-            missing.push((m, ckpt));
+        let learned = space.zoo[*m].arch.fit() == Fit::Gradient;
+        if learned && cached.is_none() && untrained && missing.iter().all(|(_, c)| c != ckpt) {
+            missing.push((*m, ckpt.clone()));
         }
     }
     let fresh = train_in_parallel(space, &missing, &mut loaded, &say)?;
-    for &m in models {
+    for (m, scores_path, ckpt, cached) in planned {
         let model = &space.zoo[m];
         let learned = model.arch.fit() == Fit::Gradient;
-        let (scores_path, ckpt) = paths(m);
-        let cached = if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates()) };
         let scores = match cached {
             Some(s) => {
                 say(&format!("{}: cached scores {}", model.name, scores_path.display()));
@@ -396,6 +401,71 @@ fn epoch_printer<'a>(name: &'a str, say: &'a dyn Fn(&str)) -> impl FnMut(&TrainP
     }
 }
 
+/// The tables a learned model of this data is built on, and how it is built for training: the space's
+/// dropout, and sparse embedding gradients for SGD on Criteo-shaped rows.
+fn training_network(loaded: &Loaded, t: &TrainingSpec) -> (ModelTables, BuildOptions) {
+    match loaded {
+        Loaded::Movielens { split, .. } => (
+            ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 },
+            BuildOptions { dropout: t.dropout, sparse_gradients: false },
+        ),
+        Loaded::Criteo(c) => (
+            ModelTables::Criteo { rows: c.test.table_rows },
+            BuildOptions { dropout: t.dropout, sparse_gradients: true },
+        ),
+    }
+}
+
+/// MovieLens: the validation queries early stopping ranks (full ranking of each user's validation item);
+/// Criteo-shaped data validates on its own rows.
+fn validation_queries(space: &Space, loaded: &Loaded) -> Option<EvalQueries> {
+    match loaded {
+        Loaded::Movielens { split, .. } => {
+            Some(protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed))
+        }
+        Loaded::Criteo(_) => None,
+    }
+}
+
+/// Train `net` (variables in `vs`) with its data kind's trainer. Criteo training rows must have been loaded
+/// (`CriteoData::train_valid`); MovieLens needs its `valid` queries.
+fn train_network(
+    vs: &VarStore,
+    net: &dyn crate::model::Net,
+    loaded: &Loaded,
+    valid: Option<&EvalQueries>,
+    t: &TrainingSpec,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> TrainSummary {
+    match loaded {
+        Loaded::Movielens { split, .. } => {
+            let valid = valid.expect("MovieLens training validates on its queries");
+            train::train_pairs(vs, net, split, valid, t, progress)
+        }
+        Loaded::Criteo(c) => {
+            let (train_rows, valid_rows) = c.train_valid.as_ref().expect("training rows are loaded first");
+            train::train_rows(vs, net, train_rows, valid_rows, t, progress)
+        }
+    }
+}
+
+/// Logits of `net` for every candidate of `queries`.
+fn score_candidates(net: &dyn crate::model::Net, loaded: &Loaded, queries: &EvalQueries) -> Vec<f32> {
+    match (&queries.refs, loaded) {
+        (super::protocol::CandidateRefs::UserItem { items, .. }, _) => {
+            let users = queries.candidate_users().expect("user/item candidates");
+            train::score_pairs(net, &users, items)
+        }
+        (super::protocol::CandidateRefs::Rows(rows), Loaded::Criteo(c)) => {
+            let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
+            train::score_rows(net, &c.test, &rows)
+        }
+        (super::protocol::CandidateRefs::Rows(_), Loaded::Movielens { .. }) => {
+            unreachable!("MovieLens queries have user/item candidates")
+        }
+    }
+}
+
 /// Train the checkpoints `missing` (zoo index of a model that needs it, checkpoint path) several at a time, one
 /// per core, when that gives the same weights as training them one after another: every network is built in
 /// turn from the seeded global generator (as the one-at-a-time path does), and training itself must not draw
@@ -411,19 +481,10 @@ fn train_in_parallel(
     if missing.len() < 2 || threads() < 2 || t.dropout > 0.0 {
         return Ok(HashSet::new());
     }
-    let (tables, options) = match loaded {
-        Loaded::Movielens { split, .. } => (
-            ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 },
-            BuildOptions { dropout: t.dropout, sparse_gradients: false },
-        ),
-        Loaded::Criteo(c) => {
-            c.train_valid(say)?;
-            (
-                ModelTables::Criteo { rows: c.test.table_rows },
-                BuildOptions { dropout: t.dropout, sparse_gradients: true },
-            )
-        }
-    };
+    if let Loaded::Criteo(c) = loaded {
+        c.train_valid(say)?;
+    }
+    let (tables, options) = training_network(loaded, t);
     let mut built = Vec::new();
     for (m, ckpt) in missing {
         let model = &space.zoo[*m];
@@ -435,27 +496,12 @@ fn train_in_parallel(
         }
     }
     say(&format!("training {} models, up to {} at a time", built.len(), threads().min(built.len())));
-    let valid = match loaded {
-        Loaded::Movielens { split, .. } => {
-            Some(protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed))
-        }
-        Loaded::Criteo(_) => None,
-    };
+    let valid = validation_queries(space, loaded);
     let loaded = &*loaded;
     let trained: Vec<Result<PathBuf, QualityError>> = built
         .into_par_iter()
         .map(|(vs, net, name, ckpt)| {
-            let mut printer = epoch_printer(&name, say);
-            let summary = match (loaded, &valid) {
-                (Loaded::Movielens { split, .. }, Some(valid)) => {
-                    train::train_pairs(&vs, net.as_ref(), split, valid, t, &mut printer)
-                }
-                (Loaded::Criteo(c), _) => {
-                    let (train_rows, valid_rows) = c.train_valid.as_ref().expect("loaded above");
-                    train::train_rows(&vs, net.as_ref(), train_rows, valid_rows, t, &mut printer)
-                }
-                (Loaded::Movielens { .. }, None) => unreachable!("validation queries exist for MovieLens"),
-            };
+            let summary = train_network(&vs, net.as_ref(), loaded, valid.as_ref(), t, &mut epoch_printer(&name, say));
             save_checkpoint(&vs, &ckpt, &summary)?;
             Ok(ckpt)
         })
@@ -499,51 +545,31 @@ fn score_model(
             let data = CountData::Criteo { train, test: &c.test, rows: &rows };
             model.arch.count_scores(&data).ok_or_else(unsupported)?
         }
-        (Fit::Gradient, Loaded::Movielens { split, .. }) => {
+        (Fit::Gradient, loaded) => {
+            let (tables, options) = training_network(loaded, t);
             tch::manual_seed(t.seed as i64);
-            let tables = ModelTables::MovieLens { users: split.users as u64, items: split.items as u64 };
             let mut vs = VarStore::new(Device::Cpu);
-            let options = BuildOptions { dropout: t.dropout, sparse_gradients: false };
             let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
             if retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
-                say(&format!(
-                    "{}: training ({} interactions, {} users, {} items)",
-                    model.trained_as,
-                    split.train.len(),
-                    split.users,
-                    split.items
-                ));
-                let valid = protocol::loo_full(split, LooTarget::Validation, usize::MAX, space.dataset.seed);
+                let what = match loaded {
+                    Loaded::Movielens { split, .. } => format!(
+                        "training ({} interactions, {} users, {} items)",
+                        split.train.len(),
+                        split.users,
+                        split.items
+                    ),
+                    Loaded::Criteo(c) => format!("training on {} rows", c.train_valid(say)?.0.len()),
+                };
+                say(&format!("{}: {what}", model.trained_as));
+                let valid = validation_queries(space, loaded);
                 let mut printer = epoch_printer(&model.trained_as, say);
-                let summary = train::train_pairs(&vs, net.as_ref(), split, &valid, t, &mut printer);
+                let summary = train_network(&vs, net.as_ref(), loaded, valid.as_ref(), t, &mut printer);
                 save_checkpoint(&vs, ckpt, &summary)?;
             } else {
                 say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
             }
             let net = precision::convert(&mut vs, net, model.compute_datatype());
-            let super::protocol::CandidateRefs::UserItem { items, .. } = &queries.refs else { unreachable!() };
-            let users = queries.candidate_users().expect("user/item candidates");
-            train::score_pairs(net.as_ref(), &users, items)
-        }
-        (Fit::Gradient, Loaded::Criteo(c)) => {
-            tch::manual_seed(t.seed as i64);
-            let tables = ModelTables::Criteo { rows: c.test.table_rows };
-            let mut vs = VarStore::new(Device::Cpu);
-            let options = BuildOptions { dropout: t.dropout, sparse_gradients: true };
-            let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
-            if retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
-                let (train_rows, valid_rows) = c.train_valid(say)?;
-                say(&format!("{}: training on {} rows", model.trained_as, train_rows.len()));
-                let mut printer = epoch_printer(&model.trained_as, say);
-                let summary = train::train_rows(&vs, net.as_ref(), train_rows, valid_rows, t, &mut printer);
-                save_checkpoint(&vs, ckpt, &summary)?;
-            } else {
-                say(&format!("{}: checkpoint {}", model.name, ckpt.display()));
-            }
-            let net = precision::convert(&mut vs, net, model.compute_datatype());
-            let super::protocol::CandidateRefs::Rows(rows) = &queries.refs else { unreachable!() };
-            let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
-            train::score_rows(net.as_ref(), &c.test, &rows)
+            score_candidates(net.as_ref(), loaded, queries)
         }
     };
     say(&format!(

@@ -46,17 +46,13 @@ pub fn criteo_batch(samples: &CriteoSamples, rows: &[usize], device: Device) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DENSE, SPARSE};
+    use crate::data::DENSE;
     use ndarray::array;
 
     #[test]
     fn batch_copies_rows_in_order() {
-        let mut samples = CriteoSamples::empty([50; SPARSE]);
-        for r in 0..3u32 {
-            samples.dense.extend((0..DENSE).map(|c| (r * 100 + c as u32) as f32));
-            samples.sparse.extend((0..SPARSE).map(|c| (r + c as u32) % 3));
-            samples.labels.push((r % 2) as f32);
-        }
+        // Ids (r + c) mod 3 in tables of 3 rows.
+        let samples = crate::data::numbered_rows(3, 3);
         let batch = criteo_batch(&samples, &[2, 0], Device::Cpu);
         assert_eq!(batch.dense.size(), vec![2, DENSE as i64]);
         assert!((batch.dense.double_value(&[0, 1]) - 201.0).abs() < 1e-9);
