@@ -15,11 +15,12 @@ use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{EvalSettings, Evaluator, NoProfiles};
 use crate::explore::journal::{fingerprint, Journal};
-use crate::explore::{QualitySource, StageLatencySource};
+use crate::explore::{objective_vector, QualitySource, StageLatencySource};
 use crate::pareto::{hypervolume, reference_point};
 use crate::report::REFERENCE_MARGIN;
-use crate::search::{self, SearchSettings, StrategyKind};
-use crate::spec::{load_space, parse_space, Space};
+use crate::search::budgeted::{run_budgeted, Limits, TableEvaluation};
+use crate::search::{self, exhaustive, SearchSettings, StrategyKind};
+use crate::spec::{load_space, parse_space, PointId, Space};
 use anyhow::anyhow;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -38,9 +39,29 @@ pub struct BenchSearchArgs {
     /// Fraction of the space's structurally valid points each strategy may evaluate.
     #[arg(long, default_value_t = 0.2)]
     pub fraction: f64,
-    /// Seeds per strategy (1, 2, …).
-    #[arg(long, default_value_t = 10)]
-    pub seeds: u64,
+    /// Seeds per strategy (1, 2, …; default 10, or 3 with `--suite`).
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Instead of one space, the held-out suite: `--spaces` generated variations of the test spaces (see
+    /// `src/search/suite.rs`), each evaluated exhaustively once (cached under `--cache-dir`), every strategy
+    /// scored at each of `--fractions`.
+    #[arg(long, conflicts_with_all = ["space", "fraction"])]
+    pub suite: bool,
+    /// Seed of the suite's generated spaces.
+    #[arg(long, default_value_t = 1, requires = "suite")]
+    pub suite_seed: u64,
+    /// Spaces in the suite.
+    #[arg(long, default_value_t = 20, requires = "suite")]
+    pub spaces: usize,
+    /// Budgets of the suite, as fractions of each space's valid points.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2", requires = "suite")]
+    pub fractions: Vec<f64>,
+    /// Also run the peers (Optuna NSGA-II and TPE, pymoo NSGA-II; `bench/peers.py`) on the suite.
+    #[arg(long, requires = "suite")]
+    pub peers: bool,
+    /// Python with Optuna and pymoo for `--peers` (`bench/setup-peers.sh` makes it).
+    #[arg(long, default_value = ".deps/peers/bin/python", requires = "peers")]
+    pub python: PathBuf,
     /// Source folders (score cache, calibration), for spaces with quality objectives.
     #[command(flatten)]
     pub sources: super::explore::SourceArgs,
@@ -63,6 +84,76 @@ pub struct BenchRow {
 pub fn valid_point_count(space: &Space) -> u64 {
     // Spaces too large to enumerate are too large for an exhaustive reference run anyway.
     super::validate::count_points(space).1.unwrap_or_else(|| space.point_count())
+}
+
+/// Every point's objective vector (minimisation form; `None`: infeasible), indexed by point id, with the
+/// exhaustive front's hypervolume: the reference that strategies are scored against.
+#[derive(Debug, Clone)]
+pub struct ExhaustiveTable {
+    /// Objective vector of each point id.
+    pub vectors: Vec<Option<Vec<f64>>>,
+    /// Hypervolume reference point: the worst feasible value of each objective plus [`REFERENCE_MARGIN`] of
+    /// its range (empty when no point is feasible).
+    pub reference: Vec<f64>,
+    /// Hypervolume of all feasible points.
+    pub hypervolume: f64,
+    /// Structurally valid points (the base of the budget fractions).
+    pub valid: u64,
+}
+
+impl ExhaustiveTable {
+    /// Hypervolume of `ids` as a fraction of the exhaustive hypervolume.
+    pub fn hv_ratio(&self, ids: &[PointId]) -> f64 {
+        let points: Vec<Vec<f64>> = ids.iter().filter_map(|id| self.vectors[id.0 as usize].clone()).collect();
+        if self.hypervolume > 0.0 {
+            hypervolume(&points, &self.reference) / self.hypervolume
+        } else {
+            0.0
+        }
+    }
+
+    /// The budget of `fraction` of the valid points (at least 1).
+    pub fn budget(&self, fraction: f64) -> u64 {
+        ((self.valid as f64 * fraction).floor() as u64).max(1)
+    }
+
+    /// Feasible points.
+    pub fn feasible(&self) -> usize {
+        self.vectors.iter().filter(|v| v.is_some()).count()
+    }
+}
+
+/// Evaluate every point of the evaluator's space (reusing the journal at `journal_path`, which keeps the
+/// evaluations for the next call) into an [`ExhaustiveTable`].
+pub fn exhaustive_table(
+    evaluator: &Evaluator,
+    fingerprint: &str,
+    journal_path: &Path,
+) -> anyhow::Result<ExhaustiveTable> {
+    let space = evaluator.space();
+    let journal = Journal::open(journal_path, fingerprint)?;
+    let n = space.point_count();
+    let mut strategy = exhaustive::Exhaustive::new(space);
+    let summary = Driver::new(evaluator, Some(&journal), DriverOptions::new(n)).run(&mut strategy);
+    let vectors: Vec<Option<Vec<f64>>> =
+        (0..n).map(|i| summary.outcomes.get(&PointId(i)).and_then(|o| objective_vector(space, o))).collect();
+    let feasible: Vec<Vec<f64>> = vectors.iter().flatten().cloned().collect();
+    let reference = reference_point(&feasible, REFERENCE_MARGIN).unwrap_or_default();
+    let hypervolume = if feasible.is_empty() { 0.0 } else { hypervolume(&feasible, &reference) };
+    Ok(ExhaustiveTable { vectors, reference, hypervolume, valid: valid_point_count(space).max(1) })
+}
+
+/// The points `kind` evaluates on `space` with `budget` and `seed`, answered from `table`, in order.
+pub fn search_on_table(
+    space: &Arc<Space>,
+    table: &ExhaustiveTable,
+    kind: StrategyKind,
+    seed: u64,
+    budget: u64,
+) -> Vec<PointId> {
+    let settings = SearchSettings::for_space(space, seed, budget);
+    let mut strategy = search::build(kind, Arc::clone(space), settings);
+    run_budgeted(strategy.as_mut(), space, Limits::budget(budget), &mut TableEvaluation::new(&table.vectors)).order
 }
 
 /// Run every strategy on `space` against its exhaustive front; `journal` receives the evaluations. Without
@@ -95,41 +186,32 @@ pub fn bench(
         ],
     );
     let _ = std::fs::remove_file(journal_path);
-    let n = space.point_count();
-    let run = |kind: StrategyKind, seed: u64, budget: u64| -> anyhow::Result<(usize, Vec<Vec<f64>>)> {
-        let journal = Journal::open(journal_path, &fp)?;
-        let s = SearchSettings::for_space(&space, seed, budget);
-        let mut strategy = search::build(kind, Arc::clone(&space), s);
-        let summary = Driver::new(&evaluator, Some(&journal), DriverOptions::new(budget)).run(strategy.as_mut());
-        let vectors = summary
-            .order
-            .iter()
-            .filter_map(|id| crate::explore::objective_vector(&space, &summary.outcomes[id]))
-            .collect();
-        Ok((summary.order.len(), vectors))
-    };
-    let (_, all) = run(StrategyKind::Exhaustive, 0, n)?;
-    let reference = reference_point(&all, REFERENCE_MARGIN).ok_or_else(|| anyhow!("no feasible point in the space"))?;
-    let hv_all = hypervolume(&all, &reference);
-    let valid = valid_point_count(&space).max(1);
-    let budget = ((valid as f64 * fraction).floor() as u64).max(1);
+    let table = exhaustive_table(&evaluator, &fp, journal_path)?;
+    if table.feasible() == 0 {
+        return Err(anyhow!("{}: no feasible point in the space", space.source));
+    }
+    let budget = table.budget(fraction);
     let mut rows = Vec::new();
     for kind in searched_strategies() {
         for seed in 1..=seeds {
-            let (evaluated, pts) = run(kind, seed, budget)?;
+            let order = search_on_table(&space, &table, kind, seed, budget);
             rows.push(BenchRow {
                 strategy: kind.name().to_string(),
                 seed,
-                evaluated_fraction: evaluated as f64 / valid as f64,
-                hv_ratio: if hv_all > 0.0 { hypervolume(&pts, &reference) / hv_all } else { 0.0 },
+                evaluated_fraction: order.len() as f64 / table.valid as f64,
+                hv_ratio: table.hv_ratio(&order),
             });
         }
     }
-    Ok((hv_all, rows))
+    Ok((table.hypervolume, rows))
 }
 
 /// Run the benchmark and print the ratios.
 pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
+    if args.suite {
+        return super::bench_search_suite::run(args);
+    }
+    let seeds = args.seeds.unwrap_or(10);
     if !(args.fraction > 0.0 && args.fraction <= 1.0) {
         return Err(CliError::input(anyhow!("--fraction: must be in (0, 1], got {}", args.fraction)));
     }
@@ -154,7 +236,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     };
     let params = opened.as_ref().map(|o| o.model_parameters.clone());
     let valid = valid_point_count(&space);
-    let (hv, rows) = bench(Arc::clone(&space), quality, latency, params, &journal, args.fraction, args.seeds)
+    let (hv, rows) = bench(Arc::clone(&space), quality, latency, params, &journal, args.fraction, seeds)
         .map_err(CliError::runtime)?;
     let _ = std::fs::remove_file(&journal);
     println!(
@@ -179,7 +261,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
 }
 
 /// Every strategy that searches (all but exhaustive), from the one list of strategies.
-fn searched_strategies() -> Vec<StrategyKind> {
+pub fn searched_strategies() -> Vec<StrategyKind> {
     use clap::ValueEnum;
     StrategyKind::value_variants().iter().copied().filter(|k| *k != StrategyKind::Exhaustive).collect()
 }

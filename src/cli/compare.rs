@@ -139,7 +139,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let search_settings = SearchSettings::for_space(&space, space.search.seed, budget);
     let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
     let options =
-        DriverOptions { budget, progress: super::progress::terminal(), stop: stop_flag(), stop_after_new: None };
+        DriverOptions { progress: super::progress::terminal(), stop: stop_flag(), ..DriverOptions::new(budget) };
     let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy.as_mut());
     drop(strategy);
 

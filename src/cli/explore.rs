@@ -14,6 +14,7 @@ pub use crate::explore::run::utc_stamp;
 use crate::explore::run::{write_state, RunChoices, RunConfig, RunConfigError};
 use crate::explore::sources::{self, SourceOptions};
 use crate::report::{self, RunInfo};
+use crate::search::budgeted::Limits;
 use crate::search::{self, SearchSettings, StrategyKind};
 use crate::spec::load_space;
 use anyhow::{anyhow, Context};
@@ -40,6 +41,10 @@ pub struct ExploreArgs {
     /// Seed of the search (default: the space's `search.seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Stop once this fraction of the budget was evaluated without the Pareto front (and so the hypervolume)
+    /// growing (default: the space's `search.early_stop`; exhaustive runs ignore it).
+    #[arg(long, value_name = "FRACTION")]
+    pub early_stop: Option<f64>,
     /// Folder receiving the report folders and the journal (default: the space's `output.dir`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -104,6 +109,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         strategy: args.strategy,
         budget: args.budget,
         seed: args.seed,
+        early_stop: args.early_stop,
         out: args.out.clone(),
         resume: args.resume,
     };
@@ -143,8 +149,14 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
 
     let search_settings = SearchSettings::for_space(&space, seed, budget);
     let mut strategy_impl = search::build(strategy, Arc::clone(&space), search_settings);
-    let options =
-        DriverOptions { budget, progress: super::progress::terminal(), stop: stop_flag(), stop_after_new: None };
+    let early_stop = config.early_stop.filter(|_| strategy != StrategyKind::Exhaustive);
+    let options = DriverOptions {
+        budget,
+        progress: super::progress::terminal(),
+        stop: stop_flag(),
+        stop_after_new: None,
+        early_stop_after: Limits::with_early_stop(budget, early_stop).early_stop_after,
+    };
     let driver = Driver::new(&evaluator, Some(&journal), options);
     let t = Instant::now();
     let summary = driver.run(strategy_impl.as_mut());

@@ -13,6 +13,7 @@ pub mod bench_data;
 pub mod bench_inference;
 pub mod bench_quality;
 pub mod bench_search;
+pub mod bench_search_suite;
 pub mod bench_sim;
 pub mod calibrate;
 pub mod compare;

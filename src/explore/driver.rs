@@ -14,16 +14,14 @@ use super::evaluate::Evaluator;
 use super::journal::{Journal, JournalRecord};
 use super::{hardware_label, objective_vector, pipeline_label, Outcome};
 use crate::progress::Progress;
+use crate::search::budgeted::{run_budgeted, BatchEvaluation, EarlyStop, Limits};
 use crate::search::Search;
 use crate::spec::PointId;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// Rounds in a row without a new point after which a search is considered stalled and stopped.
-pub const STALL_ROUNDS: u32 = 200;
 
 /// Records of a batch waiting for their predecessors (by position in the batch) before they are journaled.
 struct InOrder {
@@ -42,6 +40,8 @@ pub struct DriverOptions {
     pub stop: Arc<AtomicBool>,
     /// Stop (as if interrupted) once this many points were newly evaluated; for tests of resumption.
     pub stop_after_new: Option<u64>,
+    /// Stop once this many distinct points in a row left the Pareto front unchanged.
+    pub early_stop_after: Option<u64>,
 }
 
 impl DriverOptions {
@@ -52,6 +52,7 @@ impl DriverOptions {
             progress: crate::progress::quiet(),
             stop: Arc::new(AtomicBool::new(false)),
             stop_after_new: None,
+            early_stop_after: None,
         }
     }
 }
@@ -89,8 +90,44 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// Whether the strategy stopped proposing new points before the budget was used.
     pub stalled: bool,
+    /// Set when the early stop ended the run.
+    pub early_stop: Option<EarlyStop>,
     /// Wall time of the search, s.
     pub wall_s: f64,
+}
+
+/// The driver's side of [`run_budgeted`]: evaluates (or reuses) points and keeps their outcomes.
+struct DriverEvaluation<'d, 'a> {
+    driver: &'d Driver<'a>,
+    outcomes: HashMap<PointId, Outcome>,
+    evaluated: u64,
+    reused: u64,
+    bar: &'d dyn Progress,
+}
+
+impl BatchEvaluation for DriverEvaluation<'_, '_> {
+    fn stop_requested(&self) -> bool {
+        self.driver.stop_requested(self.evaluated)
+    }
+
+    fn evaluate(&mut self, ids: &[PointId]) -> Vec<Option<Option<Vec<f64>>>> {
+        let space = self.driver.evaluator.space();
+        let results = self.driver.evaluate_batch(ids, self.evaluated, self.bar);
+        ids.iter()
+            .zip(results)
+            .map(|(id, r)| {
+                let (outcome, was_reused) = r?;
+                if was_reused {
+                    self.reused += 1;
+                } else {
+                    self.evaluated += 1;
+                }
+                let vector = objective_vector(space, &outcome);
+                self.outcomes.insert(*id, outcome);
+                Some(vector)
+            })
+            .collect()
+    }
 }
 
 /// Runs strategies against an evaluator.
@@ -106,77 +143,26 @@ impl<'a> Driver<'a> {
         Driver { evaluator, journal, options }
     }
 
-    /// Run `search` until it is done, the budget is used, or the stop flag is raised.
+    /// Run `search` until it is done, the budget is used, the early stop fires, or the stop flag is raised.
     pub fn run(&self, search: &mut dyn Search) -> RunSummary {
         let start = Instant::now();
         let space = self.evaluator.space();
         let budget = self.options.budget.min(space.point_count());
         let bar = self.options.progress.as_ref();
         bar.begin(budget);
-        let mut outcomes: HashMap<PointId, Outcome> = HashMap::new();
-        let mut order = Vec::new();
-        let (mut evaluated, mut reused, mut repeats) = (0u64, 0u64, 0u64);
-        let mut interrupted = false;
-        let mut stalled = false;
-        let mut idle_rounds = 0u32;
-        while (order.len() as u64) < budget {
-            if self.stop_requested(evaluated) {
-                interrupted = true;
-                break;
-            }
-            let asked = search.ask();
-            if asked.is_empty() {
-                break;
-            }
-            let mut fresh: Vec<PointId> = Vec::new();
-            let mut seen = HashSet::new();
-            for &id in &asked {
-                if outcomes.contains_key(&id) || !seen.insert(id) {
-                    repeats += 1;
-                } else if space.design(id).is_some() {
-                    fresh.push(id);
-                }
-            }
-            fresh.truncate((budget - order.len() as u64) as usize);
-            if fresh.is_empty() {
-                idle_rounds += 1;
-                if idle_rounds >= STALL_ROUNDS {
-                    stalled = true;
-                    break;
-                }
-            } else {
-                idle_rounds = 0;
-            }
-            let results = self.evaluate_batch(&fresh, evaluated, bar);
-            let complete = results.iter().all(Option::is_some);
-            for (id, r) in fresh.iter().zip(results) {
-                if let Some((outcome, was_reused)) = r {
-                    if was_reused {
-                        reused += 1;
-                    } else {
-                        evaluated += 1;
-                    }
-                    outcomes.insert(*id, outcome);
-                    order.push(*id);
-                }
-            }
-            if !complete {
-                interrupted = true;
-                break;
-            }
-            let told: Vec<(PointId, Option<Vec<f64>>)> =
-                asked.iter().filter_map(|id| outcomes.get(id).map(|o| (*id, objective_vector(space, o)))).collect();
-            search.tell(&told);
-        }
+        let mut evaluation = DriverEvaluation { driver: self, outcomes: HashMap::new(), evaluated: 0, reused: 0, bar };
+        let limits = Limits { budget, early_stop_after: self.options.early_stop_after };
+        let run = run_budgeted(search, space, limits, &mut evaluation);
         bar.end();
         RunSummary {
-            order,
-            outcomes,
-            evaluated,
-            reused,
-            repeats,
-            interrupted,
-            stalled,
+            order: run.order,
+            outcomes: evaluation.outcomes,
+            evaluated: evaluation.evaluated,
+            reused: evaluation.reused,
+            repeats: run.repeats,
+            interrupted: run.interrupted,
+            stalled: run.stalled,
+            early_stop: run.early_stop,
             wall_s: start.elapsed().as_secs_f64(),
         }
     }

@@ -154,6 +154,7 @@ pub fn fingerprint(space: &crate::spec::Space, settings: &super::EvalSettings, s
         seed: 0,
         population: 0,
         restarts: 0,
+        early_stop: None,
     };
     let text =
         format!("{}|{:?}|{}|{}", serde_json::to_string(&s).unwrap_or_default(), settings, sources.join("|"), VERSION);

@@ -21,6 +21,8 @@ pub struct RunChoices {
     pub budget: Option<u64>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--early-stop`.
+    pub early_stop: Option<f64>,
     /// `--out`.
     pub out: Option<PathBuf>,
     /// `--resume`.
@@ -36,6 +38,9 @@ pub struct RunState {
     pub budget: u64,
     /// Seed of the search.
     pub seed: u64,
+    /// Early stop: the fraction of the budget evaluated without front growth that ends the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<f64>,
     /// Whether the run completed (an interrupted run can be resumed).
     pub finished: bool,
     /// The command line that started it.
@@ -57,6 +62,8 @@ pub struct RunConfig {
     pub budget: u64,
     /// Seed of the search.
     pub seed: u64,
+    /// Early stop fraction of the budget, if any.
+    pub early_stop: Option<f64>,
     /// Whether an unfinished run is continued (in its own folder).
     pub resumed: bool,
     /// `--resume` was asked but there was nothing to resume: a new run starts.
@@ -84,6 +91,13 @@ impl RunConfig {
             choices.strategy.or(previous.as_ref().map(|(_, st)| st.strategy)).unwrap_or(space.search.strategy);
         let budget = choices.budget.or(previous.as_ref().map(|(_, st)| st.budget)).unwrap_or(space.search.budget);
         let seed = choices.seed.or(previous.as_ref().map(|(_, st)| st.seed)).unwrap_or(space.search.seed);
+        let early_stop =
+            choices.early_stop.or(previous.as_ref().and_then(|(_, st)| st.early_stop)).or(space.search.early_stop);
+        if let Some(f) = early_stop.filter(|f| !(*f > 0.0 && *f <= 1.0)) {
+            return Err(RunConfigError::Input(format!(
+                "--early-stop: must be a fraction of the budget in (0, 1], got {f}"
+            )));
+        }
         if budget == 0 {
             return Err(RunConfigError::Input("--budget: must be ≥ 1, got 0".into()));
         }
@@ -105,6 +119,7 @@ impl RunConfig {
             strategy,
             budget,
             seed,
+            early_stop,
             resumed: previous.is_some(),
             nothing_to_resume: choices.resume && previous.is_none(),
         })
@@ -112,7 +127,14 @@ impl RunConfig {
 
     /// The state file content of this run.
     pub fn state(&self, finished: bool, command: &str) -> RunState {
-        RunState { strategy: self.strategy, budget: self.budget, seed: self.seed, finished, command: command.into() }
+        RunState {
+            strategy: self.strategy,
+            budget: self.budget,
+            seed: self.seed,
+            early_stop: self.early_stop,
+            finished,
+            command: command.into(),
+        }
     }
 }
 
@@ -176,8 +198,14 @@ mod tests {
         );
         assert_eq!(fresh.dir, out.join(format!("{}-T1", space.name)));
         std::fs::create_dir_all(&fresh.dir).unwrap();
-        let state =
-            RunState { strategy: StrategyKind::Nsga2, budget: 7, seed: 99, finished: false, command: "x".into() };
+        let state = RunState {
+            strategy: StrategyKind::Nsga2,
+            budget: 7,
+            seed: 99,
+            early_stop: None,
+            finished: false,
+            command: "x".into(),
+        };
         write_state(&fresh.dir, &state).unwrap();
         let choices = RunChoices { out: Some(out.clone()), resume: true, seed: Some(5), ..Default::default() };
         let resumed = RunConfig::resolve(&space, &choices, "T2").unwrap();

@@ -11,10 +11,12 @@
 //! A set of points is an objective matrix ([`Objectives`], `ndarray::Array2<f64>`): one row per point, one
 //! column per objective.
 
+mod archive;
 mod hypervolume;
 mod matrix;
 mod sort;
 
+pub use archive::Archive;
 pub use hypervolume::{hypervolume, reference_point};
 pub use matrix::{objective_matrix, Objectives};
 pub use sort::{crowding_distance, dominates, non_dominated_ranks};

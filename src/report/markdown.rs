@@ -52,6 +52,17 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
     if report.stalled {
         let _ = writeln!(s, "- the strategy stopped proposing new points before the budget was used");
     }
+    if let Some(stop) = report.early_stop {
+        let _ = writeln!(
+            s,
+            "- **stopped early** after {} of {} budgeted points: the Pareto front (and so the hypervolume) had not \
+             grown since point {} ({} points without growth)",
+            stop.at,
+            report.info.budget,
+            stop.last_growth,
+            stop.at - stop.last_growth
+        );
+    }
     let objectives: Vec<String> = report
         .objectives
         .iter()

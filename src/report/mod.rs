@@ -120,6 +120,8 @@ pub struct Report {
     pub interrupted: bool,
     /// Whether the strategy stalled before the budget.
     pub stalled: bool,
+    /// Set when the early stop ended the run (no front growth for `search.early_stop` of the budget).
+    pub early_stop: Option<crate::search::budgeted::EarlyStop>,
     /// The comparison under the SLA, as markdown.
     pub compare_md: Option<String>,
     /// Extra notes (synthetic data, profile hosts, …).
@@ -248,6 +250,7 @@ pub fn build(
         counts: (summary.evaluated, summary.reused, summary.repeats),
         interrupted: summary.interrupted,
         stalled: summary.stalled,
+        early_stop: summary.early_stop,
         compare_md,
         notes,
         models,

@@ -13,10 +13,12 @@
 //! evaluate anything themselves; the driver ([`crate::explore::driver`]) does.
 
 pub mod anneal;
+pub mod budgeted;
 pub mod exhaustive;
 pub mod moves;
 pub mod nsga2;
 pub mod staged;
+pub mod suite;
 
 use crate::spec::{PointId, Space};
 use std::sync::Arc;

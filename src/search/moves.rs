@@ -10,6 +10,7 @@
 //! worth simulating.
 
 use crate::spec::{ParamKind, PointId, Space};
+use rand::seq::IndexedRandom;
 use rand::Rng;
 
 /// Re-draws a move makes to find a structurally valid point.
@@ -18,6 +19,43 @@ pub const TRIES: usize = 64;
 /// Whether a point passes the space's structural rules.
 pub fn structurally_valid(space: &Space, id: PointId) -> bool {
     space.design(id).is_some_and(|d| space.structural_violation(&d).is_none())
+}
+
+/// Walk an invalid draw of template `t` back inside the structural rules: at each step one hardware knob
+/// changes to a value that lowers [`Space::structural_excess`] (chosen at random among all such single
+/// changes, so repaired draws spread along the boundary of the valid region instead of piling up at its
+/// cheapest corner), until the point is valid; `None` when no single change lowers the excess or after
+/// `4 × knobs` steps. Model and item knobs never change, so the draw keeps its pipeline.
+pub fn repair_draw<R: Rng>(space: &Space, t: usize, digits: &[u64], rng: &mut R) -> Option<Vec<u64>> {
+    let params = &space.templates[t].params;
+    let excess = |d: &[u64]| {
+        let design = space.encode(t, d).and_then(|p| space.design(p))?;
+        Some(space.structural_excess(&design))
+    };
+    let mut current = digits.to_vec();
+    let mut now = excess(&current)?;
+    for _ in 0..4 * params.len() {
+        if now <= 0.0 {
+            return Some(current);
+        }
+        let mut lower: Vec<(usize, u64, f64)> = Vec::new();
+        for (k, p) in params.iter().enumerate() {
+            if matches!(p.kind, ParamKind::StageModel(_) | ParamKind::Items) {
+                continue;
+            }
+            for v in (0..p.radix).filter(|&v| v != current[k]) {
+                let mut d = current.clone();
+                d[k] = v;
+                if let Some(e) = excess(&d).filter(|e| *e < now) {
+                    lower.push((k, v, e));
+                }
+            }
+        }
+        let &(k, v, e) = lower.choose(rng)?;
+        current[k] = v;
+        now = e;
+    }
+    (now <= 0.0).then_some(current)
 }
 
 fn first_valid<R: Rng>(space: &Space, rng: &mut R, mut draw: impl FnMut(&mut R) -> PointId) -> PointId {

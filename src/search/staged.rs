@@ -1,10 +1,17 @@
 //! A three-phase wrapper around a search strategy for small evaluation budgets:
 //!
-//! 1. **seed** ([`SEED_FRACTION`] of the budget): a stratified sample — templates visited round robin, and
-//!    within a template each knob draws its values from a shuffled deck (a Latin-hypercube-like design), so
-//!    every template and every knob value is seen early, however small its template;
+//! 1. **seed** ([`SEED_FRACTION`] of the budget): half of it a stratified sample — templates visited round
+//!    robin, and within a template each knob draws its values from a shuffled deck (a Latin-hypercube-like
+//!    design), so every template and every knob value is seen early, however small its template — then
+//!    guided batches of a quarter of it ([`FeasibilityStats`]: Thompson sampling of templates and knob values
+//!    by their feasible rates so far). While no feasible point is known, the guided batches go on (up to the
+//!    polish phase): on spaces where a small block holds every feasible point, there is nothing to search
+//!    from until one is found. A draw that breaks a structural rule (area budget, engine or GPU count) is
+//!    walked back inside by [`repair_draw`] rather than redrawn, so blocks where valid points are rare (a
+//!    3-stage accelerator block under a tight area budget) are still sampled;
 //! 2. **inner**: the wrapped strategy (annealing or NSGA-II), told the seed results first, until
-//!    [`POLISH_FRACTION`] of the budget is left;
+//!    [`POLISH_FRACTION`] of the budget is left, or earlier when it stagnates ([`INNER_IDLE_ASKS`] asks in a
+//!    row without a new point);
 //! 3. **polish**: a Pareto local search (in the spirit of Paquete, Chiarandini & Stützle 2004) around the
 //!    current non-dominated set. A member's neighbourhood ([`polish_neighbours`]) holds its stage-hardware
 //!    copies, its one-knob neighbours, and, for a one-knob step that breaks the area budget or an engine/GPU
@@ -15,16 +22,17 @@
 //!    Which neighbour a member offers is chosen by adaptive credit assignment: every kind of step (a copy,
 //!    a knob moved up or down, a repaired step) keeps (successes, trials), a success being a point no known
 //!    point dominates, and the step kind with the best (successes + 1) / (trials + 2) goes first. When no
-//!    neighbour is left, fresh points of the stratified design fill the budget.
+//!    neighbour is left, guided samples fill the budget.
 //!
 //! Budget use is counted from the distinct points told. Deterministic given the seed and the told results.
 
-use super::moves::{stage_hardware_copies, structurally_valid};
+use super::moves::{repair_draw, stage_hardware_copies, structurally_valid};
 use super::{Search, SearchSettings};
 use crate::pareto::{crowding_distance, dominates, non_dominated_ranks, objective_matrix};
 use crate::spec::{Param, ParamKind, PointId, Space};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rand_distr::{Beta, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -35,6 +43,8 @@ pub const SEED_FRACTION: f64 = 0.2;
 pub const POLISH_RANKS: usize = 2;
 /// Share of the budget kept for the local search around the front.
 pub const POLISH_FRACTION: f64 = 0.5;
+/// Inner asks in a row without a new point after which the inner phase ends early.
+pub const INNER_IDLE_ASKS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -58,6 +68,12 @@ pub struct Staged {
     pending_steps: HashMap<PointId, Step>,
     /// Structurally valid [`polish_neighbours`] of each front member seen so far.
     neighbourhoods: HashMap<PointId, Vec<(PointId, Step)>>,
+    /// Feasibility counts that steer the guided samples.
+    feasibility: FeasibilityStats,
+    /// Whether the inner strategy has been told the seed sample.
+    inner_seeded: bool,
+    /// Inner asks in a row without a new point.
+    inner_idle: u32,
 }
 
 impl Staged {
@@ -75,6 +91,9 @@ impl Staged {
             credits: HashMap::new(),
             pending_steps: HashMap::new(),
             neighbourhoods: HashMap::new(),
+            feasibility: FeasibilityStats::default(),
+            inner_seeded: false,
+            inner_idle: 0,
         }
     }
 
@@ -82,13 +101,47 @@ impl Staged {
         self.budget - polish_share(self.budget)
     }
 
-    fn seed_sample(&mut self) -> Vec<PointId> {
-        stratified_sample(&self.space, self.seed_count as usize, &mut self.rng)
+    /// The next seed-phase batch: first half of the seed share stratified, the rest in guided batches of a
+    /// quarter of it; past the seed share, more guided batches while no feasible point is known. Empty when
+    /// the seed phase is over.
+    fn seed_batch(&mut self) -> Vec<PointId> {
+        let used = self.known.len() as u64;
+        if used == 0 {
+            let first = self.seed_count.div_ceil(2).max(1) as usize;
+            return stratified_sample(&self.space, first, &mut self.rng);
+        }
+        let any_feasible = self.feasibility.any_feasible();
+        if used >= self.seed_count && (any_feasible || used >= self.polish_start()) {
+            return Vec::new();
+        }
+        let batch = (self.seed_count / 4).max(1) as usize;
+        let batch = if used < self.seed_count { batch.min((self.seed_count - used) as usize) } else { batch };
+        self.guided_sample(batch)
     }
 
-    fn seed_sample_excluding_known(&mut self) -> Vec<PointId> {
-        let want = (self.budget as usize).saturating_sub(self.known.len()) + self.known.len();
-        stratified_sample(&self.space, want.min(self.space.point_count() as usize), &mut self.rng)
+    /// Up to `count` new structurally valid points drawn by [`FeasibilityStats::draw`].
+    fn guided_sample(&mut self, count: usize) -> Vec<PointId> {
+        let mut out: Vec<PointId> = Vec::new();
+        let mut closed: HashSet<usize> = HashSet::new();
+        while out.len() < count && closed.len() < self.space.templates.len() {
+            let t = self.feasibility.pick_template(&self.space, &closed, &mut self.rng);
+            let mut found = None;
+            for _ in 0..super::moves::TRIES {
+                let digits = self.feasibility.draw_digits(&self.space, t, &mut self.rng);
+                let Some(p) = valid_draw(&self.space, t, &digits, &mut self.rng) else { continue };
+                if !self.known.contains_key(&p) && !out.contains(&p) {
+                    found = Some(p);
+                    break;
+                }
+            }
+            match found {
+                Some(p) => out.push(p),
+                None => {
+                    closed.insert(t);
+                }
+            }
+        }
+        out
     }
 
     /// The next local-search batch: for each member of the best non-dominated front that still has an
@@ -238,7 +291,16 @@ fn one_knob_steps(params: &[Param], digits: &[u64]) -> Vec<(usize, u64)> {
     out
 }
 
-/// Up to `count` distinct, structurally valid points: templates round robin (a shuffled order), each knob's
+/// The point of `digits` in template `t` if it is structurally valid, else its repair ([`repair_draw`]).
+fn valid_draw<R: Rng>(space: &Space, t: usize, digits: &[u64], rng: &mut R) -> Option<PointId> {
+    let p = space.encode(t, digits)?;
+    if structurally_valid(space, p) {
+        return Some(p);
+    }
+    repair_draw(space, t, digits, rng).and_then(|d| space.encode(t, &d))
+}
+
+/// Up to `count` distinct, structurally valid points (invalid draws repaired): templates round robin (a shuffled order), each knob's
 /// value drawn from a per-template shuffled deck of its values that is refilled when empty.
 pub fn stratified_sample<R: Rng>(space: &Space, count: usize, rng: &mut R) -> Vec<PointId> {
     let mut decks: Vec<Vec<Vec<u64>>> = space.templates.iter().map(|t| vec![Vec::new(); t.params.len()]).collect();
@@ -268,11 +330,9 @@ pub fn stratified_sample<R: Rng>(space: &Space, count: usize, rng: &mut R) -> Ve
                         deck.pop().expect("refilled deck")
                     })
                     .collect();
-                if let Some(p) = space.encode(t, &digits) {
-                    if !seen.contains(&p) && structurally_valid(space, p) {
-                        found = Some(p);
-                        break;
-                    }
+                if let Some(p) = valid_draw(space, t, &digits, rng).filter(|p| !seen.contains(p)) {
+                    found = Some(p);
+                    break;
                 }
             }
             match found {
@@ -287,6 +347,76 @@ pub fn stratified_sample<R: Rng>(space: &Space, count: usize, rng: &mut R) -> Ve
     chosen
 }
 
+/// Feasibility counts of the points evaluated so far, per template and per (template, knob, value), for
+/// Thompson sampling (Thompson 1933; Beta(feasible + 1, infeasible + 1) posteriors): a template is picked
+/// with the probability that its feasible rate is the highest, and within it each knob value with the
+/// probability its own rate wins. Templates and values never tried keep the uniform prior, so they are
+/// still explored; those seen many times without a feasible point fade. On spaces where a small block
+/// holds every feasible point (a tight area budget or SLA), the samples move there after a few misses.
+#[derive(Debug, Clone, Default)]
+pub struct FeasibilityStats {
+    /// (points, feasible) per template.
+    templates: HashMap<usize, (u32, u32)>,
+    /// (points, feasible) per (template, knob, value).
+    values: HashMap<(usize, usize, u64), (u32, u32)>,
+}
+
+impl FeasibilityStats {
+    /// Count one evaluated point.
+    pub fn record(&mut self, template: usize, digits: &[u64], feasible: bool) {
+        let e = self.templates.entry(template).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += u32::from(feasible);
+        for (k, &v) in digits.iter().enumerate() {
+            let e = self.values.entry((template, k, v)).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += u32::from(feasible);
+        }
+    }
+
+    /// Whether any counted point was feasible.
+    pub fn any_feasible(&self) -> bool {
+        self.templates.values().any(|(_, f)| *f > 0)
+    }
+
+    fn beta_draw<R: Rng>((points, feasible): (u32, u32), rng: &mut R) -> f64 {
+        let beta =
+            Beta::new(f64::from(feasible) + 1.0, f64::from(points - feasible) + 1.0).expect("positive Beta parameters");
+        beta.sample(rng)
+    }
+
+    /// A template (not in `closed`) by Thompson sampling.
+    fn pick_template<R: Rng>(&self, space: &Space, closed: &HashSet<usize>, rng: &mut R) -> usize {
+        let mut best = (f64::NEG_INFINITY, 0);
+        for t in (0..space.templates.len()).filter(|t| !closed.contains(t)) {
+            let draw = Self::beta_draw(self.templates.get(&t).copied().unwrap_or((0, 0)), rng);
+            if draw > best.0 {
+                best = (draw, t);
+            }
+        }
+        best.1
+    }
+
+    /// Knob digits of template `t`, each value by Thompson sampling.
+    fn draw_digits<R: Rng>(&self, space: &Space, t: usize, rng: &mut R) -> Vec<u64> {
+        space.templates[t]
+            .params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let mut best = (f64::NEG_INFINITY, 0);
+                for v in 0..p.radix.max(1) {
+                    let draw = Self::beta_draw(self.values.get(&(t, k, v)).copied().unwrap_or((0, 0)), rng);
+                    if draw > best.0 {
+                        best = (draw, v);
+                    }
+                }
+                best.1
+            })
+            .collect()
+    }
+}
+
 impl Search for Staged {
     fn name(&self) -> String {
         format!("{} + stratified seed + front polish", self.inner.name())
@@ -295,45 +425,56 @@ impl Search for Staged {
     fn ask(&mut self) -> Vec<PointId> {
         let used = self.known.len() as u64;
         if self.phase == Phase::Seed {
-            let sample = self.seed_sample();
+            let sample = self.seed_batch();
             if !sample.is_empty() {
                 return sample;
             }
             self.phase = Phase::Inner;
+        }
+        if self.phase == Phase::Inner && !self.inner_seeded {
+            self.inner_seeded = true;
+            let mut seeded: Vec<(PointId, Option<Vec<f64>>)> =
+                self.known.iter().map(|(k, v)| (*k, v.clone())).collect();
+            seeded.sort_by_key(|(id, _)| *id);
+            self.inner.tell(&seeded);
         }
         if self.phase == Phase::Inner && used >= self.polish_start() {
             self.phase = Phase::Polish;
         }
         if self.phase == Phase::Inner {
             let next = self.inner.ask();
-            if !next.is_empty() {
+            if next.iter().any(|p| !self.known.contains_key(p)) {
+                self.inner_idle = 0;
                 return next;
             }
-            self.phase = Phase::Polish;
+            // An inner strategy that only re-proposes known points has stagnated: its budget goes to the
+            // local search.
+            self.inner_idle += 1;
+            if next.is_empty() || self.inner_idle >= INNER_IDLE_ASKS {
+                self.phase = Phase::Polish;
+            } else {
+                return next;
+            }
         }
         let next = self.front_neighbours();
         if !next.is_empty() {
             self.pending_steps = next.iter().copied().collect();
             return next.into_iter().map(|(p, _)| p).collect();
         }
-        // Nothing left next to the front: fresh points of the stratified design.
-        let fresh: Vec<PointId> =
-            self.seed_sample_excluding_known().into_iter().filter(|p| !self.known.contains_key(p)).collect();
-        fresh
+        // Nothing left next to the front: fresh guided points.
+        self.guided_sample((self.budget / 20).max(1) as usize)
     }
 
     fn tell(&mut self, results: &[(PointId, Option<Vec<f64>>)]) {
         for (id, v) in results {
-            self.known.insert(*id, v.clone());
+            if self.known.insert(*id, v.clone()).is_none() {
+                if let Some((t, digits)) = self.space.decode(*id) {
+                    self.feasibility.record(t, &digits, v.is_some());
+                }
+            }
         }
         self.credit_steps(results);
-        if self.phase == Phase::Seed {
-            self.phase = Phase::Inner;
-            let mut seeded: Vec<(PointId, Option<Vec<f64>>)> =
-                self.known.iter().map(|(k, v)| (*k, v.clone())).collect();
-            seeded.sort_by_key(|(id, _)| *id);
-            self.inner.tell(&seeded);
-        } else {
+        if self.inner_seeded {
             self.inner.tell(results);
         }
     }

@@ -160,6 +160,7 @@ pub struct RawSearch {
     pub seed: Option<Sp<i64>>,
     pub population: Option<Sp<i64>>,
     pub restarts: Option<Sp<i64>>,
+    pub early_stop: Option<Sp<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

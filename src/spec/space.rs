@@ -234,7 +234,7 @@ pub struct QualityFloor {
 }
 
 /// Search settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SearchSpec {
     /// Strategy.
     pub strategy: crate::search::StrategyKind,
@@ -246,6 +246,8 @@ pub struct SearchSpec {
     pub population: u32,
     /// Annealing restarts (each with different objective weights).
     pub restarts: u32,
+    /// Stop once this fraction of the budget was evaluated without the Pareto front growing.
+    pub early_stop: Option<f64>,
 }
 
 /// One pipeline entry of the spec: a depth with its model, item and backend choices.
@@ -600,6 +602,42 @@ impl Space {
             }
         }
         None
+    }
+
+    /// How far a design lies outside the structural rules: 0 when [`Space::structural_violation`] finds
+    /// none, otherwise the sum of the relative excesses (CPU stages over engines, engines × threads over
+    /// cores, GPUs over `max_total`, area over the budget). Lets a search walk an invalid draw back inside.
+    pub fn structural_excess(&self, design: &Design) -> f64 {
+        let mut excess = 0.0;
+        let cpu_stages = design.stages.iter().filter(|s| matches!(s.hardware, StageHardware::Cpu { .. })).count();
+        if let Some(total) = design.cpu_engines_total {
+            if (total as usize) < cpu_stages {
+                excess += (cpu_stages - total as usize) as f64 / cpu_stages as f64;
+            }
+            let threads = design.stages.iter().find_map(|s| match s.hardware {
+                StageHardware::Cpu { threads_per_engine, .. } => Some(threads_per_engine),
+                _ => None,
+            });
+            if let Some(cores) = self.cpu.as_ref().and_then(|c| c.cores) {
+                let need = u64::from(total) * u64::from(threads.unwrap_or(1));
+                if need > u64::from(cores) {
+                    excess += (need - u64::from(cores)) as f64 / f64::from(cores);
+                }
+            }
+        }
+        let gpus: u32 =
+            design.stages.iter().map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 }).sum();
+        if let Some(gpu) = self.gpu.as_ref().filter(|g| gpus > g.max_total) {
+            excess += f64::from(gpus - gpu.max_total) / f64::from(gpu.max_total.max(1));
+        }
+        if let (Some(area), Some(budget)) =
+            (self.accel_area_mm2(design), self.accel.as_ref().and_then(|a| a.area_budget_mm2))
+        {
+            if area > budget * (1.0 + 1e-9) {
+                excess += (area - budget) / budget;
+            }
+        }
+        excess
     }
 
     /// Total silicon area of a design's accelerator stages (Σ count · sub-accelerator area), mm²; `None` when

@@ -323,3 +323,43 @@ fn models_that_do_not_fit_in_memory_make_points_infeasible() {
         assert!(over > 0);
     }
 }
+
+#[test]
+fn the_search_benchmark_replays_exactly_the_choices_explore_makes() {
+    use recpipe_dse::cli::bench_search::{exhaustive_table, search_on_table};
+    let sp = space("tiny-explore.yaml");
+    let dir = temp_dir("bench-replay");
+    let es = EvalSettings::from_space(&sp);
+    let evaluator = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, es);
+    let fp = fingerprint(&sp, &es, &["q".into(), "l".into()]);
+    let table = exhaustive_table(&evaluator, &fp, &dir.join("all.jsonl")).unwrap();
+    for kind in [StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2] {
+        let live = run(&sp, &dir.join(format!("{kind}.jsonl")), kind, 25, None);
+        let replayed = search_on_table(&sp, &table, kind, 4, 25);
+        assert_eq!(live.order, replayed, "{kind}: the benchmark must search as explore does");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_early_stop_ends_a_run_whose_front_stopped_growing_and_says_so() {
+    let sp = space("tiny-explore.yaml");
+    let budget = sp.point_count();
+    let dir = temp_dir("early-stop");
+    let es = EvalSettings::from_space(&sp);
+    let evaluator = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, es);
+    let mut s = search::build(StrategyKind::Nsga2, Arc::clone(&sp), settings(&sp, budget, 4));
+    let mut opts = DriverOptions::new(budget);
+    opts.early_stop_after = Some(5);
+    let summary = Driver::new(&evaluator, None, opts).run(s.as_mut());
+    let stop = summary.early_stop.expect("a front that stops growing for 5 points ends the run");
+    assert_eq!(stop.at, summary.order.len() as u64);
+    assert!(stop.at - stop.last_growth >= 5 && stop.at < budget, "{stop:?}");
+    // No point after the last growth joined the front: each is dominated by, or equal to, an earlier point.
+    let vector = |id: &PointId| objective_vector(&sp, &summary.outcomes[id]);
+    let before: Vec<Vec<f64>> = summary.order[..stop.last_growth as usize].iter().filter_map(vector).collect();
+    for v in summary.order[stop.last_growth as usize..].iter().filter_map(vector) {
+        assert!(before.iter().any(|w| dominates(w, &v) || w == &v), "{v:?} would have grown the front");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -740,3 +740,17 @@ fn a_two_tower_first_stage_validates_for_both_data_kinds() {
     let space = spec::parse_space(&ml, "movielens-codesign.yaml", &repo_root()).unwrap();
     assert!(space.zoo.iter().any(|m| m.arch.family() == "two-tower"));
 }
+
+#[test]
+fn early_stop_is_a_fraction_of_the_budget() {
+    let space = parse(&BASE.replacen("  budget: 100\n", "  budget: 100\n  early_stop: 0.25\n", 1)).unwrap();
+    assert_eq!(space.search.early_stop, Some(0.25));
+    assert_eq!(parse(BASE).unwrap().search.early_stop, None);
+    for bad in ["0", "1.5", "-0.1"] {
+        let e = errors_of(&[("  budget: 100\n", &format!("  budget: 100\n  early_stop: {bad}\n"))]);
+        assert_has(
+            &e,
+            &format!("t.yaml:44:15: search.early_stop: must be a fraction of the budget in (0, 1], got {bad}"),
+        );
+    }
+}

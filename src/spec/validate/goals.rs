@@ -88,18 +88,28 @@ pub(super) fn search(cx: &mut Checker, raw: Option<&RawSearch>, master_seed: u64
         "strategy",
         Some(crate::search::StrategyKind::Exhaustive),
     );
-    let empty = RawSearch { strategy: None, budget: None, seed: None, population: None, restarts: None };
+    let empty =
+        RawSearch { strategy: None, budget: None, seed: None, population: None, restarts: None, early_stop: None };
     let raw = raw.unwrap_or(&empty);
     let budget = cx.opt_int(&raw.budget, "search.budget", 1, 1000);
     let seed = cx.opt_int(&raw.seed, "search.seed", 0, master_seed);
     let population = cx.opt_int(&raw.population, "search.population", 4, 32);
     let restarts = cx.opt_int(&raw.restarts, "search.restarts", 1, 4);
+    let early_stop = match &raw.early_stop {
+        Some(v) if !(v.value > 0.0 && v.value <= 1.0) => {
+            let got = v.value;
+            cx.err(v, "search.early_stop", format!("must be a fraction of the budget in (0, 1], got {got}"));
+            return None;
+        }
+        v => v.as_ref().map(|v| v.value),
+    };
     Some(SearchSpec {
         strategy: strategy?,
         budget: budget?,
         seed: seed?,
         population: population? as u32,
         restarts: restarts? as u32,
+        early_stop,
     })
 }
 
