@@ -39,7 +39,7 @@ Output
 ------
 ``<space>/peer-<peer>-seed<seed>.ids``: the distinct ids in first-evaluation order, one per
 line.  A proposal the peer already made is answered from a cache and costs no budget, but it
-counts as a trial; a run that reaches 20 x budget trials (or whose library gives up, e.g.
+counts as a trial; a run that reaches ``--trial-cap`` (default 20) x budget trials (or whose library gives up, e.g.
 pymoo when it can no longer produce a new offspring) ends early and the file then closes
 with the line ``# stalled after N trials`` (readers ignore lines starting with '#').  Files
 are written atomically (temporary name + os.replace); a task whose file is already complete
@@ -325,9 +325,10 @@ def write_ids(path: str, ids: list[int], stalled_trials: int | None) -> None:
 class Recorder:
     """Distinct ids in first-evaluation order, the trial count and the stopping rule."""
 
-    def __init__(self, budget: int):
+    def __init__(self, budget: int, cap_factor: int = STALL_FACTOR):
         self.budget = budget
-        self.max_trials = STALL_FACTOR * budget
+        self.cap_factor = cap_factor
+        self.max_trials = cap_factor * budget
         self.order: list[int] = []
         self.seen: set[int] = set()
         self.trials = 0
@@ -348,7 +349,7 @@ class Recorder:
 # --------------------------------------------------------------------------------------------
 
 
-def run_optuna(space: Space, peer: str, seed: int) -> Recorder:
+def run_optuna(space: Space, peer: str, seed: int, cap_factor: int = STALL_FACTOR) -> Recorder:
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
@@ -363,7 +364,7 @@ def run_optuna(space: Space, peer: str, seed: int) -> Recorder:
 
     choices = list(range(len(space.templates)))
     infeasible_values = [INFEASIBLE_OBJECTIVE] * space.n_obj
-    rec = Recorder(space.budget)
+    rec = Recorder(space.budget, cap_factor)
     while not rec.done():
         trial = study.ask()
         t = trial.suggest_categorical("template", choices)
@@ -421,7 +422,7 @@ def pymoo_decoder(space: Space):
     return xl, xu, to_ids
 
 
-def run_pymoo(space: Space, seed: int) -> Recorder:
+def run_pymoo(space: Space, seed: int, cap_factor: int = STALL_FACTOR) -> Recorder:
     import numpy as np
     from pymoo.config import Config
 
@@ -458,7 +459,7 @@ def run_pymoo(space: Space, seed: int) -> Recorder:
     # The stopping rule is ours (distinct budget); the library's termination is never reached.
     algorithm.setup(problem, seed=seed, termination=("n_eval", 2**62), verbose=False)
 
-    rec = Recorder(space.budget)
+    rec = Recorder(space.budget, cap_factor)
     while not rec.done():
         pop = algorithm.ask()
         if pop is None or len(pop) == 0:
@@ -484,7 +485,7 @@ def run_pymoo(space: Space, seed: int) -> Recorder:
 
 def run_task(task):
     """Run one (space folder, peer, seed); returns a printable result line and an error flag."""
-    folder, peer, seed = task
+    folder, peer, seed, cap_factor = task
     try:
         space = load_space(folder)
         path = ids_path(folder, peer, seed)
@@ -492,9 +493,9 @@ def run_task(task):
             return f"{space.name:<24} {peer:<13} seed {seed:<4} already done ({path})", False
         start = time.perf_counter()
         if peer == "pymoo-nsga2":
-            rec = run_pymoo(space, seed)
+            rec = run_pymoo(space, seed, cap_factor)
         else:
-            rec = run_optuna(space, peer, seed)
+            rec = run_optuna(space, peer, seed, cap_factor)
         seconds = time.perf_counter() - start
         stalled = len(rec.order) < space.budget
         write_ids(path, rec.order[: space.budget], rec.trials if stalled else None)
@@ -504,7 +505,7 @@ def run_task(task):
         )
         if stalled:
             why = "library gave up" if rec.library_gave_up else "trial cap"
-            line += f"  STALLED ({why}, {STALL_FACTOR} x budget = {rec.max_trials} trials max)"
+            line += f"  STALLED ({why}, {rec.cap_factor} x budget = {rec.max_trials} trials max)"
         return line, False
     except Exception:  # report and carry on with the other tasks
         return f"{folder} {peer} seed {seed}: FAILED\n{traceback.format_exc()}", True
@@ -538,6 +539,12 @@ def parse_args(argv):
     ap.add_argument("--fraction", type=float, help="budget fraction (informational only)")
     ap.add_argument("--peers", default=",".join(PEERS), help=f"subset of {','.join(PEERS)}")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    ap.add_argument(
+        "--trial-cap",
+        type=int,
+        default=STALL_FACTOR,
+        help=f"stop a run after this many times its budget in trials (default {STALL_FACTOR})",
+    )
     args = ap.parse_args(argv)
     try:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -551,6 +558,8 @@ def parse_args(argv):
         ap.error(f"unknown peer(s) {unknown}; choose from {','.join(PEERS)}")
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
+    if args.trial_cap < 1:
+        ap.error("--trial-cap must be at least 1")
     return args
 
 
@@ -573,7 +582,7 @@ def main(argv=None) -> int:
         print(f"space {name} ({os.path.basename(folder)}): {total} points, budget {budget}")
     sys.stdout.flush()
 
-    tasks = [(f, p, s) for f, *_ in spaces for p in args.peers for s in args.seeds]
+    tasks = [(f, p, s, args.trial_cap) for f, *_ in spaces for p in args.peers for s in args.seeds]
     failed = False
     if args.jobs == 1:
         results = map(run_task, tasks)

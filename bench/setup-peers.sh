@@ -31,6 +31,11 @@ if in_place; then
 fi
 
 command -v "$PYTHON" >/dev/null 2>&1 || { log "error: $PYTHON not found"; exit 1; }
+if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  # Debian splits venv/ensurepip into python3-venv.
+  log "installing Debian's python3-venv"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating the virtual environment $VENV"
   mkdir -p "$(dirname "$VENV")"

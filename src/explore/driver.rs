@@ -1,4 +1,5 @@
-//! The ask/tell driver: the only place that evaluates points.
+//! The ask/tell driver: the only place that evaluates points. The loop itself (dedup, budget, stall, early
+//! stop, telling in ask order) is [`crate::search::budgeted::run_budgeted`]; the driver is its evaluation.
 //!
 //! A [`Search`] strategy proposes batches of point ids (`ask`) and receives their objective vectors
 //! (`tell`). The driver dedups (a point asked again is answered from memory without counting), answers

@@ -9,6 +9,10 @@
 //! * [`nsga2`]: NSGA-II (Deb et al. 2002): non-dominated sorting and crowding distance selection, uniform
 //!   crossover of knob digits within a template, per-digit mutation and template jumps.
 //!
+//! [`budgeted`] is the loop every run goes through (budget of distinct points, repeats, stalls, early stop),
+//! over the real evaluator in `explore` or a precomputed table in `bench search`; [`suite`] generates the
+//! held-out spaces the strategies are benchmarked on.
+//!
 //! Strategies see objective vectors in minimisation form (`None` for an infeasible point) and never
 //! evaluate anything themselves; the driver ([`crate::explore::driver`]) does.
 

@@ -545,6 +545,52 @@ mod tests {
     }
 
     #[test]
+    fn repaired_draws_are_valid_and_keep_their_pipeline() {
+        let s = space();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut repaired = 0;
+        for i in 0..s.point_count() {
+            let design = s.design(PointId(i)).unwrap();
+            let excess = s.structural_excess(&design);
+            assert_eq!(excess > 0.0, s.structural_violation(&design).is_some(), "point {i}: excess {excess}");
+            if excess <= 0.0 {
+                continue;
+            }
+            let (t, digits) = s.decode(PointId(i)).unwrap();
+            let Some(fixed) = repair_draw(&s, t, &digits, &mut rng) else { continue };
+            repaired += 1;
+            let p = s.encode(t, &fixed).unwrap();
+            assert!(structurally_valid(&s, p), "point {i} repaired to an invalid {p:?}");
+            for (k, param) in s.templates[t].params.iter().enumerate() {
+                if !is_hardware(param.kind) {
+                    assert_eq!(fixed[k], digits[k], "point {i}: the repair changed {:?}", param.kind);
+                }
+            }
+        }
+        assert!(repaired > 0, "the tiny space has over-area points to repair");
+    }
+
+    #[test]
+    fn thompson_sampling_follows_the_feasible_template() {
+        let s = space();
+        let mut stats = FeasibilityStats::default();
+        let feasible_template = s.templates.len() - 1;
+        for t in 0..s.templates.len() {
+            let digits = vec![0; s.templates[t].params.len()];
+            for _ in 0..20 {
+                stats.record(t, &digits, t == feasible_template);
+            }
+        }
+        assert!(stats.any_feasible());
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
+        let picks =
+            (0..200).filter(|_| stats.pick_template(&s, &HashSet::new(), &mut rng) == feasible_template).count();
+        assert!(picks > 190, "{picks} of 200 picks went to the only template with feasible points");
+        let closed: HashSet<usize> = [feasible_template].into_iter().collect();
+        assert_ne!(stats.pick_template(&s, &closed, &mut rng), feasible_template, "closed templates are skipped");
+    }
+
+    #[test]
     fn the_local_search_credits_steps_that_reach_the_front() {
         let s = Arc::new(space());
         let settings = SearchSettings { seed: 1, budget: 10, population: 4, restarts: 1 };

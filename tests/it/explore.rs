@@ -361,5 +361,11 @@ fn the_early_stop_ends_a_run_whose_front_stopped_growing_and_says_so() {
     for v in summary.order[stop.last_growth as usize..].iter().filter_map(vector) {
         assert!(before.iter().any(|w| dominates(w, &v) || w == &v), "{v:?} would have grown the front");
     }
+    // The report says so.
+    let info = report::RunInfo { budget, ..Default::default() };
+    let rep = report::build(&sp, &summary, info, Default::default(), None, vec![], vec![]);
+    let md = report::markdown::render(&rep, &[]);
+    let expected = format!("**stopped early** after {} of {budget} budgeted points", stop.at);
+    assert!(md.contains(&expected), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }

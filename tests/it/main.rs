@@ -5,6 +5,7 @@ mod data;
 mod explore;
 mod measure;
 mod models;
+mod peers;
 mod quality;
 mod reproduce;
 mod sim;
