@@ -198,7 +198,9 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         .map_err(CliError::runtime)?;
     eprintln!("written: {}", path.display());
     if summary.interrupted {
-        return Err(CliError::runtime(anyhow!("interrupted: the table covers the points evaluated so far")));
+        return Err(CliError::interrupted(anyhow!(
+            "the table covers the points evaluated so far; the journal keeps them for the next run"
+        )));
     }
     Ok(())
 }

@@ -215,8 +215,8 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     println!("report: {} ({} files)", dir.display(), files.len());
     if summary.interrupted {
         write_state(&dir, &state).map_err(CliError::runtime)?;
-        return Err(CliError::runtime(anyhow!(
-            "interrupted after {} points; the journal is intact — continue with: recpipe-dse explore {} --resume",
+        return Err(CliError::interrupted(anyhow!(
+            "stopped after {} points; the journal is intact — continue with: recpipe-dse explore {} --resume",
             report.rows.len(),
             args.space.display()
         )));

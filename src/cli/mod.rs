@@ -82,6 +82,9 @@ pub enum CliError {
     Input(anyhow::Error),
     /// Something else went wrong: exit code 1.
     Runtime(anyhow::Error),
+    /// Ctrl-C stopped the run after the work in flight; what finished is kept and the run can be resumed:
+    /// exit code 130 (128 + SIGINT, the shells' convention).
+    Interrupted(anyhow::Error),
 }
 
 impl CliError {
@@ -92,6 +95,10 @@ impl CliError {
     /// Wrap any error as a runtime failure (exit code 1).
     pub fn runtime(err: impl Into<anyhow::Error>) -> Self {
         CliError::Runtime(err.into())
+    }
+    /// An interruption that left resumable state (exit code 130).
+    pub fn interrupted(err: impl Into<anyhow::Error>) -> Self {
+        CliError::Interrupted(err.into())
     }
 }
 
@@ -134,6 +141,10 @@ pub fn main() -> ExitCode {
         Err(CliError::Runtime(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
+        }
+        Err(CliError::Interrupted(err)) => {
+            eprintln!("interrupted: {err:#}");
+            ExitCode::from(130)
         }
     }
 }

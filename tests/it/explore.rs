@@ -369,3 +369,58 @@ fn the_early_stop_ends_a_run_whose_front_stopped_growing_and_says_so() {
     assert!(md.contains(&expected), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ctrl_c_exits_130_keeps_the_journal_and_resume_finishes_the_run() {
+    use crate::support::bin;
+    let dir = temp_dir("sigint");
+    // The bench-search space with tiny models and long simulations, so that the run is still going when
+    // SIGINT arrives.
+    let text = std::fs::read_to_string(crate::support::repo().join("tests/spaces/bench-search.yaml"))
+        .unwrap()
+        .replacen("queries: 2000", "queries: 200000", 1)
+        .replacen("quality:\n", "training:\n  epochs: 1\n  train_rows: 2000\n  validation_rows: 500\n\nquality:\n", 1);
+    assert!(text.contains("queries: 200000") && text.contains("train_rows: 2000"));
+    let space = dir.join("slow.yaml");
+    std::fs::write(&space, text).unwrap();
+    let out = dir.join("out");
+    let cache = dir.join("cache");
+    let child = bin()
+        .arg("explore")
+        .arg(&space)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = out.join("bench-search.journal.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(started.elapsed().as_secs() < 120, "no journal lines after 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let kept = std::fs::read_to_string(&journal).unwrap().lines().count();
+    let resumed = bin()
+        .arg("explore")
+        .arg(&space)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("2192 points") && stdout.contains(&format!("{kept} reused")), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
