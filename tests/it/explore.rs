@@ -385,17 +385,12 @@ fn ctrl_c_exits_130_keeps_the_journal_and_resume_finishes_the_run() {
     std::fs::write(&space, text).unwrap();
     let out = dir.join("out");
     let cache = dir.join("cache");
-    let child = bin()
-        .arg("explore")
-        .arg(&space)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let explore = || {
+        let mut c = bin();
+        c.arg("explore").arg(&space).arg("--out").arg(&out).arg("--cache-dir").arg(&cache);
+        c
+    };
+    let child = explore().stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let journal = out.join("bench-search.journal.jsonl");
     let started = std::time::Instant::now();
     while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 3 {
@@ -409,16 +404,7 @@ fn ctrl_c_exits_130_keeps_the_journal_and_resume_finishes_the_run() {
     assert_eq!(result.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     let kept = std::fs::read_to_string(&journal).unwrap().lines().count();
-    let resumed = bin()
-        .arg("explore")
-        .arg(&space)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .arg("--resume")
-        .output()
-        .unwrap();
+    let resumed = explore().arg("--resume").output().unwrap();
     assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
     let stdout = String::from_utf8_lossy(&resumed.stdout);
     assert!(stdout.contains("2192 points") && stdout.contains(&format!("{kept} reused")), "{stdout}");
