@@ -1,4 +1,4 @@
-//! Reports of an exploration run, built in memory ([`build`]) and written at the edge ([`write`]) into
+//! Reports of an exploration run, built in memory ([`build`]) and written at the edge ([`write()`]) into
 //! `reports/<space>-<timestamp>/`:
 //!
 //! * `points.csv` and `points.parquet` (polars): one row per evaluated point — knobs, every metric,

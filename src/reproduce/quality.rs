@@ -46,7 +46,7 @@ pub struct ModelRow {
     pub model: String,
     /// Items per query.
     pub items: u32,
-    /// RecPipe-NDCG at [`CUTOFFS`].
+    /// RecPipe-NDCG at the cut-offs of `CUTOFFS`.
     pub ndcg: [f64; 5],
     /// Error rate, fraction.
     pub error: f64,

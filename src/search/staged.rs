@@ -119,7 +119,7 @@ impl Staged {
         self.guided_sample(batch)
     }
 
-    /// Up to `count` new structurally valid points drawn by [`FeasibilityStats::draw`].
+    /// Up to `count` new structurally valid points, template and knob values drawn by [`FeasibilityStats`].
     fn guided_sample(&mut self, count: usize) -> Vec<PointId> {
         let mut out: Vec<PointId> = Vec::new();
         let mut closed: HashSet<usize> = HashSet::new();
