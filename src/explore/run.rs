@@ -110,7 +110,7 @@ impl RunConfig {
         }
         let dir = match &previous {
             Some((dir, _)) => dir.clone(),
-            None => out.join(format!("{}-{started}", space.name)),
+            None => fresh_run_folder(&out, &format!("{}-{started}", space.name)),
         };
         Ok(RunConfig {
             journal: out.join(format!("{}.journal.jsonl", space.name)),
@@ -151,7 +151,7 @@ pub fn latest_unfinished(out: &Path, name: &str) -> anyhow::Result<Option<(PathB
     let prefix = format!("{name}-");
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| is_run_folder_of(&n.to_string_lossy(), &prefix)))
         .collect();
     dirs.sort();
     for dir in dirs.into_iter().rev() {
@@ -162,6 +162,32 @@ pub fn latest_unfinished(out: &Path, name: &str) -> anyhow::Result<Option<(PathB
         }
     }
     Ok(None)
+}
+
+/// Whether a folder name is `<prefix><stamp>` or `<prefix><stamp>-NN` with a [`utc_stamp`] (so the runs of
+/// space `kaggle` never include those of `kaggle-codesign`).
+fn is_run_folder_of(name: &str, prefix: &str) -> bool {
+    let Some(rest) = name.strip_prefix(prefix) else { return false };
+    let (stamp, suffix) = rest.split_at(rest.len().min(16));
+    let stamp_ok = stamp.len() == 16
+        && stamp.char_indices().all(|(i, c)| match i {
+            8 => c == 'T',
+            15 => c == 'Z',
+            _ => c.is_ascii_digit(),
+        });
+    stamp_ok
+        && (suffix.is_empty()
+            || suffix.strip_prefix('-').is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// A report folder `<out>/<base>` that does not exist yet: `<base>`, else `<base>-02`, `<base>-03`, … (two runs
+/// of one space started within the same second get folders of their own).
+fn fresh_run_folder(out: &Path, base: &str) -> PathBuf {
+    let first = out.join(base);
+    if !first.exists() {
+        return first;
+    }
+    (2..).map(|i| out.join(format!("{base}-{i:02}"))).find(|p| !p.exists()).expect("a free folder name")
 }
 
 /// Current UTC time as `YYYYmmddTHHMMSSZ` (report folder names, report headers).
@@ -191,12 +217,12 @@ mod tests {
         let out = std::env::temp_dir().join(format!("recpipe-dse-runconfig-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         let fresh =
-            RunConfig::resolve(&space, &RunChoices { out: Some(out.clone()), ..Default::default() }, "T1").unwrap();
+            RunConfig::resolve(&space, &RunChoices { out: Some(out.clone()), ..Default::default() }, T1).unwrap();
         assert_eq!(
             (fresh.strategy, fresh.budget, fresh.seed),
             (space.search.strategy, space.search.budget, space.search.seed)
         );
-        assert_eq!(fresh.dir, out.join(format!("{}-T1", space.name)));
+        assert_eq!(fresh.dir, out.join(format!("{}-{T1}", space.name)));
         std::fs::create_dir_all(&fresh.dir).unwrap();
         let state = RunState {
             strategy: StrategyKind::Nsga2,
@@ -208,12 +234,45 @@ mod tests {
         };
         write_state(&fresh.dir, &state).unwrap();
         let choices = RunChoices { out: Some(out.clone()), resume: true, seed: Some(5), ..Default::default() };
-        let resumed = RunConfig::resolve(&space, &choices, "T2").unwrap();
+        let resumed = RunConfig::resolve(&space, &choices, T2).unwrap();
         assert!(resumed.resumed && !resumed.nothing_to_resume);
         assert_eq!((resumed.strategy, resumed.budget, resumed.seed), (StrategyKind::Nsga2, 7, 5));
         assert_eq!(resumed.dir, fresh.dir);
         let zero = RunChoices { out: Some(out.clone()), budget: Some(0), ..Default::default() };
-        assert!(RunConfig::resolve(&space, &zero, "T3").unwrap_err().to_string().contains("--budget"));
+        assert!(RunConfig::resolve(&space, &zero, T2).unwrap_err().to_string().contains("--budget"));
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    const T1: &str = "20261206T101500Z";
+    const T2: &str = "20261206T101501Z";
+
+    #[test]
+    fn runs_started_in_the_same_second_get_their_own_folders_and_other_spaces_are_never_resumed() {
+        let space = crate::search::tiny_test_space();
+        let out = std::env::temp_dir().join(format!("recpipe-dse-runfolders-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let new_run = || RunConfig::resolve(&space, &RunChoices { out: Some(out.clone()), ..Default::default() }, T1);
+        let first = new_run().unwrap();
+        std::fs::create_dir_all(&first.dir).unwrap();
+        let second = new_run().unwrap();
+        assert_eq!(second.dir, out.join(format!("{}-{T1}-02", space.name)));
+        std::fs::create_dir_all(&second.dir).unwrap();
+        assert_eq!(new_run().unwrap().dir, out.join(format!("{}-{T1}-03", space.name)));
+        // An unfinished run of a space whose name merely starts with this one's is not this space's run.
+        let other = out.join(format!("{}-codesign-{T2}", space.name));
+        std::fs::create_dir_all(&other).unwrap();
+        let state = RunState {
+            strategy: StrategyKind::Nsga2,
+            budget: 7,
+            seed: 1,
+            early_stop: None,
+            finished: false,
+            command: "x".into(),
+        };
+        write_state(&other, &state).unwrap();
+        assert!(latest_unfinished(&out, &space.name).unwrap().is_none());
+        write_state(&second.dir, &state).unwrap();
+        assert_eq!(latest_unfinished(&out, &space.name).unwrap().map(|(d, _)| d), Some(second.dir.clone()));
         let _ = std::fs::remove_dir_all(&out);
     }
 

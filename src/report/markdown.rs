@@ -150,11 +150,7 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
 
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for r in report.rows.iter().filter(|r| !r.feasible) {
-        let reason = r.reason.clone().unwrap_or_default();
-        // Group by the reason's words before its first number ("no latency profile for rm-large @…").
-        let cut = reason.find(|c: char| c.is_ascii_digit()).unwrap_or(reason.len());
-        let key = reason[..cut].trim_end_matches([' ', '@', ':', '(', 'p']).to_string();
-        *reasons.entry(key).or_default() += 1;
+        *reasons.entry(reason_kind(r.reason.as_deref().unwrap_or_default())).or_default() += 1;
     }
     if !reasons.is_empty() {
         let _ = writeln!(s, "\n## Infeasible points\n\n| reason | points |\n|---|---|");
@@ -206,4 +202,60 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
     }
     let _ = writeln!(s, "- `report.md`");
     s
+}
+
+/// The kind of an infeasibility reason, for grouping: the whole sentence with each number that stands on its
+/// own (not part of a name such as `rm-d8`) replaced by `…` — "saturated at the reference load of …
+/// queries/s", "accelerator area … mm² exceeds the budget of … mm²".
+pub fn reason_kind(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut prev: Option<char> = None;
+    let mut chars = reason.chars().peekable();
+    while let Some(c) = chars.next() {
+        let standalone = prev.is_none_or(|p| !(p.is_alphanumeric() || p == '-' || p == '_' || p == '.'));
+        if c.is_ascii_digit() && standalone {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit() || *d == '.' || *d == ',') {
+                let d = chars.next().expect("peeked");
+                prev = Some(d);
+            }
+            // A trailing full stop or comma belongs to the sentence.
+            if matches!(prev, Some('.') | Some(',')) {
+                out.push('…');
+                out.push(prev.expect("set"));
+            } else {
+                out.push('…');
+            }
+            prev = Some('0');
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_kind;
+
+    #[test]
+    fn reasons_group_by_their_whole_sentence_without_the_numbers() {
+        assert_eq!(
+            reason_kind("saturated at the reference load of 109 queries/s"),
+            "saturated at the reference load of … queries/s"
+        );
+        assert_eq!(
+            reason_kind("accelerator area 92.125 mm² exceeds the budget of 28.55 mm²"),
+            "accelerator area … mm² exceeds the budget of … mm²"
+        );
+        assert_eq!(
+            reason_kind("no latency profile for zoo model rm-d8-b1 @4096 on cpu"),
+            "no latency profile for zoo model rm-d8-b1 @… on cpu"
+        );
+        assert_eq!(
+            reason_kind("SLA never met: p95 ≤ 34.1 ms fails even at 0.5 queries/s."),
+            "SLA never met: p95 ≤ … ms fails even at … queries/s."
+        );
+        assert_eq!(reason_kind(""), "");
+    }
 }
