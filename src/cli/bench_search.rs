@@ -124,11 +124,13 @@ impl ExhaustiveTable {
 }
 
 /// Evaluate every point of the evaluator's space (reusing the journal at `journal_path`, which keeps the
-/// evaluations for the next call) into an [`ExhaustiveTable`].
+/// evaluations for the next call) into an [`ExhaustiveTable`]; `valid` is the space's structurally valid
+/// point count ([`valid_point_count`], which callers often have already).
 pub fn exhaustive_table(
     evaluator: &Evaluator,
     fingerprint: &str,
     journal_path: &Path,
+    valid: u64,
 ) -> anyhow::Result<ExhaustiveTable> {
     let space = evaluator.space();
     let journal = Journal::open(journal_path, fingerprint)?;
@@ -140,7 +142,7 @@ pub fn exhaustive_table(
     let feasible: Vec<Vec<f64>> = vectors.iter().flatten().cloned().collect();
     let reference = reference_point(&feasible, REFERENCE_MARGIN).unwrap_or_default();
     let hypervolume = if feasible.is_empty() { 0.0 } else { hypervolume(&feasible, &reference) };
-    Ok(ExhaustiveTable { vectors, reference, hypervolume, valid: valid_point_count(space).max(1) })
+    Ok(ExhaustiveTable { vectors, reference, hypervolume, valid: valid.max(1) })
 }
 
 /// The points `kind` evaluates on `space` with `budget` and `seed`, answered from `table`, in order.
@@ -186,7 +188,7 @@ pub fn bench(
         ],
     );
     let _ = std::fs::remove_file(journal_path);
-    let table = exhaustive_table(&evaluator, &fp, journal_path)?;
+    let table = exhaustive_table(&evaluator, &fp, journal_path, valid_point_count(&space))?;
     if table.feasible() == 0 {
         return Err(anyhow!("{}: no feasible point in the space", space.source));
     }

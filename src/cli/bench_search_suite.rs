@@ -105,19 +105,21 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
             .map_err(CliError::runtime)?;
         let space = Arc::new(parse(&s.name, &s.yaml).map_err(|e| CliError::runtime(anyhow!(e)))?);
         let t = Instant::now();
-        let table = match evaluate_space(&space, &args.sources, &dir.join(format!("{}.journal.jsonl", s.name))) {
-            Ok(t) if t.feasible() >= MIN_FEASIBLE => t,
-            Ok(t) => {
-                eprintln!(
-                    "{}: {} feasible points (< {MIN_FEASIBLE}); discarded, drawing another",
-                    s.name,
-                    t.feasible()
-                );
-                discarded.push(s.name);
-                continue;
-            }
-            Err(e) => return Err(CliError::runtime(e)),
-        };
+        let table =
+            match evaluate_space(&space, s.valid_points, &args.sources, &dir.join(format!("{}.journal.jsonl", s.name)))
+            {
+                Ok(t) if t.feasible() >= MIN_FEASIBLE => t,
+                Ok(t) => {
+                    eprintln!(
+                        "{}: {} feasible points (< {MIN_FEASIBLE}); discarded, drawing another",
+                        s.name,
+                        t.feasible()
+                    );
+                    discarded.push(s.name);
+                    continue;
+                }
+                Err(e) => return Err(CliError::runtime(e)),
+            };
         eprintln!(
             "{}: {} ids, {} valid, {} feasible, {} objectives; exhaustive table in {:.1} s",
             s.name,
@@ -161,6 +163,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
 /// The exhaustive table of one generated space, with the real sources when it measures quality.
 fn evaluate_space(
     space: &Space,
+    valid: u64,
     source_args: &super::explore::SourceArgs,
     journal: &Path,
 ) -> anyhow::Result<ExhaustiveTable> {
@@ -170,10 +173,10 @@ fn evaluate_space(
         options.progress = crate::progress::quiet();
         let opened = sources::open(space, &options)?;
         let evaluator = opened.evaluator(space, settings);
-        exhaustive_table(&evaluator, &fingerprint(space, &settings, &opened.descriptions()), journal)
+        exhaustive_table(&evaluator, &fingerprint(space, &settings, &opened.descriptions()), journal, valid)
     } else {
         let evaluator = Evaluator::new(space, None, &NoProfiles, settings);
-        exhaustive_table(&evaluator, &fingerprint(space, &settings, &[NoProfiles.describe_static()]), journal)
+        exhaustive_table(&evaluator, &fingerprint(space, &settings, &[NoProfiles.describe_static()]), journal, valid)
     }
 }
 

@@ -561,83 +561,68 @@ impl Space {
     }
 
     /// Why a design violates a structural rule of the space (CPU engines too few for its CPU stages, more
-    /// GPUs than allowed), or `None`. Metric constraints are checked after evaluation, not here.
+    /// GPUs than allowed, accelerator area over the budget), or `None`. Metric constraints are checked after
+    /// evaluation, not here.
     pub fn structural_violation(&self, design: &Design) -> Option<String> {
-        let cpu_stages = design.stages.iter().filter(|s| matches!(s.hardware, StageHardware::Cpu { .. })).count();
-        if let Some(total) = design.cpu_engines_total {
-            if (total as usize) < cpu_stages {
-                return Some(format!("{total} CPU engines cannot serve {cpu_stages} CPU stages"));
-            }
-            let threads = design
-                .stages
-                .iter()
-                .find_map(|s| {
-                    if let StageHardware::Cpu { threads_per_engine, .. } = s.hardware {
-                        Some(threads_per_engine)
-                    } else {
-                        None
-                    }
-                })
-                .unwrap_or(1);
-            if let Some(cores) = self.cpu.as_ref().and_then(|c| c.cores) {
-                if u64::from(total) * u64::from(threads) > u64::from(cores) {
-                    return Some(format!(
-                        "{total} CPU engines × {threads} thread(s) need more than the server's hardware.cpu.cores = {cores}"
-                    ));
-                }
-            }
-        }
-        let gpus: u32 =
-            design.stages.iter().map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 }).sum();
-        if let Some(gpu) = &self.gpu {
-            if gpus > gpu.max_total {
-                return Some(format!("{gpus} GPUs exceed hardware.gpu.max_total = {}", gpu.max_total));
-            }
-        }
-        if let (Some(area), Some(budget)) =
-            (self.accel_area_mm2(design), self.accel.as_ref().and_then(|a| a.area_budget_mm2))
-        {
-            if area > budget * (1.0 + 1e-9) {
-                return Some(format!("accelerator area {area:.3} mm² exceeds the budget of {budget} mm²"));
-            }
-        }
-        None
+        self.structural_breaches(design).into_iter().next().map(|(why, _)| why)
     }
 
     /// How far a design lies outside the structural rules: 0 when [`Space::structural_violation`] finds
     /// none, otherwise the sum of the relative excesses (CPU stages over engines, engines × threads over
     /// cores, GPUs over `max_total`, area over the budget). Lets a search walk an invalid draw back inside.
     pub fn structural_excess(&self, design: &Design) -> f64 {
-        let mut excess = 0.0;
+        self.structural_breaches(design).iter().map(|(_, excess)| excess).sum()
+    }
+
+    /// Every structural rule a design breaks, in the order they are checked: why, and by how much (relative
+    /// to the limit, > 0).
+    fn structural_breaches(&self, design: &Design) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
         let cpu_stages = design.stages.iter().filter(|s| matches!(s.hardware, StageHardware::Cpu { .. })).count();
         if let Some(total) = design.cpu_engines_total {
             if (total as usize) < cpu_stages {
-                excess += (cpu_stages - total as usize) as f64 / cpu_stages as f64;
+                let excess = (cpu_stages - total as usize) as f64 / cpu_stages as f64;
+                out.push((format!("{total} CPU engines cannot serve {cpu_stages} CPU stages"), excess));
             }
-            let threads = design.stages.iter().find_map(|s| match s.hardware {
-                StageHardware::Cpu { threads_per_engine, .. } => Some(threads_per_engine),
-                _ => None,
-            });
+            let threads = design
+                .stages
+                .iter()
+                .find_map(|s| match s.hardware {
+                    StageHardware::Cpu { threads_per_engine, .. } => Some(threads_per_engine),
+                    _ => None,
+                })
+                .unwrap_or(1);
             if let Some(cores) = self.cpu.as_ref().and_then(|c| c.cores) {
-                let need = u64::from(total) * u64::from(threads.unwrap_or(1));
+                let need = u64::from(total) * u64::from(threads);
                 if need > u64::from(cores) {
-                    excess += (need - u64::from(cores)) as f64 / f64::from(cores);
+                    out.push((
+                        format!(
+                            "{total} CPU engines × {threads} thread(s) need more than the server's hardware.cpu.cores = {cores}"
+                        ),
+                        (need - u64::from(cores)) as f64 / f64::from(cores),
+                    ));
                 }
             }
         }
         let gpus: u32 =
             design.stages.iter().map(|s| if let StageHardware::Gpu { gpus } = s.hardware { gpus } else { 0 }).sum();
         if let Some(gpu) = self.gpu.as_ref().filter(|g| gpus > g.max_total) {
-            excess += f64::from(gpus - gpu.max_total) / f64::from(gpu.max_total.max(1));
+            out.push((
+                format!("{gpus} GPUs exceed hardware.gpu.max_total = {}", gpu.max_total),
+                f64::from(gpus - gpu.max_total) / f64::from(gpu.max_total.max(1)),
+            ));
         }
         if let (Some(area), Some(budget)) =
             (self.accel_area_mm2(design), self.accel.as_ref().and_then(|a| a.area_budget_mm2))
         {
             if area > budget * (1.0 + 1e-9) {
-                excess += (area - budget) / budget;
+                out.push((
+                    format!("accelerator area {area:.3} mm² exceeds the budget of {budget} mm²"),
+                    (area - budget) / budget,
+                ));
             }
         }
-        excess
+        out
     }
 
     /// Total silicon area of a design's accelerator stages (Σ count · sub-accelerator area), mm²; `None` when

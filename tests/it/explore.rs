@@ -326,13 +326,13 @@ fn models_that_do_not_fit_in_memory_make_points_infeasible() {
 
 #[test]
 fn the_search_benchmark_replays_exactly_the_choices_explore_makes() {
-    use recpipe_dse::cli::bench_search::{exhaustive_table, search_on_table};
+    use recpipe_dse::cli::bench_search::{exhaustive_table, search_on_table, valid_point_count};
     let sp = space("tiny-explore.yaml");
     let dir = temp_dir("bench-replay");
     let es = EvalSettings::from_space(&sp);
     let evaluator = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, es);
     let fp = fingerprint(&sp, &es, &["q".into(), "l".into()]);
-    let table = exhaustive_table(&evaluator, &fp, &dir.join("all.jsonl")).unwrap();
+    let table = exhaustive_table(&evaluator, &fp, &dir.join("all.jsonl"), valid_point_count(&sp)).unwrap();
     for kind in [StrategyKind::Annealing, StrategyKind::AnnealingPareto, StrategyKind::Nsga2] {
         let live = run(&sp, &dir.join(format!("{kind}.jsonl")), kind, 25, None);
         let replayed = search_on_table(&sp, &table, kind, 4, 25);
