@@ -109,7 +109,7 @@ fn bench_generator(gen: &SyntheticCriteo, rows: u64) {
 /// Write `rows` generated rows to a fresh file in `dir` (temp file + rename); the guard deletes it.
 fn write_bench_file(gen: &SyntheticCriteo, rows: u64, dir: &Path, seed: u64) -> anyhow::Result<TempFile> {
     let path = dir.join(format!("recpipe-dse-bench-data-{}-{seed}.txt", std::process::id()));
-    let tmp = TempFile(path.with_extension("txt.tmp"));
+    let tmp = TempFile(crate::durable::temp_path(&path));
     let t = Instant::now();
     let file = std::fs::File::create(&tmp.0).with_context(|| format!("creating {}", tmp.0.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -122,7 +122,7 @@ fn write_bench_file(gen: &SyntheticCriteo, rows: u64, dir: &Path, seed: u64) -> 
     eprintln!();
     w.flush().with_context(|| format!("writing {}", tmp.0.display()))?;
     drop(w);
-    std::fs::rename(&tmp.0, &path).with_context(|| format!("renaming to {}", path.display()))?;
+    crate::durable::commit(&tmp.0, &path).with_context(|| format!("renaming to {}", path.display()))?;
     let write_s = t.elapsed().as_secs_f64();
     println!(
         "  writer (generate raw rows + format): {} in {write_s:.2} s = {:.0} rows/s, {:.1} MB/s; {:.1} bytes/row",

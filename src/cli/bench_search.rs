@@ -228,7 +228,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
     let space = Arc::new(space);
     // Spaces with quality objectives use the real sources (score cache, calibration profiles).
     let opened = if Evaluator::needs_quality(&space) {
-        Some(crate::explore::sources::open(&space, &args.sources.options()).map_err(CliError::input)?)
+        Some(crate::explore::sources::open(&space, &args.sources.options()).map_err(CliError::by_cause)?)
     } else {
         None
     };

@@ -100,7 +100,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<(), CliError> {
         }
         let s = generator.next_space(&mut measure).map_err(|e| CliError::runtime(anyhow!(e)))?;
         let path = dir.join(format!("{}.yaml", s.name));
-        crate::report::write_atomic(&path, s.yaml.as_bytes())
+        crate::durable::write_atomic(&path, s.yaml.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))
             .map_err(CliError::runtime)?;
         let space = Arc::new(parse(&s.name, &s.yaml).map_err(|e| CliError::runtime(anyhow!(e)))?);
@@ -286,8 +286,8 @@ fn export_table(dir: &Path, e: &Evaluated, budget: u64) -> anyhow::Result<()> {
                 std::fs::remove_file(entry.path())?;
             }
         }
-        crate::report::write_atomic(&dir.join("space.json"), meta_text.as_bytes())?;
-        crate::report::write_atomic(&dir.join("table.csv"), csv.as_bytes())?;
+        crate::durable::write_atomic(&dir.join("space.json"), meta_text.as_bytes())?;
+        crate::durable::write_atomic(&dir.join("table.csv"), csv.as_bytes())?;
     }
     Ok(())
 }
@@ -313,7 +313,7 @@ fn write_results(path: &Path, evaluated: &[Evaluated], scored: &[Scored]) -> any
         let e = &evaluated[s.space];
         let _ = writeln!(text, "{},{},{},{},{},{:.6}", e.suite.name, e.table.valid, s.who, s.seed, s.fraction, s.ratio);
     }
-    crate::report::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+    crate::durable::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The summary table (strategies and peers × fractions: mean over spaces and seeds, worst single run) and

@@ -11,7 +11,7 @@ use super::explore::{command_line, stop_flag, utc_stamp, SourceArgs};
 use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{fmt_num, EvalSettings};
-use crate::explore::journal::{fingerprint, Journal};
+use crate::explore::journal::fingerprint;
 use crate::explore::sources;
 use crate::report::compare::{markdown, meets_floors, select, CompareRow};
 use crate::search::{self, SearchSettings, StrategyKind};
@@ -127,14 +127,12 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(&space.output_dir));
     let budget = args.budget.unwrap_or(space.search.budget);
-    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
+    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::by_cause)?;
     let settings = EvalSettings::from_space(&space);
     let evaluator = opened.evaluator(&space, settings);
     let fp = fingerprint(&space, &settings, &opened.descriptions());
     let journal_path = out.join(format!("{}.journal.jsonl", space.name));
-    let journal = Journal::open(&journal_path, &fp)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))
-        .map_err(CliError::runtime)?;
+    let journal = super::explore::open_journal(&journal_path, &fp)?;
     let kind = if space.point_count() <= budget { StrategyKind::Exhaustive } else { space.search.strategy };
     let search_settings = SearchSettings::for_space(&space, space.search.seed, budget);
     let mut strategy = search::build(kind, Arc::clone(&space), search_settings);
@@ -142,6 +140,10 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         DriverOptions { progress: super::progress::terminal(), stop: stop_flag(), ..DriverOptions::new(budget) };
     let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy.as_mut());
     drop(strategy);
+    if let Some(failure) = &summary.journal_error {
+        let retry = format!("recpipe-dse compare {} (finished points are reused)", args.space.display());
+        return Err(super::explore::journal_failure(failure, &retry));
+    }
 
     let served: Vec<_> = summary
         .order
@@ -193,7 +195,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         .with_context(|| format!("cannot create {}", out.display()))
         .map_err(CliError::runtime)?;
     let path = out.join(format!("{}-compare-{}.md", space.name, utc_stamp()));
-    crate::report::write_atomic(&path, text.as_bytes())
+    crate::durable::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
         .map_err(CliError::runtime)?;
     eprintln!("written: {}", path.display());

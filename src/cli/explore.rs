@@ -127,25 +127,20 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     super::calibrate::calibrate_space(&space, &calibration, false)?;
     phases.push("calibration (missing latency profiles)", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::input)?;
+    let opened = sources::open(&space, &args.sources.options()).map_err(CliError::by_cause)?;
     phases.push("sources (score cache, calibration profiles)", t.elapsed().as_secs_f64());
+
+    let settings = EvalSettings::from_space(&space);
+    let evaluator = opened.evaluator(&space, settings);
+    let fp = fingerprint(&space, &settings, &opened.descriptions());
+    let journal_path = config.journal.clone();
+    let journal = open_journal(&journal_path, &fp)?;
 
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .map_err(CliError::runtime)?;
     let mut state = config.state(false, &command);
     write_state(&dir, &state).map_err(CliError::runtime)?;
-
-    let settings = EvalSettings::from_space(&space);
-    let evaluator = opened.evaluator(&space, settings);
-    let fp = fingerprint(&space, &settings, &opened.descriptions());
-    let journal_path = config.journal.clone();
-    let journal = Journal::open(&journal_path, &fp)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))
-        .map_err(CliError::runtime)?;
-    if journal.known() > 0 {
-        eprintln!("journal {}: {} finished points reusable", journal_path.display(), journal.known());
-    }
 
     let search_settings = SearchSettings::for_space(&space, seed, budget);
     let mut strategy_impl = search::build(strategy, Arc::clone(&space), search_settings);
@@ -163,6 +158,9 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     let strategy_name = strategy_impl.name();
     drop(strategy_impl);
     phases.push("search and evaluation", t.elapsed().as_secs_f64());
+    if let Some(failure) = &summary.journal_error {
+        return Err(journal_failure(failure, &format!("recpipe-dse explore {} --resume", args.space.display())));
+    }
     phases.eval_thread_s = evaluator.clock.seconds();
 
     let t = Instant::now();
@@ -224,6 +222,42 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     state.finished = true;
     write_state(&dir, &state).map_err(CliError::runtime)?;
     Ok(())
+}
+
+/// Open (and lock) a space's journal, saying what it holds: reusable points, a torn last line dropped, damaged
+/// lines skipped.
+pub fn open_journal(path: &std::path::Path, fingerprint: &str) -> Result<Journal, CliError> {
+    let journal = Journal::open(path, fingerprint)
+        .with_context(|| format!("cannot open the journal {}", path.display()))
+        .map_err(CliError::runtime)?;
+    if journal.torn_tail_bytes > 0 {
+        eprintln!(
+            "journal {}: dropped a torn last line ({} bytes) left by an interrupted run; its point is evaluated again",
+            path.display(),
+            journal.torn_tail_bytes
+        );
+    }
+    if journal.skipped_lines > 0 {
+        eprintln!(
+            "journal {}: skipped {} damaged or unreadable lines (their points are evaluated again)",
+            path.display(),
+            journal.skipped_lines
+        );
+    }
+    if journal.known() > 0 {
+        eprintln!("journal {}: {} finished points reusable", path.display(), journal.known());
+    }
+    Ok(journal)
+}
+
+/// The error of a run stopped by a failed journal append: nothing is reported (the disk is likely full), the
+/// journal keeps every point appended before the failure.
+/// `retry` is the command that continues.
+pub fn journal_failure(failure: &str, retry: &str) -> CliError {
+    CliError::runtime(anyhow!(
+        "{failure}\nthe run stopped without a report; every point journaled before the failure is kept — free \
+         space (or fix the folder), then continue with: {retry}"
+    ))
 }
 
 /// The command line as typed (arguments with spaces quoted).

@@ -100,6 +100,20 @@ impl CliError {
     pub fn interrupted(err: impl Into<anyhow::Error>) -> Self {
         CliError::Interrupted(err.into())
     }
+    /// Bad input (exit code 2), unless the cause is the environment (exit code 1): a file-system error other
+    /// than a missing file (a full disk, a read-only or unwritable folder) or a libtorch failure.
+    pub fn by_cause(err: impl Into<anyhow::Error>) -> Self {
+        let err = err.into();
+        let environment = err.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() != std::io::ErrorKind::NotFound)
+                || cause.downcast_ref::<tch::TchError>().is_some()
+        });
+        if environment {
+            CliError::Runtime(err)
+        } else {
+            CliError::Input(err)
+        }
+    }
 }
 
 /// Parse the process arguments, run the subcommand and return the exit code.
@@ -112,6 +126,12 @@ pub fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // A file-size limit (`ulimit -f`) makes a write fail with an error the command reports, naming the file,
+    // instead of killing the process with SIGXFSZ half-way through.
+    // SAFETY: setting a signal's disposition to "ignore" before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     // Load libtorch's CUDA backend before any tch call so that GPUs are visible where they exist.
     crate::device::load_cuda_backend();
     let result = match cli.command {

@@ -150,7 +150,7 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Re
             };
             let o = crate::explore::sources::open(&q.space, &opts)
                 .map(Rc::new)
-                .map_err(|e| CliError::input(anyhow::anyhow!("{}: {e:#}", f.file)))?;
+                .map_err(|e| CliError::by_cause(e.context(f.file.clone())))?;
             opened.insert(q.space.source.clone(), Rc::clone(&o));
             Ok(FigureInputs::Sources(o))
         }
@@ -220,7 +220,7 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
         stamp.push_str("; --quick (a tenth of the simulated queries; quality models on 20,000 rows, 4 queries)");
     }
     let summary = crate::report::figure::summary_markdown(&results, &command_line(), &stamp);
-    crate::report::write_atomic(&dir.join("README.md"), summary.as_bytes())
+    crate::durable::write_atomic(&dir.join("README.md"), summary.as_bytes())
         .with_context(|| format!("cannot write {}", dir.join("README.md").display()))
         .map_err(CliError::runtime)?;
     println!("{:<10} {:>7} {:>7} {:>12} {:>8}", "figure", "match", "differ", "not checked", "seconds");

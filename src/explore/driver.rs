@@ -95,6 +95,9 @@ pub struct RunSummary {
     pub early_stop: Option<EarlyStop>,
     /// Wall time of the search, s.
     pub wall_s: f64,
+    /// Set when appending to the journal failed (disk full, file-size limit, I/O error): the run stopped
+    /// after the points in flight, and only points journaled before the failure are kept for a resume.
+    pub journal_error: Option<String>,
 }
 
 /// The driver's side of [`run_budgeted`]: evaluates (or reuses) points and keeps their outcomes.
@@ -136,12 +139,14 @@ pub struct Driver<'a> {
     evaluator: &'a Evaluator<'a>,
     journal: Option<&'a Journal>,
     options: DriverOptions,
+    /// The first failed journal append, which stops the run.
+    journal_error: Mutex<Option<String>>,
 }
 
 impl<'a> Driver<'a> {
     /// A driver evaluating with `evaluator`, journaling to `journal` when given.
     pub fn new(evaluator: &'a Evaluator<'a>, journal: Option<&'a Journal>, options: DriverOptions) -> Driver<'a> {
-        Driver { evaluator, journal, options }
+        Driver { evaluator, journal, options, journal_error: Mutex::new(None) }
     }
 
     /// Run `search` until it is done, the budget is used, the early stop fires, or the stop flag is raised.
@@ -165,11 +170,14 @@ impl<'a> Driver<'a> {
             stalled: run.stalled,
             early_stop: run.early_stop,
             wall_s: start.elapsed().as_secs_f64(),
+            journal_error: self.journal_error.lock().expect("journal error lock").take(),
         }
     }
 
     fn stop_requested(&self, evaluated: u64) -> bool {
-        self.options.stop.load(Ordering::SeqCst) || self.options.stop_after_new.is_some_and(|n| evaluated >= n)
+        self.options.stop.load(Ordering::SeqCst)
+            || self.options.stop_after_new.is_some_and(|n| evaluated >= n)
+            || self.journal_error.lock().expect("journal error lock").is_some()
     }
 
     /// Mark position `i` of a batch done (with the record to journal, if any) and append every record whose
@@ -183,9 +191,12 @@ impl<'a> Driver<'a> {
             let next = state.next;
             let Some(done) = state.pending.remove(&next) else { break };
             state.next += 1;
-            if let Some(rec) = done {
+            let failed = self.journal_error.lock().expect("journal error lock").is_some();
+            if let (Some(rec), false) = (done, failed) {
                 if let Err(e) = journal.append(&rec) {
-                    bar.message(&format!("warning: cannot append to journal {}: {e}", journal.path().display()));
+                    let message = format!("cannot append to the journal {}: {e}", journal.path().display());
+                    bar.message(&format!("error: {message}; stopping after the points in flight"));
+                    *self.journal_error.lock().expect("journal error lock") = Some(message);
                 }
             }
         }

@@ -6,8 +6,15 @@
 //! its search and output settings, the evaluation settings, the descriptions of the quality and latency
 //! sources, the crate version). Opening a journal keeps the records whose fingerprint matches the current
 //! run; they are reused instead of re-evaluated, which makes `--resume` and a second run of the same space
-//! cheap. A record cut short by a kill (a last line without its newline) is dropped and the file is
-//! truncated to its last complete line before appending.
+//! cheap. A record cut short by a kill (a last line without its newline) is dropped, reported
+//! ([`Journal::torn_tail_bytes`]) and the file is truncated to its last complete line before appending.
+//!
+//! Every line ends with a `check` field: 16 hex digits of the FNV-1a-64 hash of the line's JSON without that
+//! field. A line whose check does not match (a damaged disk block, an edit by hand) is skipped and counted
+//! ([`Journal::skipped_lines`]); its point is evaluated again, so a damaged journal never feeds a wrong
+//! number into a report. While a journal is open its process holds an exclusive lock on it
+//! ([`crate::durable::FileLock`]): a second process is refused with a message naming the holder, so two runs
+//! never interleave lines or truncate each other's.
 //!
 //! This is the module's only file I/O; everything else works on [`JournalRecord`]s in memory.
 
@@ -45,35 +52,76 @@ pub struct Journal {
     fingerprint: String,
     file: Mutex<File>,
     known: HashMap<PointId, JournalRecord>,
-    /// Lines that could not be read (corrupt or from an incompatible version).
+    /// Lines that could not be read (damaged, edited, or from an incompatible version).
     pub skipped_lines: usize,
+    /// Length of the torn last line (a record cut short by a kill) dropped on opening; 0 when none.
+    pub torn_tail_bytes: usize,
+    _lock: crate::durable::FileLock,
+}
+
+/// A journal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Another process has the journal open.
+    #[error(transparent)]
+    Busy(#[from] crate::durable::LockError),
+    /// File-system problem.
+    #[error("{path}: {source}")]
+    Io {
+        /// The journal.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Name of the check field every line ends with.
+const CHECK_FIELD: &str = ",\"check\":\"";
+
+/// `json` (one serialised record, an object) with its check field appended.
+fn checked_line(json: &str) -> String {
+    let body = json.strip_suffix('}').unwrap_or(json);
+    format!("{body}{CHECK_FIELD}{}\"}}", fnv1a_hex(json))
+}
+
+/// The record JSON of a checked line, when its check matches.
+fn verified(line: &str) -> Option<String> {
+    let at = line.rfind(CHECK_FIELD)?;
+    let check = line[at + CHECK_FIELD.len()..].strip_suffix("\"}")?;
+    let json = format!("{}}}", &line[..at]);
+    (fnv1a_hex(&json) == check).then_some(json)
+}
+
+/// Parse one journal line: the record when its check matches and it reads as a record.
+pub fn parse_line(line: &str) -> Option<JournalRecord> {
+    serde_json::from_str(&verified(line)?).ok()
 }
 
 impl Journal {
     /// Open (or create) the journal at `path` for runs with `fingerprint`.
-    pub fn open(path: &Path, fingerprint: &str) -> std::io::Result<Journal> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
-        let mut text = String::new();
-        file.read_to_string(&mut text)?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        if complete < text.len() {
-            file.set_len(complete as u64)?;
-            file.seek(SeekFrom::End(0))?;
+    /// The process's command line is recorded as the lock's holder.
+    pub fn open(path: &Path, fingerprint: &str) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io { path: path.display().to_string(), source };
+        let who = std::env::args().collect::<Vec<_>>().join(" ");
+        let lock = crate::durable::FileLock::try_acquire(path, &who)?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            file.set_len(complete as u64).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
         }
         let mut known = HashMap::new();
         let mut skipped_lines = 0;
-        for line in text[..complete].lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str::<JournalRecord>(line) {
-                Ok(r) if r.fingerprint == fingerprint => {
+        let text = String::from_utf8_lossy(&bytes[..complete]);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match parse_line(line) {
+                Some(r) if r.fingerprint == fingerprint => {
                     known.insert(PointId(r.id), r);
                 }
-                Ok(_) => {}
-                Err(_) => skipped_lines += 1,
+                Some(_) => {}
+                None => skipped_lines += 1,
             }
         }
         Ok(Journal {
@@ -82,6 +130,8 @@ impl Journal {
             file: Mutex::new(file),
             known,
             skipped_lines,
+            torn_tail_bytes: bytes.len() - complete,
+            _lock: lock,
         })
     }
 
@@ -107,7 +157,8 @@ impl Journal {
 
     /// Append one record (one line, flushed).
     pub fn append(&self, record: &JournalRecord) -> std::io::Result<()> {
-        let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+        let json = serde_json::to_string(record).map_err(std::io::Error::other)?;
+        let mut line = checked_line(&json);
         line.push('\n');
         let mut f = self.file.lock().expect("journal lock");
         f.write_all(line.as_bytes())?;
@@ -176,9 +227,12 @@ mod tests {
             let mut m = Metrics::default();
             m.set(crate::spec::metric::Metric::P95Ms, 1.5);
             j.append(&j.record(PointId(3), "p".into(), vec![], 1, Outcome::Feasible(m))).unwrap();
-            let other = Journal::open(&path, "zzz").unwrap();
-            assert_eq!(other.known(), 0);
+            // The first holds the lock: a second opening is refused and names the holder.
+            assert!(matches!(Journal::open(&path, "zzz"), Err(JournalError::Busy(_))));
         }
+        let other = Journal::open(&path, "zzz").unwrap();
+        assert_eq!(other.known(), 0);
+        drop(other);
         // A kill in the middle of a line.
         std::fs::OpenOptions::new()
             .append(true)
@@ -187,7 +241,7 @@ mod tests {
             .write_all(b"{\"fingerprint\":\"abc\",\"id\":4")
             .unwrap();
         let j = Journal::open(&path, "abc").unwrap();
-        assert_eq!(j.known(), 1);
+        assert_eq!((j.known(), j.torn_tail_bytes), (1, 27));
         assert!(j.lookup(PointId(3)).unwrap().is_feasible());
         j.append(&j.record(
             PointId(5),
@@ -197,8 +251,16 @@ mod tests {
             Outcome::Infeasible { reason: "x".into(), partial: Metrics::default() },
         ))
         .unwrap();
+        drop(j);
         let j = Journal::open(&path, "abc").unwrap();
-        assert_eq!((j.known(), j.skipped_lines), (2, 0));
+        assert_eq!((j.known(), j.skipped_lines, j.torn_tail_bytes), (2, 0, 0));
+        drop(j);
+        // A changed digit keeps the JSON valid but breaks the line's check: skipped, never trusted.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("1.5", "2.5", 1)).unwrap();
+        let j = Journal::open(&path, "abc").unwrap();
+        assert_eq!((j.known(), j.skipped_lines), (1, 1));
+        assert!(j.lookup(PointId(3)).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -142,7 +142,7 @@ impl RunConfig {
 pub fn write_state(dir: &Path, state: &RunState) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(state)?;
     let path = dir.join("run.json");
-    crate::report::write_atomic(&path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+    crate::durable::write_atomic(&path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The newest report folder of `name` under `out` whose `run.json` says unfinished.

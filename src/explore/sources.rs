@@ -67,7 +67,7 @@ impl Opened {
 /// `opts.progress`) and load the calibration profiles.
 pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
     let prep = PrepareOptions::new(&opts.cache_dir, Arc::clone(&opts.progress));
-    let cache = prepare(space, &prep).map_err(|e| anyhow!("{}: quality: {e}", space.source))?;
+    let cache = prepare(space, &prep).with_context(|| format!("{}: quality", space.source))?;
     let quality = ScoreQuality::new(space, cache);
     let latency = CalibLatency::open(space, &opts.calib_dir)?;
     let mut notes = Vec::new();

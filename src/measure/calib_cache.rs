@@ -117,6 +117,11 @@ impl CalibCache {
         let path = self.dir.join(format!("{FILE_PREFIX}{}.csv", profile.host.slug()));
         std::fs::create_dir_all(&self.dir)
             .map_err(|source| MeasureError::Io { path: self.dir.display().to_string(), source })?;
+        // Two calibrations of one host merge in turn, so neither drops the other's new row.
+        let lock_path = self.dir.join(format!(".{FILE_PREFIX}{}.lock", profile.host.slug()));
+        let _lock = crate::durable::FileLock::wait_for(&lock_path, "recpipe-dse calibrate").map_err(|e| {
+            MeasureError::Io { path: lock_path.display().to_string(), source: std::io::Error::other(e.to_string()) }
+        })?;
         let mut rows: BTreeMap<ProfileKey, Profile> = if path.exists() {
             read_file(&path)?.into_iter().map(|p| (p.key.clone(), p)).collect()
         } else {
@@ -142,10 +147,8 @@ pub fn write_file<'a>(path: &Path, profiles: impl Iterator<Item = &'a Profile>) 
         text.push_str(&profile_row(p).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         text.push('\n');
     }
-    let tmp = path.with_extension(format!("csv.tmp{}", std::process::id()));
-    let io = |source| MeasureError::Io { path: path.display().to_string(), source };
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::durable::write_atomic(path, text.as_bytes())
+        .map_err(|source| MeasureError::Io { path: path.display().to_string(), source })
 }
 
 /// The fields of one row, unquoted.

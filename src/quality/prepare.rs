@@ -283,16 +283,17 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
         .iter()
         .map(|&m| {
             let (scores_path, ckpt) = paths(m);
-            let cached = if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates()) };
+            let cached =
+                if opts.retrain { None } else { read_scores(&scores_path, cache.queries().candidates(), &say) };
             (m, scores_path, ckpt, cached)
         })
         .collect();
     // Checkpoints that some unscored model needs and nobody has trained yet, each once.
     let mut missing: Vec<(usize, PathBuf)> = Vec::new();
     for (m, _, ckpt, cached) in &planned {
-        let untrained = opts.retrain || !ckpt.exists();
         let learned = space.zoo[*m].arch.fit() == Fit::Gradient;
-        if learned && cached.is_none() && untrained && missing.iter().all(|(_, c)| c != ckpt) {
+        let needed = learned && cached.is_none() && missing.iter().all(|(_, c)| c != ckpt);
+        if needed && (opts.retrain || !trained_intact(ckpt, &say)) {
             missing.push((*m, ckpt.clone()));
         }
     }
@@ -308,7 +309,7 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
             None => {
                 let retrain = opts.retrain && !fresh.contains(&ckpt);
                 let s = score_model(space, model, &mut loaded, cache.queries(), &ckpt, retrain, &say)?;
-                write_atomic(&scores_path, &encode_scores(&s))?;
+                write_sealed(&scores_path, &encode_scores(&s))?;
                 s
             }
         };
@@ -348,8 +349,28 @@ fn add_classification_metrics(cache: &mut ScoreCache, m: usize, probabilities: b
     cache.set_model_metric(m, "error", super::metrics::error_rate(&probs, &y));
 }
 
-fn read_scores(path: &Path, expected: usize) -> Option<Vec<f32>> {
-    decode_scores(&std::fs::read(path).ok()?, expected)
+/// Cached scores at `path` when present, intact and of the expected length; a damaged file is reported
+/// through `say` (and rescored).
+fn read_scores(path: &Path, expected: usize, say: &dyn Fn(&str)) -> Option<Vec<f32>> {
+    match crate::durable::read_sealed(path) {
+        Ok(bytes) => decode_scores(&bytes?, expected),
+        Err(e) => {
+            say(&format!("{e}: rescoring"));
+            None
+        }
+    }
+}
+
+/// Whether the checkpoint at `ckpt` and its training summary are both present and intact; a damaged one is
+/// reported through `say` (and retrained).
+fn trained_intact(ckpt: &Path, say: &dyn Fn(&str)) -> bool {
+    [ckpt.to_path_buf(), summary_path(ckpt)].iter().all(|path| match crate::durable::read_sealed(path) {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            say(&format!("{e}: retraining"));
+            false
+        }
+    })
 }
 
 fn summary_path(ckpt: &Path) -> PathBuf {
@@ -357,7 +378,8 @@ fn summary_path(ckpt: &Path) -> PathBuf {
 }
 
 fn read_summary(ckpt: &Path) -> Option<TrainSummary> {
-    let text = std::fs::read_to_string(summary_path(ckpt)).ok()?;
+    let bytes = crate::durable::read_sealed(&summary_path(ckpt)).ok()??;
+    let text = String::from_utf8(bytes).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(TrainSummary {
         epochs_run: v.get("epochs_run")?.as_u64()? as u32,
@@ -368,15 +390,10 @@ fn read_summary(ckpt: &Path) -> Option<TrainSummary> {
     })
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), QualityError> {
-    let io = |source| QualityError::Io { path: path.display().to_string(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+/// Write cache file `path` with its seal ([`crate::durable::write_sealed`]).
+fn write_sealed(path: &Path, bytes: &[u8]) -> Result<(), QualityError> {
+    crate::durable::write_sealed(path, bytes)
+        .map_err(|source| QualityError::Io { path: path.display().to_string(), source })
 }
 
 /// A progress printer for training epochs.
@@ -550,7 +567,8 @@ fn score_model(
             tch::manual_seed(t.seed as i64);
             let mut vs = VarStore::new(Device::Cpu);
             let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
-            if retrain || !checkpoint::load_if_present(&mut vs, ckpt)? {
+            let reuse = !retrain && trained_intact(ckpt, say);
+            if !reuse || !matches!(checkpoint::load_if_present(&mut vs, ckpt)?, checkpoint::Loaded::Loaded) {
                 let what = match loaded {
                     Loaded::Movielens { split, .. } => format!(
                         "training ({} interactions, {} users, {} items)",
@@ -584,5 +602,5 @@ fn score_model(
 fn save_checkpoint(vs: &VarStore, ckpt: &Path, summary: &TrainSummary) -> Result<(), QualityError> {
     checkpoint::save(vs, ckpt)?;
     let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
-    write_atomic(&summary_path(ckpt), json.as_bytes())
+    write_sealed(&summary_path(ckpt), json.as_bytes())
 }

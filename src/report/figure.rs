@@ -3,7 +3,7 @@
 //! `README.md` that summarises every figure. Plots use plotters with the embedded DejaVu Sans font.
 
 use super::plots::{chart_on, register_font, span};
-use super::write_atomic;
+use crate::durable::write_atomic;
 use crate::reproduce::{FigureResult, Plot, PlotKind, SeriesStyle, Table, Verdict};
 use anyhow::Context;
 use plotters::coord::Shift;
@@ -337,12 +337,16 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> R
 fn write_plot(dir: &Path, plot: &Plot) -> anyhow::Result<Vec<String>> {
     let size = (1000, 700);
     let png = dir.join(format!("{}.png", plot.stem));
-    let tmp = dir.join(format!("{}.tmp.png", plot.stem));
-    {
+    let tmp = crate::durable::temp_path(&png);
+    let drawn = {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        draw(&root, plot).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
+        draw(&root, plot).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))
+    };
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, &png).with_context(|| format!("cannot write {}", png.display()))?;
+    crate::durable::commit(&tmp, &png).with_context(|| format!("cannot write {}", png.display()))?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();

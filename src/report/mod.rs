@@ -258,13 +258,6 @@ pub fn build(
     }
 }
 
-/// Write `contents` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// Write every report file into `dir` (created if needed); returns the files written.
 pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathBuf>> {
     use anyhow::Context;
@@ -273,7 +266,7 @@ pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathB
     files.extend(plots::write(dir, report)?);
     let md = markdown::render(report, &files);
     let path = dir.join("report.md");
-    write_atomic(&path, md.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::durable::write_atomic(&path, md.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     files.push(path);
     Ok(files)
 }

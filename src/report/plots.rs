@@ -5,6 +5,7 @@
 
 use super::{PointRow, Report};
 use crate::spec::metric::Metric;
+use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -217,19 +218,23 @@ pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         }
         let size = (960, 680);
         let png = dir.join(format!("{}.png", spec.stem));
-        let tmp_png = dir.join(format!("{}.tmp.png", spec.stem));
-        {
+        let tmp_png = crate::durable::temp_path(&png);
+        let drawn = {
             let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
-            draw(&root, &spec, &pts).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
+            draw(&root, &spec, &pts).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))
+        };
+        if let Err(e) = drawn {
+            let _ = std::fs::remove_file(&tmp_png);
+            return Err(e);
         }
-        std::fs::rename(&tmp_png, &png)?;
+        crate::durable::commit(&tmp_png, &png).with_context(|| format!("cannot write {}", png.display()))?;
         let mut svg_text = String::new();
         {
             let root = SVGBackend::with_string(&mut svg_text, size).into_drawing_area();
             draw(&root, &spec, &pts).map_err(|e| anyhow::anyhow!("cannot draw {}.svg: {e}", spec.stem))?;
         }
         let svg = dir.join(format!("{}.svg", spec.stem));
-        super::write_atomic(&svg, svg_text.as_bytes())?;
+        crate::durable::write_atomic(&svg, svg_text.as_bytes())?;
         files.push(png);
         files.push(svg);
     }

@@ -5,7 +5,8 @@
 //! `feasible`, `reason`, `front_rank` (null for infeasible points), then one `f64` column per metric name
 //! (objectives first, then the rest alphabetically; null where a point lacks the metric).
 
-use super::{write_atomic, PointRow, Report};
+use super::{PointRow, Report};
+use crate::durable::write_atomic;
 use anyhow::Context;
 use polars::prelude::{Column, CsvWriter, DataFrame, ParquetCompression, ParquetWriter, PolarsResult, SerWriter};
 use std::path::{Path, PathBuf};

@@ -4,8 +4,10 @@
 //! `<model>-<key>.safetensors`. The key is a 128-bit hash (two FNV-1a-64 passes of [`crate::hash`] with
 //! different offsets, hex) of everything that determines the trained weights: the data fingerprint, the model
 //! configuration, the training settings and the seed, plus a format version. A present file with the right
-//! key is reused; a write goes to a temporary file first and is renamed into place, so a killed run never
-//! leaves a half-written checkpoint. Score-cache files use the same keys (see `crate::quality`).
+//! key is reused; a write goes to a temporary file first and is renamed into place with a seal
+//! ([`crate::durable`]), so a killed run never leaves a half-written checkpoint, and a damaged or truncated
+//! one is detected ([`Loaded::Corrupt`]) and never handed to libtorch. Score-cache files use the same keys
+//! (see `crate::quality`).
 
 use crate::hash::{Fnv1a, OFFSET_BASIS};
 use std::path::{Path, PathBuf};
@@ -60,24 +62,46 @@ pub enum CheckpointError {
     },
 }
 
-/// Save `vs` to `path` atomically (temporary file in the same folder, then rename).
+/// Save `vs` to `path` atomically and sealed (temporary file in the same folder, seal, rename).
 pub fn save(vs: &VarStore, path: &Path) -> Result<(), CheckpointError> {
     let io = |source| CheckpointError::Io { path: path.display().to_string(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("checkpoint");
-    let tmp = dir.join(format!("{stem}.tmp{}.safetensors", std::process::id()));
-    vs.save(&tmp).map_err(|source| CheckpointError::Torch { path: tmp.display().to_string(), source })?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let tmp = crate::durable::temp_path(path);
+    if let Err(source) = vs.save(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CheckpointError::Torch { path: path.display().to_string(), source });
+    }
+    crate::durable::commit_sealed(&tmp, path).map_err(io)
 }
 
-/// Load `path` into `vs` when the file exists: `Ok(true)` when loaded, `Ok(false)` when absent.
-pub fn load_if_present(vs: &mut VarStore, path: &Path) -> Result<bool, CheckpointError> {
-    if !path.is_file() {
-        return Ok(false);
+/// What [`load_if_present`] found.
+#[derive(Debug)]
+pub enum Loaded {
+    /// No checkpoint at the path.
+    Absent,
+    /// The checkpoint matched its seal and was loaded.
+    Loaded,
+    /// The file is damaged, truncated or unsealed (the error says how); nothing was loaded.
+    Corrupt(crate::durable::SealError),
+}
+
+/// Whether an intact (sealed, matching) checkpoint is at `path`.
+pub fn is_intact(path: &Path) -> bool {
+    matches!(crate::durable::read_sealed(path), Ok(Some(_)))
+}
+
+/// Load `path` into `vs` when an intact checkpoint is there.
+pub fn load_if_present(vs: &mut VarStore, path: &Path) -> Result<Loaded, CheckpointError> {
+    match crate::durable::read_sealed(path) {
+        Ok(None) => Ok(Loaded::Absent),
+        Err(e @ crate::durable::SealError::Corrupt { .. }) => Ok(Loaded::Corrupt(e)),
+        Err(crate::durable::SealError::Io { path, source }) => Err(CheckpointError::Io { path, source }),
+        Ok(Some(_)) => {
+            vs.load(path).map_err(|source| CheckpointError::Torch { path: path.display().to_string(), source })?;
+            Ok(Loaded::Loaded)
+        }
     }
-    vs.load(path).map_err(|source| CheckpointError::Torch { path: path.display().to_string(), source })?;
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -104,9 +128,16 @@ mod tests {
         save(&vs, &path).unwrap();
         let mut other = VarStore::new(Device::Cpu);
         let w2 = other.root().var("w", &[3, 2], Init::Const(0.0));
-        assert!(load_if_present(&mut other, &path).unwrap());
+        assert!(matches!(load_if_present(&mut other, &path).unwrap(), Loaded::Loaded));
         assert!(w.equal(&w2));
-        assert!(!load_if_present(&mut other, &dir.join("absent.safetensors")).unwrap());
+        assert!(matches!(load_if_present(&mut other, &dir.join("absent.safetensors")).unwrap(), Loaded::Absent));
+        // One flipped byte: detected, nothing loaded.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(load_if_present(&mut other, &path).unwrap(), Loaded::Corrupt(_)));
+        assert!(!is_intact(&path));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

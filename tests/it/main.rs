@@ -7,6 +7,7 @@ mod measure;
 mod models;
 mod peers;
 mod quality;
+mod reliability;
 mod reproduce;
 mod sim;
 mod spec;

@@ -1,0 +1,372 @@
+//! Reliability of real `explore` runs: SIGKILL at random moments, damaged caches, two processes on one
+//! journal, and resource faults (a file-size limit, a full disk, a read-only cache, an unwritable output
+//! folder, a missing data file). Each test runs the binary on a small copy of the bench-search space with
+//! tiny models.
+
+use crate::support::{bin, repo};
+use recpipe_dse::durable::read_sealed;
+use recpipe_dse::explore::journal::parse_line;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recpipe-reliability-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The bench-search space (2,192 accelerator points) with tiny models and `queries` simulated queries per
+/// load, written into `dir`.
+fn small_space(dir: &Path, queries: u32) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/spaces/bench-search.yaml"))
+        .unwrap()
+        .replacen("queries: 2000", &format!("queries: {queries}"), 1)
+        .replacen("quality:\n", "training:\n  epochs: 1\n  train_rows: 2000\n  validation_rows: 500\n\nquality:\n", 1);
+    assert!(text.contains(&format!("queries: {queries}")) && text.contains("train_rows: 2000"));
+    let path = dir.join("small.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `explore space --out out --cache-dir cache`.
+fn explore(space: &Path, out: &Path, cache: &Path) -> Command {
+    let mut c = bin();
+    c.arg("explore").arg(space).arg("--out").arg(out).arg("--cache-dir").arg(cache);
+    c
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The report folders of runs under `out` (sorted, oldest first).
+fn run_folders(out: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// points.csv of the newest finished run under `out`.
+fn finished_points(out: &Path) -> String {
+    let dir = run_folders(out)
+        .into_iter()
+        .rev()
+        .find(|d| std::fs::read_to_string(d.join("run.json")).is_ok_and(|t| t.contains("\"finished\": true")))
+        .unwrap_or_else(|| panic!("no finished run under {}", out.display()));
+    std::fs::read_to_string(dir.join("points.csv")).unwrap()
+}
+
+/// Every journal line is whole and verified, and no point appears twice.
+fn assert_clean_journal(journal: &Path) -> usize {
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'), "torn last line in {}", journal.display());
+    let mut ids = HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let record = parse_line(line).unwrap_or_else(|| panic!("{}:{}: unverified line", journal.display(), i + 1));
+        assert!(ids.insert(record.id), "{}:{}: point {} twice", journal.display(), i + 1, record.id);
+    }
+    ids.len()
+}
+
+/// A small deterministic generator for kill moments (SplitMix64).
+struct Moments(u64);
+
+impl Moments {
+    fn next_unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn line_count(path: &Path) -> usize {
+    std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_points() {
+    let dir = temp_dir("sigkill");
+    let space = small_space(&dir, 4000);
+    let cache = dir.join("cache");
+    let (out_plain, out_killed) = (dir.join("plain"), dir.join("killed"));
+    let plain = explore(&space, &out_plain, &cache).output().unwrap();
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    let expected = finished_points(&out_plain);
+    let journal = out_killed.join("bench-search.journal.jsonl");
+    let total = 2192usize;
+
+    // Kill moments (seed 20261206): about a quarter at a random time in the first 600 ms (loading, opening
+    // the journal, the first points), the others when the journal reaches a random share of the space, and
+    // one as soon as the report's first file appears.
+    let mut moments = Moments(20_261_206);
+    let mut kills = 0;
+    let mut attempts = 0;
+    let mut last_stderr = String::new();
+    while kills < 20 {
+        attempts += 1;
+        assert!(attempts < 60, "only {kills} kills landed in {attempts} runs");
+        let before = run_folders(&out_killed).len();
+        let mut child = explore(&space, &out_killed, &cache)
+            .arg("--resume")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let u = moments.next_unit();
+        let kind = if kills == 10 {
+            2
+        } else if u < 0.25 {
+            0
+        } else {
+            1
+        };
+        let done_now = line_count(&journal);
+        let target = done_now + ((total - done_now) as f64 * moments.next_unit() * 0.3) as usize;
+        let delay = Duration::from_secs_f64(0.6 * moments.next_unit());
+        let start = Instant::now();
+        let report_started = |folders: &[PathBuf]| {
+            folders.get(before.max(1) - 1..).is_some_and(|new| new.iter().any(|d| d.join("points.csv").exists()))
+        };
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            let due = match kind {
+                0 => start.elapsed() >= delay,
+                1 => line_count(&journal) >= target,
+                _ => report_started(&run_folders(&out_killed)),
+            };
+            if due {
+                child.kill().unwrap();
+                kills += 1;
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "run neither ended nor reached its kill moment");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let status = child.wait_with_output().unwrap();
+        last_stderr = text(&status.stderr);
+        if status.status.code() == Some(0) {
+            // It finished before its moment: a fresh run starts over on the full journal.
+            break;
+        }
+    }
+    assert!(kills >= 20, "{kills} kills; last run:\n{last_stderr}");
+    let resumed = explore(&space, &out_killed, &cache).arg("--resume").output().unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    assert_eq!(finished_points(&out_killed), expected, "points.csv after {kills} kills differs");
+    assert_eq!(assert_clean_journal(&journal), total);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The cache files of the model whose name starts with `model` (checkpoint, summary, scores).
+fn cache_file(cache: &Path, sub: &str, model: &str, ext: &str) -> PathBuf {
+    std::fs::read_dir(cache.join(sub))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{model}-")) && name.ends_with(ext)
+        })
+        .unwrap_or_else(|| panic!("no {model}*{ext} in {}/{sub}", cache.display()))
+}
+
+fn flip_bytes(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let n = bytes.len();
+    for at in [n / 3, n / 2, n - 2] {
+        bytes[at] ^= 0x15;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn truncate(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() * 2 / 3]).unwrap();
+}
+
+#[test]
+fn every_cache_kind_damaged_is_detected_named_and_rebuilt() {
+    let dir = temp_dir("corrupt");
+    let space = small_space(&dir, 300);
+    let (cache, out) = (dir.join("cache"), dir.join("out"));
+    let first = explore(&space, &out, &cache).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let expected = finished_points(&out);
+    let journal = out.join("bench-search.journal.jsonl");
+
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 2] = [("truncated", truncate), ("flipped", flip_bytes)];
+    for (how, damage) in damages {
+        for kind in ["checkpoint", "training summary", "scores", "journal"] {
+            let (target, needs) = match kind {
+                "checkpoint" => (cache_file(&cache, "checkpoints", "rm-med", ".safetensors"), "retraining"),
+                "training summary" => (cache_file(&cache, "checkpoints", "rm-med", ".json"), "retraining"),
+                "scores" => (cache_file(&cache, "scores", "rm-med", ".bin"), "rescoring"),
+                _ => (journal.clone(), "evaluated again"),
+            };
+            damage(&target);
+            if kind != "scores" && kind != "journal" {
+                // A checkpoint is read only when its model's scores must be computed again.
+                std::fs::remove_file(cache_file(&cache, "scores", "rm-med", ".bin")).unwrap();
+            }
+            let run = explore(&space, &out, &cache).output().unwrap();
+            let stderr = text(&run.stderr);
+            assert_eq!(run.status.code(), Some(0), "{kind} {how}: {stderr}");
+            let named = target.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(stderr.contains(&named) && stderr.contains(needs), "{kind} {how} not reported:\n{stderr}");
+            assert_eq!(finished_points(&out), expected, "{kind} {how}: results changed");
+            if kind == "journal" {
+                // A truncation tears the last line; flipped bytes break lines' checks.
+                let said = if how == "truncated" { "torn last line" } else { "damaged or unreadable" };
+                assert!(stderr.contains(said), "{stderr}");
+            } else {
+                assert!(read_sealed(&target).unwrap().is_some(), "{} not rebuilt", target.display());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_explores_of_one_space_never_share_the_journal() {
+    let dir = temp_dir("concurrent");
+    let space = small_space(&dir, 1000);
+    let (cache, out) = (dir.join("cache"), dir.join("out"));
+    let spawn = || explore(&space, &out, &cache).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    let results: Vec<Output> = [a, b].into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let mut finished = 0;
+    for r in &results {
+        let stderr = text(&r.stderr);
+        match r.status.code() {
+            Some(0) => finished += 1,
+            Some(1) => assert!(
+                stderr.contains("is in use by pid") && stderr.contains("explore"),
+                "refused without naming the holder:\n{stderr}"
+            ),
+            other => panic!("exit {other:?}:\n{stderr}"),
+        }
+    }
+    assert!(finished >= 1);
+    assert_eq!(assert_clean_journal(&out.join("bench-search.journal.jsonl")), 2192);
+    // Only the runs that got the journal left a report folder.
+    assert_eq!(run_folders(&out).len(), finished);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Mount a tmpfs of `size` at `at` (read-only when asked); panics naming the reason where mounting is not
+/// permitted (the test needs root, as CI has).
+fn mount_tmpfs(at: &Path, size: &str, read_only: bool) {
+    std::fs::create_dir_all(at).unwrap();
+    let mut options = format!("size={size}");
+    if read_only {
+        options.push_str(",ro");
+    }
+    let out = Command::new("mount").args(["-t", "tmpfs", "-o", &options, "tmpfs"]).arg(at).output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!("cannot mount a tmpfs at {} (needs root): {}", at.display(), text(&o.stderr)),
+        Err(e) => panic!("cannot run mount: {e}"),
+    }
+}
+
+fn unmount(at: &Path) {
+    let _ = Command::new("umount").arg(at).status();
+}
+
+/// A run that failed with exit 1 naming `path`, leaving no report.md anywhere under `out`.
+fn assert_failed_cleanly(run: &Output, path: &Path, out: &Path, what: &str) {
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{what}: {stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "{what}: the error does not name {}:\n{stderr}",
+        path.display()
+    );
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    for d in run_folders(out) {
+        assert!(!d.join("report.md").exists(), "{what}: a report was written in {}", d.display());
+        let leftovers: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{what}: temporary files left in {}", d.display());
+    }
+}
+
+#[test]
+fn resource_faults_fail_cleanly_naming_the_path() {
+    let dir = temp_dir("faults");
+    let space = small_space(&dir, 300);
+    let cache = dir.join("cache");
+    let warm = explore(&space, &dir.join("warm"), &cache).output().unwrap();
+    assert_eq!(warm.status.code(), Some(0), "{}", text(&warm.stderr));
+
+    // A file-size limit (ulimit -f, 100 KiB): the journal outgrows it; the run stops, resumable.
+    let out = dir.join("ulimit");
+    let cmd = format!(
+        "ulimit -f 100; exec '{}' explore '{}' --out '{}' --cache-dir '{}'",
+        env!("CARGO_BIN_EXE_recpipe-dse"),
+        space.display(),
+        out.display(),
+        cache.display()
+    );
+    let run = Command::new("sh").arg("-c").arg(&cmd).current_dir(repo()).output().unwrap();
+    let journal = out.join("bench-search.journal.jsonl");
+    assert_failed_cleanly(&run, &journal, &out, "file-size limit");
+    assert!(text(&run.stderr).contains("--resume"));
+    let kept = line_count(&journal);
+    let resumed = explore(&space, &out, &cache).arg("--resume").output().unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    assert!(text(&resumed.stdout).contains(&format!("{kept} reused")), "{}", text(&resumed.stdout));
+
+    // A full disk: a 160 KiB tmpfs holds the journal but not the whole report.
+    let full = dir.join("full");
+    mount_tmpfs(&full, "160k", false);
+    let run = explore(&space, &full, &cache).output().unwrap();
+    let failed_on = full.join("bench-search.journal.jsonl");
+    let stderr = text(&run.stderr);
+    unmount(&full);
+    assert_eq!(run.status.code(), Some(1), "full disk: {stderr}");
+    assert!(stderr.contains("No space left on device") && stderr.contains(&full.display().to_string()), "{stderr}");
+    let _ = failed_on;
+
+    // A read-only cache that lacks the models: the first write names the folder.
+    let ro = dir.join("ro-cache");
+    mount_tmpfs(&ro, "1m", true);
+    let run = explore(&space, &dir.join("ro-out"), &ro).output().unwrap();
+    unmount(&ro);
+    assert_failed_cleanly(&run, &ro, &dir.join("ro-out"), "read-only cache");
+    assert!(text(&run.stderr).contains("Read-only file system"), "{}", text(&run.stderr));
+
+    // An output folder that cannot be created (a regular file is in the way).
+    let blocker = dir.join("blocker");
+    std::fs::write(&blocker, "a file").unwrap();
+    let run = explore(&space, &blocker.join("out"), &cache).output().unwrap();
+    assert_failed_cleanly(&run, &blocker.join("out"), &blocker, "unwritable output folder");
+
+    // A data file that does not exist: bad input (exit 2), named.
+    let missing = dir.join("absent.tsv");
+    let text_space = std::fs::read_to_string(&space).unwrap().replacen(
+        "  synthetic_fallback: true\n",
+        &format!("  synthetic_fallback: false\n  path: {}\n", missing.display()),
+        1,
+    );
+    let no_data = dir.join("no-data.yaml");
+    std::fs::write(&no_data, text_space).unwrap();
+    let run = explore(&no_data, &dir.join("no-data-out"), &dir.join("empty-cache")).output().unwrap();
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "missing data file: {stderr}");
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(!dir.join("no-data-out").exists() || run_folders(&dir.join("no-data-out")).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
