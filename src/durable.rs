@@ -173,17 +173,22 @@ pub fn check_seal(path: &Path, bytes: &[u8]) -> Result<(), SealError> {
         }
         Err(e) => return Err(corrupt(format!("its seal {} cannot be read: {e}", seal_path(path).display()))),
     };
-    let expected = seal_text(bytes);
-    if seal == expected {
+    seal_matches(&seal, bytes).map_err(corrupt)
+}
+
+/// Whether `seal` (the text of a seal file) is the seal of `bytes`; otherwise what does not match.
+pub fn seal_matches(seal: &str, bytes: &[u8]) -> Result<(), String> {
+    if seal == seal_text(bytes) {
         return Ok(());
     }
-    let recorded_len =
-        seal.split_whitespace().find_map(|w| w.strip_prefix("bytes=")).and_then(|n| n.parse::<usize>().ok());
-    Err(corrupt(match recorded_len {
-        Some(n) if n != bytes.len() => format!("{} bytes where its seal records {n}", bytes.len()),
-        Some(_) => "its checksum does not match its seal".to_string(),
-        None => format!("its seal {} is unreadable", seal_path(path).display()),
-    }))
+    let mut words = seal.split_whitespace();
+    let tagged = words.next() == Some(SEAL_TAG);
+    let recorded_len = words.find_map(|w| w.strip_prefix("bytes=")).and_then(|n| n.parse::<usize>().ok());
+    Err(match recorded_len {
+        Some(n) if tagged && n != bytes.len() => format!("{} bytes where its seal records {n}", bytes.len()),
+        Some(_) if tagged => "its checksum does not match its seal".to_string(),
+        _ => "its seal is unreadable".to_string(),
+    })
 }
 
 /// Remove a cache file and its seal (ignoring absent files).

@@ -218,6 +218,12 @@ fn split_csv_line(line: &str) -> Option<Vec<String>> {
 pub fn read_file(path: &Path) -> Result<Vec<Profile>, MeasureError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| MeasureError::Io { path: name.clone(), source })?;
+    parse_profiles(&text, &name)
+}
+
+/// Parse the text of one profile file named `name`; every problem names the file, line and column.
+pub fn parse_profiles(text: &str, name: &str) -> Result<Vec<Profile>, MeasureError> {
+    let name = name.to_string();
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim_end_matches('\r')).unwrap_or("");
     if header != COLUMNS.join(",") {

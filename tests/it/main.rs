@@ -3,6 +3,7 @@ mod accel;
 mod checkout;
 mod data;
 mod explore;
+mod fuzz;
 mod measure;
 mod models;
 mod peers;
