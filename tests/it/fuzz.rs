@@ -464,8 +464,11 @@ fn save_failure(kind: &str, target: &str, input: &[u8]) -> PathBuf {
     path
 }
 
+/// The input a worker is parsing and since when (read by the watchdog).
+type Slot = Mutex<(Instant, Vec<u8>)>;
+
 /// Replay the committed corpus, then `count` generated inputs; a watchdog flags an input over the hang limit.
-fn fuzz_target(target: &Target, count: u64, seed: u64, current: &Mutex<(Instant, Vec<u8>)>) -> Tally {
+fn fuzz_target(target: &Target, count: u64, seed: u64, current: &Slot) -> Tally {
     let mut tally = Tally::default();
     let corpus_dir = repo().join("tests/fuzz-corpus").join(target.name);
     let mut corpus: Vec<Vec<u8>> = std::fs::read_dir(&corpus_dir)
@@ -510,8 +513,7 @@ fn every_parser_survives_hostile_and_mutated_inputs() {
     let per_target = total.div_ceil(targets.len() as u64);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(targets.len());
     let next = Arc::new(AtomicU64::new(0));
-    let slots: Arc<Vec<Mutex<(Instant, Vec<u8>)>>> =
-        Arc::new((0..threads).map(|_| Mutex::new((Instant::now(), Vec::new()))).collect());
+    let slots: Arc<Vec<Slot>> = Arc::new((0..threads).map(|_| Mutex::new((Instant::now(), Vec::new()))).collect());
     let names: Arc<Vec<Mutex<&'static str>>> = Arc::new((0..threads).map(|_| Mutex::new("")).collect());
     let start = Instant::now();
     let workers: Vec<_> = (0..threads)
