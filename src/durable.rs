@@ -40,6 +40,30 @@ pub fn temp_path(path: &Path) -> PathBuf {
     dir.join(format!(".{stem}.{}-{n}.tmp{ext}", std::process::id()))
 }
 
+/// Remove the temporary files ([`temp_path`]) in `dir` left by processes that no longer run (killed half-way
+/// through a write); returns how many were removed. Temporaries of live processes are kept.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_owner(&name) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process id in a [`temp_path`] file name (`.<stem>.<pid>-<n>.tmp[.<ext>]`).
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let at = rest.find(".tmp")?;
+    let (pid, n) = rest[..at].rsplit('.').next()?.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
 /// Write `bytes` to `path` atomically and durably (see the module docs). The folder must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
@@ -315,6 +339,22 @@ mod tests {
         assert!(t.to_string_lossy().ends_with(".csv") && t != temp_path(&path));
         // A folder that does not exist: an error, nothing written.
         assert!(write_atomic(&dir.join("absent").join("x"), b"x").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn temporaries_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = scratch("stale");
+        let mine = temp_path(&dir.join("points.csv"));
+        std::fs::write(&mine, "x").unwrap();
+        // pid 4194305 is above Linux's largest pid, so never alive.
+        let dead = dir.join(".points.4194305-7.tmp.csv");
+        std::fs::write(&dead, "x").unwrap();
+        std::fs::write(dir.join("points.csv"), "kept").unwrap();
+        assert_eq!(temp_owner(".scores.12-0.tmp.bin"), Some(12));
+        assert_eq!(temp_owner("points.csv"), None);
+        assert_eq!(remove_stale_temps(&dir), 1);
+        assert!(mine.exists() && !dead.exists() && dir.join("points.csv").exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -139,6 +139,8 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .map_err(CliError::runtime)?;
+    crate::durable::remove_stale_temps(&config.out);
+    crate::durable::remove_stale_temps(&dir);
     let mut state = config.state(false, &command);
     write_state(&dir, &state).map_err(CliError::runtime)?;
 

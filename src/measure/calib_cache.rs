@@ -275,9 +275,13 @@ fn parse_row(f: &[String]) -> Result<Profile, String> {
     let samples_ms = f[21]
         .split(';')
         .filter(|s| !s.is_empty())
-        .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0))
-        .collect::<Option<Vec<f64>>>()
-        .ok_or_else(|| "samples_ms: expected non-negative numbers joined by ';'".to_string())?;
+        .enumerate()
+        .map(|(i, s)| {
+            s.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| {
+                format!("samples_ms: value {} is {:?}; expected finite numbers ≥ 0 joined by ';'", i + 1, s.trim())
+            })
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
     if samples_ms.len() != n {
         return Err(format!("n = {n} but samples_ms holds {} values", samples_ms.len()));
     }
@@ -286,10 +290,12 @@ fn parse_row(f: &[String]) -> Result<Profile, String> {
         .filter(|s| !s.is_empty())
         .map(|pair| {
             let (k, s) = pair.split_once(':')?;
-            Some((k.trim().parse().ok()?, s.trim().parse().ok().filter(|x: &f64| x.is_finite())?))
+            Some((k.trim().parse().ok()?, s.trim().parse().ok().filter(|x: &f64| x.is_finite() && *x > 0.0)?))
         })
         .collect::<Option<Vec<(u32, f64)>>>()
-        .ok_or_else(|| format!("interference: expected k:slowdown pairs joined by ';', found {:?}", f[20]))?;
+        .ok_or_else(|| {
+            format!("interference: expected k:slowdown pairs (finite slowdowns > 0) joined by ';', found {:?}", f[20])
+        })?;
     Profile::from_samples(key, host, samples_ms, interference, seed).ok_or_else(|| "samples_ms: empty sample".into())
 }
 

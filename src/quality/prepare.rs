@@ -278,6 +278,9 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
         let scores_path = opts.cache_dir.join("scores").join(format!("{}-{score_key}.bin", model.name));
         (scores_path, checkpoint_path(&opts.cache_dir, &model.trained_as, &model_key))
     };
+    for sub in ["checkpoints", "scores"] {
+        crate::durable::remove_stale_temps(&opts.cache_dir.join(sub));
+    }
     // Every model's cache paths and cached scores, read once.
     let planned: Vec<(usize, PathBuf, PathBuf, Option<Vec<f32>>)> = models
         .iter()

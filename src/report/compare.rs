@@ -115,6 +115,10 @@ pub fn table_of_run(space: &Space, summary: &RunSummary) -> String {
 /// Markdown table of `rows` (already selected and ordered).
 pub fn markdown(rows: &[CompareRow], sla: &str, loads_qps: &[f64], quality_name: Option<&str>) -> String {
     let mut s = String::new();
+    if rows.is_empty() {
+        let _ = writeln!(s, "No configuration meets the SLA {sla}: there is nothing to compare.");
+        return s;
+    }
     let _ = writeln!(s, "Configurations under the SLA {sla}, best (highest capacity) first.\n");
     let mut header = "| # | id | backends | pipeline | hardware | capacity (q/s) |".to_string();
     for q in loads_qps {

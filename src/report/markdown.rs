@@ -112,6 +112,16 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
     }
 
     let _ = writeln!(s, "\n## Best points under the SLA ({})\n", report.sla);
+    if !report.rows.is_empty() && report.rows.iter().all(|r| !r.feasible) {
+        let _ = writeln!(
+            s,
+            "**No point meets the SLA ({}) and every constraint**: all {} evaluated points are infeasible. Their \
+             reasons are counted under *Infeasible points* below; loosen the SLA or the constraints, lower the \
+             load, or widen the hardware choices.",
+            report.sla,
+            report.rows.len()
+        );
+    }
     for (m, d) in &report.objectives {
         let best = report.rows.iter().filter(|r| r.feasible).filter_map(|r| r.metrics.get(m).map(|v| (r, *v))).min_by(
             |a, b| {

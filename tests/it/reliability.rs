@@ -163,6 +163,16 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_points() {
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
     assert_eq!(finished_points(&out_killed), expected, "points.csv after {kills} kills differs");
     assert_eq!(assert_clean_journal(&journal), total);
+    // Temporary files of killed writes are cleaned up by the next run.
+    let finished = run_folders(&out_killed).into_iter().last().unwrap();
+    for folder in [out_killed.clone(), finished, cache.join("checkpoints"), cache.join("scores")] {
+        let temps: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(temps.is_empty(), "{}: {temps:?}", folder.display());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -259,6 +269,26 @@ fn two_explores_of_one_space_never_share_the_journal() {
     assert_eq!(assert_clean_journal(&out.join("bench-search.journal.jsonl")), 2192);
     // Only the runs that got the journal left a report folder.
     assert_eq!(run_folders(&out).len(), finished);
+
+    // A second explore while the first is evaluating is refused, naming the first's pid.
+    let out = dir.join("out-2");
+    let space = small_space(&dir, 8000);
+    let mut first = explore(&space, &out, &cache).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let journal = out.join("bench-search.journal.jsonl");
+    let start = Instant::now();
+    while line_count(&journal) < 5 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the first run journaled nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = explore(&space, &out, &cache).output().unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    assert!(first.wait().unwrap().success());
+    if still_running {
+        let stderr = text(&second.stderr);
+        assert_eq!(second.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("in use by pid {}", first.id())), "{stderr}");
+    }
+    assert_eq!(assert_clean_journal(&journal), 2192);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -368,5 +398,72 @@ fn resource_faults_fail_cleanly_naming_the_path() {
     assert_eq!(run.status.code(), Some(2), "missing data file: {stderr}");
     assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
     assert!(!dir.join("no-data-out").exists() || run_folders(&dir.join("no-data-out")).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_load_that_saturates_every_point_and_an_sla_nobody_meets_are_reported_as_such() {
+    let dir = temp_dir("edges");
+    let space = small_space(&dir, 2000);
+    let cache = dir.join("cache");
+    let base = std::fs::read_to_string(&space).unwrap();
+    for (tag, from, to) in
+        [("saturated", "qps: [500]", "qps: [10000000]"), ("no-sla", "target_ms: 10", "target_ms: 0.0001")]
+    {
+        let path = dir.join(format!("{tag}.yaml"));
+        assert!(base.contains(from));
+        std::fs::write(&path, base.replacen(from, to, 1)).unwrap();
+        let out = dir.join(tag);
+        let run = explore(&path, &out, &cache).output().unwrap();
+        assert_eq!(run.status.code(), Some(0), "{tag}: {}", text(&run.stderr));
+        assert!(
+            text(&run.stdout).contains("2192 points (2192 evaluated, 0 reused), 0 feasible"),
+            "{}",
+            text(&run.stdout)
+        );
+        let dir = &run_folders(&out)[0];
+        let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(
+            md.contains("**No point meets the SLA") && md.contains("No configuration meets the SLA"),
+            "{tag}:\n{md}"
+        );
+        let points = std::fs::read_to_string(dir.join("points.csv")).unwrap();
+        assert_eq!(points.lines().count(), 2193);
+        if tag == "saturated" {
+            assert!(md.contains("saturated at the reference load of … queries/s"), "{md}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn nan_infinite_and_negative_numbers_in_profiles_and_service_files_are_refused_with_file_and_row() {
+    let dir = temp_dir("numbers");
+    // A calibration file: a sample that is NaN, on line 3.
+    let calib = dir.join("calib");
+    std::fs::create_dir_all(&calib).unwrap();
+    let header = recpipe_dse::measure::calib_cache::COLUMNS.join(",");
+    let row = |samples: &str| format!("cpu,2,24,none,2.11,rm-small,a,4096,512,cpu,1,1,2,1,0,1,1,1,1,1,,{samples}\n");
+    for (bad, shows) in [("0.5;NaN", "NaN"), ("0.5;inf", "inf"), ("-0.5;0.5", "-0.5")] {
+        let file = calib.join("latency-test.csv");
+        std::fs::write(&file, format!("{header}\n{}{}", row("0.4;0.5"), row(bad))).unwrap();
+        let e = recpipe_dse::measure::calib_cache::CalibCache::load(&calib).unwrap_err().to_string();
+        assert!(e.contains("latency-test.csv") && e.contains(":3") && e.contains(shows), "{bad}: {e}");
+    }
+    // A service-time file of a pipeline: the bad number's line is named, exit code 2.
+    for (bad, line) in [("0.5\n0.6\nnan\n", 3), ("0.5, -1\n", 1), ("inf\n", 1)] {
+        std::fs::write(dir.join("service.txt"), bad).unwrap();
+        let pipeline = dir.join("p.yaml");
+        std::fs::write(
+            &pipeline,
+            "name: p\nseed: 1\nqueries: 100\narrival: {process: poisson, qps: 100}\nstages:\n  - {servers: 1, \
+             service: {kind: empirical, file: service.txt}}\nsla: {percentile: 95, target_ms: 5}\n",
+        )
+        .unwrap();
+        let run = bin().arg("simulate").arg(&pipeline).output().unwrap();
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("p.yaml") && stderr.contains(&format!("line {line}")), "{bad:?}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
