@@ -467,3 +467,38 @@ fn nan_infinite_and_negative_numbers_in_profiles_and_service_files_are_refused_w
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_killed_at_random_moments_leaves_only_whole_sealed_files() {
+    let dir = temp_dir("train-kill");
+    let space = small_space(&dir, 300);
+    let cache = dir.join("cache");
+    let train = || {
+        let mut c = bin();
+        c.arg("train").arg(&space).arg("--cache-dir").arg(&cache).stdout(Stdio::null()).stderr(Stdio::piped());
+        c
+    };
+    let mut moments = Moments(7);
+    for _ in 0..6 {
+        let mut child = train().spawn().unwrap();
+        std::thread::sleep(Duration::from_secs_f64(2.5 * moments.next_unit()));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let done = train().output().unwrap();
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let mut sealed = 0;
+    for sub in ["checkpoints", "scores"] {
+        for entry in std::fs::read_dir(cache.join(sub)).unwrap().filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(!name.contains(".tmp"), "temporary file left: {name}");
+            if !name.ends_with(".check") {
+                assert!(read_sealed(&entry.path()).unwrap().is_some(), "{name}");
+                sealed += 1;
+            }
+        }
+    }
+    // Three models: a checkpoint and a training summary each (scores are written by explore).
+    assert!(sealed >= 6, "{sealed} sealed files");
+    let _ = std::fs::remove_dir_all(&dir);
+}
