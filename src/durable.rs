@@ -13,7 +13,8 @@
 //! * [`FileLock`]: an exclusive advisory lock (`flock`) held for a process's lifetime on a file; the holder
 //!   writes who it is (pid, host, start time, command) into `<file>.owner`, and a second process is refused
 //!   with a message that names the holder. The kernel releases the lock when the holder dies, even by
-//!   SIGKILL, so a stale lock never blocks a resume.
+//!   SIGKILL, so a stale lock never blocks a resume. [`lock_folder`] serialises short read-modify-write
+//!   sections on a folder's files.
 //!
 //! Checksums guard against torn and damaged files, not against tampering.
 
@@ -260,23 +261,12 @@ impl FileLock {
     /// Lock `path` (created if absent) exclusively without waiting; `who` describes this process (the
     /// command) for the message a second process prints.
     pub fn try_acquire(path: &Path, who: &str) -> Result<FileLock, LockError> {
-        FileLock::acquire(path, who, false)
-    }
-
-    /// Lock `path` exclusively, waiting while another process holds it (for short critical sections such as
-    /// merging a row into a shared file).
-    pub fn wait_for(path: &Path, who: &str) -> Result<FileLock, LockError> {
-        FileLock::acquire(path, who, true)
-    }
-
-    fn acquire(path: &Path, who: &str, wait: bool) -> Result<FileLock, LockError> {
         let io = |source| LockError::Io { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let locked = if wait { file.lock().map_err(std::fs::TryLockError::Error) } else { file.try_lock() };
-        match locked {
+        match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = std::fs::read_to_string(owner_path(path))
@@ -298,6 +288,15 @@ impl FileLock {
         write_atomic(&owner, text.as_bytes()).map_err(io)?;
         Ok(FileLock { _file: file, owner })
     }
+}
+
+/// Lock folder `dir` exclusively, waiting while another process holds it, until the returned handle is
+/// dropped (for short read-modify-write sections on files in it, which are replaced by rename and so cannot
+/// carry the lock themselves).
+pub fn lock_folder(dir: &Path) -> std::io::Result<File> {
+    let handle = File::open(dir)?;
+    handle.lock()?;
+    Ok(handle)
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).

@@ -73,6 +73,9 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
 /// many were measured.
 pub fn calibrate_space(space: &Space, opts: &CalibrationOptions, dry_run: bool) -> Result<usize, CliError> {
     let plan = calibrate::plan(space, opts).map_err(calibrate_error)?;
+    for damaged in plan.damaged() {
+        eprintln!("calibrate: {damaged}");
+    }
     if plan.other_devices > 0 && !opts.only_missing_everywhere {
         eprintln!("calibrate: {} key(s) on other devices are not measured in this run", plan.other_devices);
     }

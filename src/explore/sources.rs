@@ -71,6 +71,7 @@ pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
     let quality = ScoreQuality::new(space, cache);
     let latency = CalibLatency::open(space, &opts.calib_dir)?;
     let mut notes = Vec::new();
+    notes.extend(latency.cache.damaged.iter().map(|d| format!("calibration row ignored: {d}")));
     let needs_profiles = space.cpu.is_some() || space.gpu.is_some();
     if needs_profiles && latency.is_empty() {
         notes.push(format!(

@@ -3,11 +3,14 @@
 //! File `calib/latency-<host slug>.csv` (see [`HostFingerprint::slug`]) holds one row per measurement key:
 //! the host fingerprint fields, the key (model, architecture fingerprint with table sizes, items, keep,
 //! device, threads), the seed of the measurement's inputs, the sample summary in ms (n, mean, sd, p50, p95,
-//! p99, min, max), the interference slowdowns as `k:slowdown` pairs joined by `;`, and the raw sample in ms
-//! joined by `;`. The summary columns are for people; on load every statistic is recomputed from the raw
-//! sample, which is the single source of truth. Writing merges: the host's file is re-read, the row with
-//! the same key is replaced, and the file is replaced atomically (temporary file, then rename), so parallel
-//! hosts never touch each other's files and an interrupted calibration keeps every finished row.
+//! p99, min, max), the interference slowdowns as `k:slowdown` pairs joined by `;`, the raw sample in ms
+//! joined by `;`, and the row's check (FNV-1a-64 of the other fields; a row whose check does not match is
+//! listed in [`CalibCache::damaged`], ignored, and measured again). The summary columns are for people; on
+//! load every statistic is recomputed from the raw sample, which is the single source of truth. Writing
+//! merges under a lock on the folder: the host's file is re-read, the row with the same key is replaced, and
+//! the file is replaced atomically ([`crate::durable::write_atomic`]), so parallel hosts never touch each
+//! other's files, two calibrations of one host merge in turn, and an interrupted calibration keeps every
+//! finished row.
 //!
 //! [`CalibCache::lookup`] prefers a profile measured on the current host; otherwise it returns one from
 //! another host (the deterministic first by host order), whose [`Profile::host`] says where it came from —
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Column names, in file order.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 23] = [
     "host_cpu",
     "host_cores",
     "host_memory_gib",
@@ -43,6 +46,7 @@ pub const COLUMNS: [&str; 22] = [
     "max_ms",
     "interference",
     "samples_ms",
+    "check",
 ];
 
 /// File-name prefix of latency profile files (other CSV files in `calib/` are ignored).
@@ -53,12 +57,15 @@ pub const FILE_PREFIX: &str = "latency-";
 pub struct CalibCache {
     dir: PathBuf,
     profiles: BTreeMap<(HostFingerprint, ProfileKey), Profile>,
+    /// Rows ignored because their check does not match (`file:line: why`); their profiles count as missing,
+    /// so a calibration measures them again and the rewrite of the file drops the damaged rows.
+    pub damaged: Vec<String>,
 }
 
 impl CalibCache {
     /// Read every `latency-*.csv` of `dir`; a missing directory is an empty cache.
     pub fn load(dir: &Path) -> Result<CalibCache, MeasureError> {
-        let mut cache = CalibCache { dir: dir.to_path_buf(), profiles: BTreeMap::new() };
+        let mut cache = CalibCache { dir: dir.to_path_buf(), profiles: BTreeMap::new(), damaged: Vec::new() };
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cache),
@@ -68,7 +75,9 @@ impl CalibCache {
             entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_profile_file(p)).collect();
         files.sort();
         for file in files {
-            for profile in read_file(&file)? {
+            let read = read_file(&file)?;
+            cache.damaged.extend(read.damaged);
+            for profile in read.profiles {
                 cache.profiles.insert((profile.host.clone(), profile.key.clone()), profile);
             }
         }
@@ -118,12 +127,10 @@ impl CalibCache {
         std::fs::create_dir_all(&self.dir)
             .map_err(|source| MeasureError::Io { path: self.dir.display().to_string(), source })?;
         // Two calibrations of one host merge in turn, so neither drops the other's new row.
-        let lock_path = self.dir.join(format!(".{FILE_PREFIX}{}.lock", profile.host.slug()));
-        let _lock = crate::durable::FileLock::wait_for(&lock_path, "recpipe-dse calibrate").map_err(|e| {
-            MeasureError::Io { path: lock_path.display().to_string(), source: std::io::Error::other(e.to_string()) }
-        })?;
+        let _lock = crate::durable::lock_folder(&self.dir)
+            .map_err(|source| MeasureError::Io { path: self.dir.display().to_string(), source })?;
         let mut rows: BTreeMap<ProfileKey, Profile> = if path.exists() {
-            read_file(&path)?.into_iter().map(|p| (p.key.clone(), p)).collect()
+            read_file(&path)?.profiles.into_iter().map(|p| (p.key.clone(), p)).collect()
         } else {
             BTreeMap::new()
         };
@@ -144,7 +151,9 @@ pub fn write_file<'a>(path: &Path, profiles: impl Iterator<Item = &'a Profile>) 
     let mut text = COLUMNS.join(",");
     text.push('\n');
     for p in profiles {
-        text.push_str(&profile_row(p).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        let mut row = profile_row(p);
+        row.push(row_check(&row));
+        text.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         text.push('\n');
     }
     crate::durable::write_atomic(path, text.as_bytes())
@@ -178,6 +187,17 @@ fn profile_row(p: &Profile) -> Vec<String> {
         join(&mut p.interference.iter().map(|(k, s)| format!("{k}:{s:.6}"))),
         join(&mut p.samples_ms.iter().map(|x| format!("{x:.6}"))),
     ]
+}
+
+/// The check of a row: FNV-1a-64 ([`crate::hash`]) of its other fields (unquoted, each followed by a 0x1f
+/// unit separator), 16 hex digits.
+fn row_check(fields: &[String]) -> String {
+    let mut h = crate::hash::Fnv1a::new();
+    for f in fields {
+        h.write(f.as_bytes());
+        h.write(&[0x1f]);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// Quote a field when it holds a comma, quote or line break (RFC 4180).
@@ -214,37 +234,58 @@ fn split_csv_line(line: &str) -> Option<Vec<String>> {
     Some(fields)
 }
 
+/// The rows of one profile file.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileFile {
+    /// Profiles of the rows whose check matches.
+    pub profiles: Vec<Profile>,
+    /// Rows whose check does not match, as `file:line: why`.
+    pub damaged: Vec<String>,
+}
+
 /// Read one profile file; every problem names the file, line and column.
-pub fn read_file(path: &Path) -> Result<Vec<Profile>, MeasureError> {
+pub fn read_file(path: &Path) -> Result<ProfileFile, MeasureError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| MeasureError::Io { path: name.clone(), source })?;
     parse_profiles(&text, &name)
 }
 
-/// Parse the text of one profile file named `name`; every problem names the file, line and column.
-pub fn parse_profiles(text: &str, name: &str) -> Result<Vec<Profile>, MeasureError> {
+/// Parse the text of one profile file named `name`. A row whose check does not match (damaged, cut short,
+/// or edited by hand) is listed in [`ProfileFile::damaged`] and skipped; a row with a matching check that
+/// still does not parse is an error naming the file, line, column and value.
+pub fn parse_profiles(text: &str, name: &str) -> Result<ProfileFile, MeasureError> {
     let name = name.to_string();
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim_end_matches('\r')).unwrap_or("");
     if header != COLUMNS.join(",") {
+        let older = header == COLUMNS[..COLUMNS.len() - 1].join(",");
+        let hint = if older { " (an older version wrote it without row checks: measure it again)" } else { "" };
         return Err(MeasureError::Format {
             path: name,
             line: 1,
-            message: format!("expected the header {:?}, found {header:?}", COLUMNS.join(",")),
+            message: format!("expected the header {:?}, found {header:?}{hint}", COLUMNS.join(",")),
         });
     }
-    let mut out = Vec::new();
+    let mut out = ProfileFile::default();
     for (i, line) in lines {
         let line = line.trim_end_matches('\r');
         if line.is_empty() {
             continue;
         }
         let err = |message: String| MeasureError::Format { path: name.clone(), line: i + 1, message };
-        let fields = split_csv_line(line).ok_or_else(|| err("unterminated quoted field".into()))?;
-        if fields.len() != COLUMNS.len() {
-            return Err(err(format!("expected {} fields, found {}", COLUMNS.len(), fields.len())));
-        }
-        out.push(parse_row(&fields).map_err(err)?);
+        let checked = split_csv_line(line).filter(|f| f.len() == COLUMNS.len()).filter(|f| {
+            let (check, row) = f.split_last().expect("a full row");
+            *check == row_check(row)
+        });
+        let Some(fields) = checked else {
+            out.damaged.push(format!(
+                "{name}:{}: the row is damaged, cut short or edited by hand (its check does not match); it is \
+                 ignored and its profile measured again",
+                i + 1
+            ));
+            continue;
+        };
+        out.profiles.push(parse_row(&fields).map_err(err)?);
     }
     Ok(out)
 }

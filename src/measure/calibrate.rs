@@ -87,6 +87,13 @@ pub struct CalibrationPlan {
     cache: CalibCache,
 }
 
+impl CalibrationPlan {
+    /// Rows of the calibration files ignored as damaged (`file:line: why`); their keys are in [`Self::todo`].
+    pub fn damaged(&self) -> &[String] {
+        &self.cache.damaged
+    }
+}
+
 /// What a calibration run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationSummary {

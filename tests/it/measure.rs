@@ -145,7 +145,7 @@ fn calib_cache_round_trips_and_merges_on_write() {
     assert!(path.file_name().unwrap().to_string_lossy().starts_with(FILE_PREFIX));
     // Replace k1: still two rows.
     cache.insert_and_save(made_profile(k1.clone(), a.clone(), 3.0)).unwrap();
-    assert_eq!(read_file(&path).unwrap().len(), 2);
+    assert_eq!(read_file(&path).unwrap().profiles.len(), 2);
     let loaded = CalibCache::load(&dir).unwrap();
     assert_eq!(loaded.len(), 2);
     let p1 = loaded.lookup_on(&k1, &a).expect("k1 on host a");
@@ -158,6 +158,23 @@ fn calib_cache_round_trips_and_merges_on_write() {
     }
     assert!((p1.p95_ms - want.p95_ms).abs() < 1e-6 && (p1.sd_ms - want.sd_ms).abs() < 1e-6);
     assert_eq!(p1.interference.len(), 2);
+    // A damaged row (one digit of a sample changed) and a row cut short are detected by their checks, named,
+    // and left out, so a calibration measures them again; rewriting the file drops them.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines[1].rfind(';').expect("samples joined by ';'") + 1;
+    let digit = if lines[1].as_bytes()[at] == b'7' { "8" } else { "7" };
+    lines[1].replace_range(at..at + 1, digit);
+    let half = lines[2].len() / 2;
+    lines[2].truncate(half);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let mut damaged = CalibCache::load(&dir).unwrap();
+    assert_eq!(damaged.len(), 0);
+    assert_eq!(damaged.damaged.len(), 2, "{:?}", damaged.damaged);
+    assert!(damaged.damaged[0].contains(&format!("{}:2:", path.display())), "{:?}", damaged.damaged);
+    damaged.insert_and_save(made_profile(k2.clone(), a.clone(), 2.0)).unwrap();
+    let again = CalibCache::load(&dir).unwrap();
+    assert_eq!((again.len(), again.damaged.len()), (1, 0));
     assert!((p1.slowdown(2) - 1.25).abs() < 1e-9 && (p1.slowdown(8) - 1.25).abs() < 1e-9);
     assert_eq!(p1.seed, 9);
 }
@@ -186,13 +203,27 @@ fn lookup_prefers_this_host_and_labels_others() {
 }
 
 #[test]
-fn malformed_calibration_file_names_file_and_line() {
+fn damaged_or_malformed_calibration_rows_name_file_and_line() {
     let dir = temp_dir("malformed");
     let tables = ModelTables::criteo(Some(10));
     let mut cache = CalibCache::load(&dir).unwrap();
     let path = cache.insert_and_save(made_profile(tiny_key(&tables, 128, 16, 1), host("c", "none"), 1.0)).unwrap();
     let text = std::fs::read_to_string(&path).unwrap().replace(",cpu,", ",tpu,");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    // Edited without its check: named and ignored (measured again).
+    let loaded = CalibCache::load(&dir).unwrap();
+    assert!(loaded.is_empty());
+    assert!(loaded.damaged[0].contains(&format!("{}:2:", path.display())), "{:?}", loaded.damaged);
+    // Edited with a matching check: the bad value is an error naming file, line and value.
+    let row = text.lines().nth(1).unwrap();
+    let fields: Vec<&str> = row.rsplitn(2, ',').collect();
+    let mut h = recpipe_dse::hash::Fnv1a::new();
+    for f in fields[1].split(',') {
+        h.write(f.as_bytes());
+        h.write(&[0x1f]);
+    }
+    let header = text.lines().next().unwrap();
+    std::fs::write(&path, format!("{header}\n{},{:016x}\n", fields[1], h.finish())).unwrap();
     let err = CalibCache::load(&dir).unwrap_err().to_string();
     assert!(err.contains(&format!("{}:2:", path.display())), "{err}");
     assert!(err.contains("device: expected cpu|cuda, found \"tpu\""), "{err}");
@@ -359,4 +390,11 @@ fn cpu_stages_need_a_profile_that_covers_their_engine_count() {
         .expect("an 8-engine design");
     let why = space.structural_violation(&design).expect("over the server's cores");
     assert!(why.contains("hardware.cpu.cores = 4"), "{why}");
+}
+
+#[test]
+fn committed_calibration_files_have_no_damaged_row() {
+    let cache = CalibCache::load(&crate::support::repo().join("calib")).unwrap();
+    assert!(cache.damaged.is_empty(), "{:?}", cache.damaged);
+    assert!(cache.len() >= 250, "{} profiles", cache.len());
 }
