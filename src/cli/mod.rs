@@ -1,8 +1,10 @@
 //! Command-line interface: clap argument structs and one function per subcommand.
 //!
 //! Every subcommand returns `Result<(), CliError>`. [`CliError::Input`] (bad YAML, bad flags, bad data or
-//! config files) exits with code 2; [`CliError::Runtime`] (a broken environment, an I/O failure while
-//! writing results) exits with code 1.
+//! config files, a missing data file) exits with code 2; [`CliError::Runtime`] (the environment: a full disk,
+//! a file-size limit, a read-only or unwritable folder, a journal another run holds, a libtorch error) exits
+//! with code 1; [`CliError::Interrupted`] (Ctrl-C, finished work kept) exits with code 130.
+//! [`CliError::by_cause`] sorts an error by its cause chain.
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

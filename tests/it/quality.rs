@@ -212,8 +212,8 @@ fn prepare_trains_caches_and_reuses_on_a_tiny_space() {
         let auc = first.model_metrics(m)["auc"];
         assert!(auc > 0.5 && auc < 1.0, "model {m} auc {auc}");
     }
-    let checkpoints = std::fs::read_dir(dir.join("checkpoints")).unwrap().count();
-    assert_eq!(checkpoints, 4, "two safetensors files and two training summaries");
+    let checkpoints = cache_files(&dir.join("checkpoints"));
+    assert_eq!(checkpoints, 4, "two safetensors files and two training summaries (each with its seal)");
     // A second run reads every score from the cache and gives identical quality.
     let second = quality::prepare(&space, &opts).unwrap();
     for c in &cascades {
@@ -241,7 +241,7 @@ fn parallel_training_gives_the_weights_of_one_at_a_time_training_and_datatypes_s
     };
     // d2 and d4 are missing together: trained side by side.
     let together = quality::prepare(&space, &opts("together")).unwrap();
-    let checkpoints = std::fs::read_dir(base.join("together/checkpoints")).unwrap().count();
+    let checkpoints = cache_files(&base.join("together/checkpoints"));
     assert_eq!(checkpoints, 4, "d4's datatypes share one trained checkpoint (and its summary)");
     for m in 1..4 {
         // One model per call: a single missing checkpoint, trained alone.
@@ -283,4 +283,15 @@ fn training_section_defaults_by_data_kind_and_reports_bad_values() {
     let unknown = TINY_SPACE.replace("  batch_size: 64\n", "  batch: 64\n");
     let err = spec::parse_space(&unknown, "t.yaml", &root).unwrap_err().to_string();
     assert!(err.contains("unknown field `batch`"), "{err}");
+}
+
+/// Cache files in `dir`, not counting their seals (`*.check`), each of which is checked to exist.
+fn cache_files(dir: &std::path::Path) -> usize {
+    let names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let files: Vec<&String> = names.iter().filter(|n| !n.ends_with(".check")).collect();
+    for f in &files {
+        assert!(names.contains(&format!("{f}.check")), "{f} has no seal");
+    }
+    files.len()
 }
