@@ -5,7 +5,7 @@
 //!   flushes it to disk (`fsync`), renames it over the target and flushes the folder, so a reader (or a run
 //!   resumed after a kill or a power cut) sees the old file or the new one, never half a file. On any error
 //!   the temporary file is removed and the target is untouched.
-//! * [`seal`] / [`check_seal`]: a cache file `F` carries a sidecar `F.check` holding its length and a 128-bit
+//! * [`write_sealed`] / [`read_sealed`]: a cache file `F` carries a sidecar `F.check` holding its length and a 128-bit
 //!   checksum (two FNV-1a-64 passes of [`crate::hash`] from different offsets). A cache file whose sidecar
 //!   is missing, or whose bytes do not match it (truncated, bytes flipped), is reported as
 //!   [`SealError::Corrupt`] and never used; callers rebuild it. The sidecar is written before the file is

@@ -11,7 +11,7 @@
 //! `RECPIPE_FUZZ_SEED` (default 20261206). An input that panics or hangs is saved under the cargo target's
 //! tmp folder and named in the failure; add it to the corpus once fixed.
 
-use crate::support::repo;
+use crate::support::{repo, SplitMix as Rng};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -282,22 +282,6 @@ fn targets() -> Vec<Target> {
 }
 
 // ---- mutations ---------------------------------------------------------------------------------------
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const BYTES: &[u8] = b"\x00\xff\n\r\t :-[]{},\"'&*!|>#%@`?\\0123456789.e+-_abcxyz\xc3\xa9";
 const NUMBERS: &[&str] = &[

@@ -3,7 +3,7 @@
 //! folder, a missing data file). Each test runs the binary on a small copy of the bench-search space with
 //! tiny models.
 
-use crate::support::{bin, repo};
+use crate::support::{bin, repo, SplitMix};
 use recpipe_dse::durable::read_sealed;
 use recpipe_dse::explore::journal::parse_line;
 use std::collections::HashSet;
@@ -73,19 +73,6 @@ fn assert_clean_journal(journal: &Path) -> usize {
     ids.len()
 }
 
-/// A small deterministic generator for kill moments (SplitMix64).
-struct Moments(u64);
-
-impl Moments {
-    fn next_unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn line_count(path: &Path) -> usize {
     std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
 }
@@ -105,7 +92,7 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_points() {
     // Kill moments (seed 20261206): about a quarter at a random time in the first 600 ms (loading, opening
     // the journal, the first points), the others when the journal reaches a random share of the space, and
     // one as soon as the report's first file appears.
-    let mut moments = Moments(20_261_206);
+    let mut moments = SplitMix(20_261_206);
     let mut kills = 0;
     let mut attempts = 0;
     let mut last_stderr = String::new();
@@ -119,7 +106,7 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_points() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let u = moments.next_unit();
+        let u = moments.unit();
         let kind = if kills == 10 {
             2
         } else if u < 0.25 {
@@ -128,8 +115,8 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_points() {
             1
         };
         let done_now = line_count(&journal);
-        let target = done_now + ((total - done_now) as f64 * moments.next_unit() * 0.3) as usize;
-        let delay = Duration::from_secs_f64(0.6 * moments.next_unit());
+        let target = done_now + ((total - done_now) as f64 * moments.unit() * 0.3) as usize;
+        let delay = Duration::from_secs_f64(0.6 * moments.unit());
         let start = Instant::now();
         let report_started = |folders: &[PathBuf]| {
             folders.get(before.max(1) - 1..).is_some_and(|new| new.iter().any(|d| d.join("points.csv").exists()))
@@ -487,10 +474,10 @@ fn train_killed_at_random_moments_leaves_only_whole_sealed_files() {
         c.arg("train").arg(&space).arg("--cache-dir").arg(&cache).stdout(Stdio::null()).stderr(Stdio::piped());
         c
     };
-    let mut moments = Moments(7);
+    let mut moments = SplitMix(7);
     for _ in 0..6 {
         let mut child = train().spawn().unwrap();
-        std::thread::sleep(Duration::from_secs_f64(2.5 * moments.next_unit()));
+        std::thread::sleep(Duration::from_secs_f64(2.5 * moments.unit()));
         let _ = child.kill();
         let _ = child.wait();
     }
