@@ -4,7 +4,8 @@
 //! Keys already measured on this host are skipped unless `--recalibrate`; the workflow itself is
 //! [`crate::measure::calibrate`]. Progress goes to stderr.
 
-use super::CliError;
+use super::output::{self, note, CalibrateSummary};
+use super::{CliError, OutputFormat};
 use crate::measure::calibrate::{self, CalibrateError, CalibrationOptions};
 use crate::measure::{DeviceKind, ProfileOptions};
 use crate::spec::Space;
@@ -44,6 +45,9 @@ pub struct CalibrateArgs {
     /// Seed of the random weights, feature store and candidate sets (recorded in each row).
     #[arg(long, default_value_t = ProfileOptions::default().seed)]
     pub seed: u64,
+    /// Output format of the summary on stdout (`json`: one object, see `cli::output::CalibrateSummary`).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 impl CalibrateArgs {
@@ -66,39 +70,61 @@ impl CalibrateArgs {
 /// Run `calibrate`.
 pub fn run(args: &CalibrateArgs) -> Result<(), CliError> {
     let space = crate::spec::load_space(&args.space).map_err(CliError::input)?;
-    calibrate_space(&space, &args.options(), args.dry_run).map(|_| ())
+    calibrate_space(&space, &args.options(), args.dry_run, Some(args.format)).map(|_| ())
 }
 
 /// Measure the keys of an already loaded space that `opts` selects (with `dry_run`, list them); returns how
-/// many were measured.
-pub fn calibrate_space(space: &Space, opts: &CalibrationOptions, dry_run: bool) -> Result<usize, CliError> {
+/// many were measured. `format` prints the summary on stdout; `None` (calibration as a step of another
+/// command) says it on stderr instead.
+pub fn calibrate_space(
+    space: &Space,
+    opts: &CalibrationOptions,
+    dry_run: bool,
+    format: Option<OutputFormat>,
+) -> Result<usize, CliError> {
     let plan = calibrate::plan(space, opts).map_err(calibrate_error)?;
     for damaged in plan.damaged() {
-        eprintln!("calibrate: {damaged}");
+        note(&format!("calibrate: {damaged}"));
     }
     if plan.other_devices > 0 && !opts.only_missing_everywhere {
-        eprintln!("calibrate: {} key(s) on other devices are not measured in this run", plan.other_devices);
+        note(&format!("calibrate: {} key(s) on other devices are not measured in this run", plan.other_devices));
     }
+    let mut result = CalibrateSummary {
+        host: plan.host.to_string(),
+        calib_dir: opts.calib_dir.display().to_string(),
+        measured: 0,
+        to_measure: plan.todo.iter().map(|k| format!("{k} ({})", k.arch)).collect(),
+        profiles: 0,
+        seconds: 0.0,
+        other_devices: plan.other_devices,
+        damaged_rows: plan.damaged().to_vec(),
+    };
     if opts.only_missing_everywhere && plan.todo.is_empty() {
         return Ok(0);
     }
-    eprintln!("calibrate: host {}", plan.host);
-    eprintln!("calibrate: {} key(s) to measure, written to {}", plan.todo.len(), opts.calib_dir.display());
+    note(&format!("calibrate: host {}", plan.host));
+    note(&format!("calibrate: {} key(s) to measure, written to {}", plan.todo.len(), opts.calib_dir.display()));
     if dry_run {
-        for key in &plan.todo {
-            println!("{key} ({})", key.arch);
+        if let Some(format) = format {
+            output::result(format, &result, || result.to_measure.join("\n"));
         }
         return Ok(0);
     }
-    let host = plan.host.clone();
     let done = calibrate::measure(space, plan, opts, super::progress::terminal().as_ref()).map_err(calibrate_error)?;
-    println!(
-        "calibrated {} key(s) on {host} in {:.1} s; {} profile(s) in {}",
-        done.measured,
-        done.seconds,
-        done.profiles,
-        opts.calib_dir.display()
-    );
+    result.measured = done.measured;
+    result.profiles = done.profiles;
+    result.seconds = done.seconds;
+    result.to_measure.clear();
+    let text = || {
+        format!(
+            "calibrated {} key(s) on {} in {:.1} s; {} profile(s) in {}",
+            result.measured, result.host, result.seconds, result.profiles, result.calib_dir
+        )
+    };
+    match format {
+        Some(format) => output::result(format, &result, text),
+        None => note(&text()),
+    }
     Ok(done.measured)
 }
 

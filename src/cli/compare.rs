@@ -8,6 +8,7 @@
 //! written to `<out>/<space>-compare-<timestamp>.md`.
 
 use super::explore::{command_line, stop_flag, utc_stamp, SourceArgs};
+use super::output::{CompareSummary, CompareSummaryRow};
 use super::CliError;
 use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{fmt_num, EvalSettings};
@@ -48,6 +49,9 @@ pub struct CompareArgs {
     /// Folder receiving the table and the journal (default: the space's `output.dir`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Output format on stdout: the Markdown table, or `json` (one object, see `cli::output::CompareSummary`).
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Table)]
+    pub format: super::OutputFormat,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -177,8 +181,8 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     }
     let compared = rows.len();
     let quality = crate::report::plots::quality_metric_of(&space).to_string();
-    let table = markdown(&select(rows, args.top), &sla_text, &loads, Some(&quality));
-    println!("{table}");
+    let shown = select(rows, args.top);
+    let table = markdown(&shown, &sla_text, &loads, Some(&quality));
     let text = format!(
         "# Comparison of `{}` under {sla_text}\n\n{compared} configurations meet the targets at some load \
          ({} points considered{}).\n\n{table}\nCommand: `{}`\n",
@@ -198,7 +202,35 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     crate::durable::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
         .map_err(CliError::runtime)?;
-    eprintln!("written: {}", path.display());
+    let result = CompareSummary {
+        space: space.name.clone(),
+        targets: sla_text.clone(),
+        loads_qps: loads.clone(),
+        quality_metric: quality.clone(),
+        points_considered: summary.order.len(),
+        compared,
+        below_floor,
+        rows: shown
+            .iter()
+            .enumerate()
+            .map(|(i, r)| CompareSummaryRow {
+                rank: i + 1,
+                id: r.id,
+                backends: r.backends.clone(),
+                pipeline: r.pipeline.clone(),
+                hardware: r.hardware.clone(),
+                capacity_qps: r.capacity_qps,
+                p95_ms: r.p95_ms.clone(),
+                quality: r.quality,
+                area_mm2: r.area_mm2,
+                power_w: r.power_w,
+            })
+            .collect(),
+        written: path.display().to_string(),
+        interrupted: summary.interrupted,
+    };
+    super::output::result(args.format, &result, || table.clone());
+    super::output::note(&format!("written: {}", path.display()));
     if summary.interrupted {
         return Err(CliError::interrupted(anyhow!(
             "the table covers the points evaluated so far; the journal keeps them for the next run"

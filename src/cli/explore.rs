@@ -6,7 +6,8 @@
 //! recent unfinished run of the space in its own report folder, with that run's strategy, budget and seed
 //! (each can still be overridden). Ctrl-C stops after the points in flight; the journal stays intact.
 
-use super::CliError;
+use super::output::{self, detail, note, EarlyStopSummary, ExploreSummary};
+use super::{CliError, OutputFormat, CACHE_ENV};
 use crate::explore::driver::{Driver, DriverOptions, PhaseTimes};
 use crate::explore::evaluate::EvalSettings;
 use crate::explore::journal::{fingerprint, Journal};
@@ -52,6 +53,9 @@ pub struct ExploreArgs {
     /// only profiles that no host in the calibration folder has are measured).
     #[arg(long)]
     pub recalibrate: bool,
+    /// Output format of the summary on stdout (`json`: one object, see `cli::output::ExploreSummary`).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -61,7 +65,7 @@ pub struct ExploreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Folder of trained models and score caches.
-    #[arg(long, default_value = ".cache")]
+    #[arg(long, default_value = ".cache", env = CACHE_ENV)]
     pub cache_dir: PathBuf,
     /// Folder of calibration data (latency profiles).
     #[arg(long, default_value = "calib")]
@@ -118,13 +122,17 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         RunConfigError::Io(e) => CliError::runtime(e),
     })?;
     if config.nothing_to_resume {
-        eprintln!("note: no unfinished run of '{}' under {}; starting a new one", space.name, config.out.display());
+        note(&format!(
+            "note: no unfinished run of '{}' under {}; starting a new one",
+            space.name,
+            config.out.display()
+        ));
     }
     let (dir, strategy, budget, seed) = (config.dir.clone(), config.strategy, config.budget, config.seed);
     let t = Instant::now();
     let calibration =
         crate::measure::calibrate::CalibrationOptions::for_explore(args.sources.calib_dir.clone(), args.recalibrate);
-    super::calibrate::calibrate_space(&space, &calibration, false)?;
+    super::calibrate::calibrate_space(&space, &calibration, false, None)?;
     phases.push("calibration (missing latency profiles)", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let opened = sources::open(&space, &args.sources.options()).map_err(CliError::by_cause)?;
@@ -170,7 +178,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     phases.push("comparison under the SLA", t.elapsed().as_secs_f64());
     let info = RunInfo {
         command: command.clone(),
-        strategy: strategy_name,
+        strategy: strategy_name.clone(),
         budget,
         search_seed: seed,
         sim_seed: settings.seed,
@@ -202,17 +210,47 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     report.phases.push("total", t_all.elapsed().as_secs_f64());
     report::write(&dir, &report).map_err(CliError::runtime)?;
 
-    let feasible = report.rows.iter().filter(|r| r.feasible).count();
-    println!(
-        "{}: {} points ({} evaluated, {} reused), {feasible} feasible, {} on the front, hypervolume {:.6e}",
-        space.name,
-        report.rows.len(),
-        summary.evaluated,
-        summary.reused,
-        report.front().count(),
-        report.hypervolume
-    );
-    println!("report: {} ({} files)", dir.display(), files.len());
+    for (phase, seconds) in &report.phases.wall_s {
+        detail(&format!("phase {phase}: {seconds:.2} s"));
+    }
+    detail(&format!("quality: {}", opened.quality.describe()));
+    detail(&format!("latency: {}", opened.latency.describe()));
+    detail(&format!("journal: {} (fingerprint {fp})", journal_path.display()));
+    let result = ExploreSummary {
+        space: space.name.clone(),
+        source: args.space.display().to_string(),
+        strategy: strategy_name,
+        budget,
+        search_seed: seed,
+        sim_seed: settings.seed,
+        points: report.rows.len() as u64,
+        evaluated: summary.evaluated,
+        reused: summary.reused,
+        feasible: report.rows.iter().filter(|r| r.feasible).count() as u64,
+        front: report.front().count() as u64,
+        hypervolume: report.hypervolume,
+        report_dir: dir.display().to_string(),
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        journal: journal_path.display().to_string(),
+        fingerprint: fp.clone(),
+        interrupted: summary.interrupted,
+        early_stop: summary.early_stop.map(|e| EarlyStopSummary { at: e.at, last_growth: e.last_growth }),
+    };
+    output::result(args.format, &result, || {
+        format!(
+            "{}: {} points ({} evaluated, {} reused), {} feasible, {} on the front, hypervolume {:.6e}\nreport: {} ({} \
+             files)",
+            result.space,
+            result.points,
+            result.evaluated,
+            result.reused,
+            result.feasible,
+            result.front,
+            result.hypervolume,
+            result.report_dir,
+            result.files.len()
+        )
+    });
     if summary.interrupted {
         write_state(&dir, &state).map_err(CliError::runtime)?;
         return Err(CliError::interrupted(anyhow!(
@@ -233,21 +271,21 @@ pub fn open_journal(path: &std::path::Path, fingerprint: &str) -> Result<Journal
         .with_context(|| format!("cannot open the journal {}", path.display()))
         .map_err(CliError::runtime)?;
     if journal.torn_tail_bytes > 0 {
-        eprintln!(
+        note(&format!(
             "journal {}: dropped a torn last line ({} bytes) left by an interrupted run; its point is evaluated again",
             path.display(),
             journal.torn_tail_bytes
-        );
+        ));
     }
     if journal.skipped_lines > 0 {
-        eprintln!(
+        note(&format!(
             "journal {}: skipped {} damaged or unreadable lines (their points are evaluated again)",
             path.display(),
             journal.skipped_lines
-        );
+        ));
     }
     if journal.known() > 0 {
-        eprintln!("journal {}: {} finished points reusable", path.display(), journal.known());
+        note(&format!("journal {}: {} finished points reusable", path.display(), journal.known()));
     }
     Ok(journal)
 }

@@ -42,7 +42,7 @@ pub struct FitSyntheticArgs {
     #[arg(long, default_value_t = 0)]
     pub direct_iters: u64,
     /// Root of the checkpoint and score caches.
-    #[arg(long, default_value = ".cache")]
+    #[arg(long, default_value = ".cache", env = super::CACHE_ENV)]
     pub cache_dir: PathBuf,
 }
 

@@ -5,7 +5,7 @@
 //! a file-size limit, a read-only or unwritable folder, a journal another run holds, a libtorch error) exits
 //! with code 1; [`CliError::Interrupted`] (Ctrl-C, finished work kept) exits with code 130.
 //! [`CliError::by_cause`] sorts an error by its cause chain.
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod accel;
@@ -21,12 +21,17 @@ pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod fit_synthetic;
+pub mod output;
 pub mod progress;
 pub mod quality;
 pub mod reproduce;
 pub mod simulate;
 pub mod train;
 pub mod validate;
+
+/// Environment variable naming the cache folder (models, scores, benchmark tables) when `--cache-dir` is not
+/// given; default `.cache`.
+pub const CACHE_ENV: &str = "RECPIPE_DSE_CACHE";
 
 /// Output format of the commands that print a result (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +46,12 @@ pub enum OutputFormat {
 #[derive(Debug, Parser)]
 #[command(name = "recpipe-dse", version, about, long_about = None)]
 pub struct Cli {
+    /// Print errors only (no notes, no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print details too (phase times, sources, fingerprints).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
@@ -75,6 +86,18 @@ pub enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Fit the synthetic Criteo stand-in so that a trained DLRM reaches the published quality of Fig. 3.
     FitSynthetic(fit_synthetic::FitSyntheticArgs),
+    /// Print a shell completion script on stdout (e.g. `recpipe-dse completions bash > /etc/bash_completion.d/recpipe-dse`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into a folder with `--out`.
+    Man {
+        /// Folder receiving `recpipe-dse.1` and a `recpipe-dse-<command>.1` page per command.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 /// Why a subcommand failed; decides the exit code.
@@ -118,9 +141,50 @@ impl CliError {
     }
 }
 
+/// `--version`: the crate version, the commit it was built from, the build's key crates and rustc, the
+/// libtorch this process loaded and whether CUDA is usable.
+fn version_details() -> String {
+    crate::device::load_cuda_backend();
+    let cuda = match tch::Cuda::device_count() {
+        0 => format!("not available ({:?})", crate::device::load_cuda_backend()),
+        n => format!("available, {n} device(s)"),
+    };
+    format!(
+        "{}\ncommit: {}\nbuilt with: {}\nlibtorch: {}\nCUDA: {cuda}",
+        env!("CARGO_PKG_VERSION"),
+        env!("RECPIPE_GIT_COMMIT"),
+        env!("RECPIPE_BUILD_VERSIONS"),
+        crate::measure::host::libtorch_version().unwrap_or_else(|| "unknown".into()),
+    )
+}
+
+/// Print the man page, or write every command's page into `out`.
+fn man(out: Option<&std::path::Path>) -> Result<(), CliError> {
+    use anyhow::Context;
+    let command = Cli::command();
+    match out {
+        None => clap_mangen::Man::new(command).render(&mut std::io::stdout()).map_err(CliError::runtime),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+                .map_err(CliError::runtime)?;
+            clap_mangen::generate_to(command, dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))
+                .map_err(CliError::runtime)?;
+            output::note(&format!("man pages written to {}", dir.display()));
+            Ok(())
+        }
+    }
+}
+
 /// Parse the process arguments, run the subcommand and return the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut command = Cli::command();
+    if std::env::args().any(|a| a == "--version") {
+        command = command.long_version(version_details());
+    }
+    let parsed = command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout with success, usage errors to stderr.
@@ -128,6 +192,11 @@ pub fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    output::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => output::Verbosity::Quiet,
+        (_, true) => output::Verbosity::Verbose,
+        _ => output::Verbosity::Normal,
+    });
     // A file-size limit (`ulimit -f`) makes a write fail with an error the command reports, naming the file,
     // instead of killing the process with SIGXFSZ half-way through.
     // SAFETY: setting a signal's disposition to "ignore" before any other thread exists.
@@ -148,6 +217,11 @@ pub fn main() -> ExitCode {
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::FitSynthetic(args) => fit_synthetic::run(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "recpipe-dse", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { out } => man(out.as_deref()),
         Command::Devices => {
             println!("cuda backend: {:?}", crate::device::load_cuda_backend());
             println!("best device: {:?}", crate::device::best_device());

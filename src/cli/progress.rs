@@ -1,5 +1,6 @@
 //! The terminal's [`Progress`] observer: a progress bar with rate and ETA on stderr for counted work, and
-//! messages on stderr printed above the bar (the bar is hidden when stderr is not a terminal).
+//! messages on stderr printed above the bar (the bar is hidden when stderr is not a terminal); `-q` silences
+//! both.
 
 use crate::progress::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,6 +19,9 @@ pub fn terminal() -> Arc<dyn Progress> {
 
 impl Progress for Terminal {
     fn message(&self, text: &str) {
+        if super::output::verbosity() == super::output::Verbosity::Quiet {
+            return;
+        }
         match self.bar.lock().expect("progress bar lock").as_ref() {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),
@@ -25,6 +29,9 @@ impl Progress for Terminal {
     }
 
     fn begin(&self, total: u64) {
+        if super::output::verbosity() == super::output::Verbosity::Quiet {
+            return;
+        }
         let bar = ProgressBar::new(total);
         let style = ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points, {per_sec}, ETA {eta}",

@@ -20,7 +20,7 @@ pub struct QualityArgs {
     #[arg(long, value_enum, default_value_t = super::OutputFormat::Table)]
     pub format: super::OutputFormat,
     /// Root of the checkpoint and score caches.
-    #[arg(long, default_value = ".cache")]
+    #[arg(long, default_value = ".cache", env = super::CACHE_ENV)]
     pub cache_dir: PathBuf,
     /// Retrain and rescore even when cached files exist.
     #[arg(long)]

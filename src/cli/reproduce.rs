@@ -31,7 +31,7 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub quick: bool,
     /// Root of the checkpoint and score caches (quality and iso-quality figures).
-    #[arg(long, default_value = ".cache")]
+    #[arg(long, default_value = ".cache", env = super::CACHE_ENV)]
     pub cache_dir: PathBuf,
     /// Folder of the CPU/GPU latency profiles (iso-quality figures).
     #[arg(long, default_value = "calib")]

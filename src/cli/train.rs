@@ -14,7 +14,7 @@ pub struct TrainArgs {
     /// Design-space YAML file.
     pub space: PathBuf,
     /// Root of the checkpoint and score caches.
-    #[arg(long, default_value = ".cache")]
+    #[arg(long, default_value = ".cache", env = super::CACHE_ENV)]
     pub cache_dir: PathBuf,
     /// Retrain even when a checkpoint exists (it is overwritten).
     #[arg(long)]

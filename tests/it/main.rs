@@ -4,6 +4,7 @@ mod checkout;
 mod data;
 mod explore;
 mod fuzz;
+mod interfaces;
 mod measure;
 mod models;
 mod peers;

@@ -1,0 +1,180 @@
+//! What the commands print, and how much: the global `-q` / `-v` verbosity, notes and details on stderr,
+//! and the machine-readable summaries that `--format json` prints on stdout.
+//!
+//! Streams: stdout carries a command's result only (its text summary, or with `--format json` exactly one
+//! JSON document), so scripts can pipe it; everything else — progress, notes, warnings — goes to stderr.
+//! `-q` silences notes and progress (errors still print); `-v` adds details (phase times, sources, the
+//! journal's fingerprint). The summary types derive `Serialize` and `Deserialize`, so a script (or a test)
+//! can read them back into the same values.
+
+use super::OutputFormat;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// How much a command says on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: errors only.
+    Quiet,
+    /// Notes and progress.
+    Normal,
+    /// `-v`: also details.
+    Verbose,
+}
+
+static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
+/// Set the process's verbosity (once, from the global flags).
+pub fn set_verbosity(v: Verbosity) {
+    let _ = VERBOSITY.set(v);
+}
+
+/// The process's verbosity ([`Verbosity::Normal`] unless set).
+pub fn verbosity() -> Verbosity {
+    VERBOSITY.get().copied().unwrap_or(Verbosity::Normal)
+}
+
+/// A note on stderr, unless `-q`.
+pub fn note(text: &str) {
+    if verbosity() >= Verbosity::Normal {
+        eprintln!("{text}");
+    }
+}
+
+/// A detail on stderr, only with `-v`.
+pub fn detail(text: &str) {
+    if verbosity() >= Verbosity::Verbose {
+        eprintln!("{text}");
+    }
+}
+
+/// Print a command's result on stdout: `value` as pretty JSON, or the text `text` builds.
+pub fn result<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce() -> String) {
+    match format {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(value).expect("summaries serialise"));
+        }
+        OutputFormat::Table => println!("{}", text()),
+    }
+}
+
+/// When and why a run's early stop fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopSummary {
+    /// Distinct points evaluated when it fired.
+    pub at: u64,
+    /// Points after which the front last grew.
+    pub last_growth: u64,
+}
+
+/// `explore --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExploreSummary {
+    /// Space name.
+    pub space: String,
+    /// The space file.
+    pub source: String,
+    /// Search strategy.
+    pub strategy: String,
+    /// Budget of distinct points.
+    pub budget: u64,
+    /// Seed of the search.
+    pub search_seed: u64,
+    /// Seed of the serving simulations.
+    pub sim_seed: u64,
+    /// Distinct points of the run.
+    pub points: u64,
+    /// Points evaluated now.
+    pub evaluated: u64,
+    /// Points reused from the journal.
+    pub reused: u64,
+    /// Feasible points.
+    pub feasible: u64,
+    /// Points on the Pareto front.
+    pub front: u64,
+    /// Hypervolume of the front (0 without feasible points).
+    pub hypervolume: f64,
+    /// The report folder.
+    pub report_dir: String,
+    /// Files written into it.
+    pub files: Vec<String>,
+    /// The journal.
+    pub journal: String,
+    /// Fingerprint of the evaluation inputs the journal's records carry.
+    pub fingerprint: String,
+    /// Whether Ctrl-C stopped the run (it exits 130 and can be resumed).
+    pub interrupted: bool,
+    /// Set when the early stop ended the run.
+    pub early_stop: Option<EarlyStopSummary>,
+}
+
+/// One row of `compare --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareSummaryRow {
+    /// Rank (1 = highest capacity).
+    pub rank: usize,
+    /// Point id.
+    pub id: u64,
+    /// Backends per stage.
+    pub backends: String,
+    /// Pipeline in words.
+    pub pipeline: String,
+    /// Hardware per stage in words.
+    pub hardware: String,
+    /// Largest load meeting every target, queries/s.
+    pub capacity_qps: f64,
+    /// p95 at each load of `loads_qps`, ms (`null` = saturated).
+    pub p95_ms: Vec<Option<f64>>,
+    /// The space's quality metric.
+    pub quality: Option<f64>,
+    /// Accelerator area, mm².
+    pub area_mm2: Option<f64>,
+    /// Accelerator power, W.
+    pub power_w: Option<f64>,
+}
+
+/// `compare --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareSummary {
+    /// Space name.
+    pub space: String,
+    /// The targets in words (`p95 ≤ 10 ms and p99 ≤ 20 ms at ndcg@64 ≥ 0.3`).
+    pub targets: String,
+    /// Loads of the p95 columns, queries/s.
+    pub loads_qps: Vec<f64>,
+    /// The quality metric's name.
+    pub quality_metric: String,
+    /// Points considered.
+    pub points_considered: usize,
+    /// Configurations meeting the targets at some load.
+    pub compared: usize,
+    /// Served configurations left out for the quality floor.
+    pub below_floor: usize,
+    /// The rows shown, best first.
+    pub rows: Vec<CompareSummaryRow>,
+    /// The Markdown file written.
+    pub written: String,
+    /// Whether Ctrl-C stopped the evaluation (the table covers the points finished).
+    pub interrupted: bool,
+}
+
+/// `calibrate --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrateSummary {
+    /// The host measured on.
+    pub host: String,
+    /// The calibration folder.
+    pub calib_dir: String,
+    /// Keys measured (0 for a dry run).
+    pub measured: usize,
+    /// Keys still to measure (the list of a dry run).
+    pub to_measure: Vec<String>,
+    /// Profiles in the folder afterwards.
+    pub profiles: usize,
+    /// Wall time of the measurements, s.
+    pub seconds: f64,
+    /// Keys on devices this run does not measure.
+    pub other_devices: usize,
+    /// Damaged rows ignored (`file:line: why`).
+    pub damaged_rows: Vec<String>,
+}

@@ -1,0 +1,165 @@
+//! The scriptable interface: `--format json` summaries that parse and round-trip, `-q` / `-v`, the cache
+//! folder's environment variable, shell completions and man pages.
+
+use crate::support::{bin, repo};
+use recpipe_dse::cli::output::{CalibrateSummary, CompareSummary, ExploreSummary};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recpipe-interfaces-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// stdout of a successful run, as JSON that reads back into `T` and serialises to the same document.
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(out: &Output) -> T {
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let value: T = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: not the summary:\n{stdout}"));
+    let again: T = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+    assert_eq!(again, value);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(serde_json::to_value(&value).unwrap(), doc, "fields lost in the round trip");
+    value
+}
+
+/// The bench-search space with tiny models, in `dir`.
+fn small_space(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/spaces/bench-search.yaml"))
+        .unwrap()
+        .replacen("queries: 2000", "queries: 300", 1)
+        .replacen("quality:\n", "training:\n  epochs: 1\n  train_rows: 2000\n  validation_rows: 500\n\nquality:\n", 1);
+    let path = dir.join("small.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn explore_compare_and_calibrate_print_json_that_round_trips() {
+    let dir = temp_dir("json");
+    let space = small_space(&dir);
+    let out = dir.join("out");
+    // The cache folder comes from the environment variable.
+    let explore = bin()
+        .env("RECPIPE_DSE_CACHE", dir.join("env-cache"))
+        .args(["-q", "explore"])
+        .arg(&space)
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(explore.stderr.is_empty(), "-q printed: {}", text(&explore.stderr));
+    let e: ExploreSummary = round_trip(&explore);
+    assert_eq!((e.space.as_str(), e.points, e.evaluated, e.reused), ("bench-search", 2192, 2192, 0));
+    assert!(e.feasible > 0 && e.front > 0 && e.hypervolume > 0.0 && !e.interrupted);
+    assert!(e.files.iter().any(|f| f.ends_with("report.md")) && Path::new(&e.report_dir).is_dir());
+    assert!(dir.join("env-cache/checkpoints").is_dir(), "RECPIPE_DSE_CACHE was not used");
+
+    let compare = bin()
+        .arg("compare")
+        .arg(&space)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(dir.join("env-cache"))
+        .args(["--sla", "p95=10ms", "--qps", "200,400", "--format", "json"])
+        .output()
+        .unwrap();
+    let c: CompareSummary = round_trip(&compare);
+    assert_eq!(c.loads_qps, vec![200.0, 400.0]);
+    assert!(c.compared > 0 && !c.rows.is_empty() && c.rows[0].rank == 1, "{c:?}");
+    assert!(c.rows.windows(2).all(|w| w[0].rank < w[1].rank));
+    assert!(Path::new(&c.written).is_file());
+
+    // A dry run of a CPU space lists what would be measured, in an empty calibration folder.
+    let cpu_space = dir.join("cpu.yaml");
+    let cpu = std::fs::read_to_string(repo().join("tests/spaces/tiny-explore.yaml")).unwrap();
+    std::fs::write(&cpu_space, cpu.replace("accel/", &format!("{}/accel/", repo().display()))).unwrap();
+    let calibrate = bin()
+        .arg("calibrate")
+        .arg(&cpu_space)
+        .arg("--calib-dir")
+        .arg(dir.join("calib"))
+        .args(["--dry-run", "--device", "cpu", "--format", "json"])
+        .output()
+        .unwrap();
+    let k: CalibrateSummary = round_trip(&calibrate);
+    assert!(!k.to_measure.is_empty() && k.measured == 0 && k.damaged_rows.is_empty(), "{k:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn verbose_adds_details_and_quiet_keeps_errors() {
+    let dir = temp_dir("verbosity");
+    let space = small_space(&dir);
+    let run = |flag: &str| {
+        bin()
+            .arg(flag)
+            .arg("explore")
+            .arg(&space)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .output()
+            .unwrap()
+    };
+    let verbose = run("-v");
+    assert_eq!(verbose.status.code(), Some(0), "{}", text(&verbose.stderr));
+    let stderr = text(&verbose.stderr);
+    assert!(stderr.contains("phase search and evaluation:") && stderr.contains("fingerprint"), "{stderr}");
+    let quiet = run("--quiet");
+    assert!(quiet.stderr.is_empty(), "{}", text(&quiet.stderr));
+    assert!(text(&quiet.stdout).contains("2192 points (0 evaluated, 2192 reused)"));
+    // Errors still print under -q, with their exit code.
+    let bad = bin().args(["-q", "explore", "no/such/space.yaml"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("no/such/space.yaml"));
+    assert_eq!(bin().args(["-q", "-v", "validate", "x"]).output().unwrap().status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let script = text(&out.stdout);
+        for command in ["explore", "compare", "calibrate", "reproduce"] {
+            assert!(script.contains(command), "{shell} completion lacks {command}");
+        }
+    }
+    let page = bin().arg("man").output().unwrap();
+    assert!(text(&page.stdout).starts_with(".ie") && text(&page.stdout).contains("explore"));
+    let dir = temp_dir("man");
+    let out = bin().args(["man", "--out"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for page in ["recpipe-dse.1", "recpipe-dse-explore.1", "recpipe-dse-compare.1", "recpipe-dse-bench-search.1"] {
+        let roff = std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(roff.contains(".TH"), "{page}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_names_the_commit_libtorch_and_cuda() {
+    let out = bin().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = text(&out.stdout);
+    let commit = v.lines().find_map(|l| l.strip_prefix("commit: ")).unwrap_or_else(|| panic!("{v}"));
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{v}");
+    assert!(v.contains("libtorch: 2.") && v.contains("CUDA: ") && v.contains("tch 0.24"), "{v}");
+    assert_eq!(
+        text(&bin().arg("-V").output().unwrap().stdout).trim(),
+        format!("recpipe-dse {}", env!("CARGO_PKG_VERSION"))
+    );
+}
