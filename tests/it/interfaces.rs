@@ -63,6 +63,23 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     assert!(e.feasible > 0 && e.front > 0 && e.hypervolume > 0.0 && !e.interrupted);
     assert!(e.files.iter().any(|f| f.ends_with("report.md")) && Path::new(&e.report_dir).is_dir());
     assert!(dir.join("env-cache/checkpoints").is_dir(), "RECPIPE_DSE_CACHE was not used");
+    // The tidy long table: one row per point and metric, per-load metrics split into metric and load.
+    use polars::prelude::{ParquetReader, SerReader};
+    let long = ParquetReader::new(std::fs::File::open(Path::new(&e.report_dir).join("points_long.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let names: Vec<String> = long.get_column_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, ["id", "feasible", "metric", "load_qps", "value"]);
+    assert!(long.height() > 4 * 2192, "{} rows", long.height());
+    let metric = long.column("metric").unwrap().str().unwrap().clone();
+    let load = long.column("load_qps").unwrap().f64().unwrap().clone();
+    let at_500 = (0..long.height()).filter(|&i| metric.get(i) == Some("p95_ms") && load.get(i) == Some(500.0)).count();
+    let wide = ParquetReader::new(std::fs::File::open(Path::new(&e.report_dir).join("points.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let simulated = wide.height() - wide.column("p95_ms@500qps").unwrap().null_count();
+    assert!(simulated > 0);
+    assert_eq!(at_500, simulated, "one long row per point with p95 at 500 q/s");
 
     let compare = bin()
         .arg("compare")
