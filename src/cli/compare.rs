@@ -18,7 +18,7 @@ use crate::report::compare::{markdown, meets_floors, select, CompareRow};
 use crate::search::{self, SearchSettings, StrategyKind};
 use crate::sim::SlaTarget;
 use crate::spec::metric::Metric;
-use crate::spec::{load_space, QualityFloor};
+use crate::spec::{load_space_with, QualityFloor};
 use anyhow::{anyhow, Context};
 use clap::Args;
 use rayon::prelude::*;
@@ -52,6 +52,10 @@ pub struct CompareArgs {
     /// Output format on stdout: the Markdown table, or `json` (one object, see `cli::output::CompareSummary`).
     #[arg(long, value_enum, default_value_t = super::OutputFormat::Table)]
     pub format: super::OutputFormat,
+    /// Override a field of the space: `--set search.budget=500 --set load.qps=[100,400]` (a field path as
+    /// errors print it, and a YAML value; repeatable, applied in order).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -119,7 +123,7 @@ fn parse_loads(text: &str) -> anyhow::Result<Vec<f64>> {
 
 /// Run `compare`.
 pub fn run(args: &CompareArgs) -> Result<(), CliError> {
-    let space = Arc::new(load_space(&args.space).map_err(CliError::input)?);
+    let space = Arc::new(load_space_with(&args.space, &args.set).map_err(CliError::input)?);
     let slas = parse_slas(&args.sla).map_err(CliError::input)?;
     let loads = match &args.qps {
         Some(q) => parse_loads(q).map_err(CliError::input)?,

@@ -17,7 +17,7 @@ use crate::explore::sources::{self, SourceOptions};
 use crate::report::{self, RunInfo};
 use crate::search::budgeted::Limits;
 use crate::search::{self, SearchSettings, StrategyKind};
-use crate::spec::load_space;
+use crate::spec::load_space_with;
 use anyhow::{anyhow, Context};
 use clap::Args;
 use std::path::PathBuf;
@@ -56,6 +56,10 @@ pub struct ExploreArgs {
     /// Output format of the summary on stdout (`json`: one object, see `cli::output::ExploreSummary`).
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Override a field of the space: `--set search.budget=500 --set load.qps=[100,400]` (a field path as
+    /// errors print it, and a YAML value; repeatable, applied in order).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -107,7 +111,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     let t_all = Instant::now();
     let started = utc_stamp();
     let mut phases = PhaseTimes::default();
-    let space = Arc::new(load_space(&args.space).map_err(CliError::input)?);
+    let space = Arc::new(load_space_with(&args.space, &args.set).map_err(CliError::input)?);
     let command = command_line();
     let choices = RunChoices {
         strategy: args.strategy,

@@ -5,6 +5,7 @@
 //! name to use in messages and the directory relative paths resolve against; [`load_space`] reads a file.
 
 pub mod metric;
+pub mod overrides;
 pub(crate) mod raw;
 mod space;
 mod validate;
@@ -22,6 +23,16 @@ pub fn parse_space(text: &str, file: &str, base_dir: &Path) -> Result<Space, Inp
 
 /// Read, parse and validate a design-space file; relative paths inside resolve against the working directory.
 pub fn load_space(path: &Path) -> Result<Space, InputError> {
+    load_space_with(path, &[])
+}
+
+/// [`load_space`] with `--set key=value` overrides ([`overrides`]) applied before validation.
+pub fn load_space_with(path: &Path, sets: &[String]) -> Result<Space, InputError> {
     let (file, text) = read_file(path)?;
-    parse_space(&text, &file, Path::new("."))
+    if sets.is_empty() {
+        return parse_space(&text, &file, Path::new("."));
+    }
+    let parsed = sets.iter().map(|s| overrides::parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+    let (doc, label) = overrides::apply_overrides(&text, &file, &parsed)?;
+    parse_space(&doc, &label, Path::new("."))
 }

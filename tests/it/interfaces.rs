@@ -180,3 +180,34 @@ fn version_names_the_commit_libtorch_and_cuda() {
         format!("recpipe-dse {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn set_overrides_any_field_and_bad_overrides_are_named() {
+    let dir = temp_dir("set");
+    let space = small_space(&dir);
+    let explore = |sets: &[&str]| {
+        let mut c = bin();
+        c.arg("explore").arg(&space).arg("--out").arg(dir.join("out")).arg("--cache-dir").arg(dir.join("cache"));
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        c.args(["--format", "json"]).output().unwrap()
+    };
+    let run = explore(&["search.strategy=nsga2", "search.budget=90", "load.qps=[300, 600]"]);
+    let e: ExploreSummary = round_trip(&run);
+    assert!(e.strategy.starts_with("nsga2") && (e.points, e.budget) == (90, 90), "{e:?}");
+    let md = std::fs::read_to_string(Path::new(&e.report_dir).join("report.md")).unwrap();
+    assert!(md.contains("300, 600 queries/s") || md.contains("300 queries/s"), "{md}");
+    for (set, shows) in [
+        ("load.qps=[0]", "load.qps[0]: must be a positive number, got 0"),
+        ("load.qpz=1", "load.qpz: unknown field `qpz`"),
+        ("pipelines[9].stages=1", "index [9] is out of range"),
+        ("search budget", "expected key=value"),
+    ] {
+        let out = explore(&[set]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
+        assert!(stderr.contains(shows), "{set}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
