@@ -186,7 +186,7 @@ pub fn read_sealed(path: &Path) -> Result<Option<Vec<u8>>, SealError> {
 }
 
 /// Check `bytes` (the contents of `path`) against `path`'s seal.
-pub fn check_seal(path: &Path, bytes: &[u8]) -> Result<(), SealError> {
+fn check_seal(path: &Path, bytes: &[u8]) -> Result<(), SealError> {
     let corrupt = |why: String| SealError::Corrupt { path: path.display().to_string(), why };
     let seal = match std::fs::read_to_string(seal_path(path)) {
         Ok(s) => s,
@@ -214,12 +214,6 @@ pub fn seal_matches(seal: &str, bytes: &[u8]) -> Result<(), String> {
         Some(_) if tagged => "its checksum does not match its seal".to_string(),
         _ => "its seal is unreadable".to_string(),
     })
-}
-
-/// Remove a cache file and its seal (ignoring absent files).
-pub fn remove_sealed(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let _ = std::fs::remove_file(seal_path(path));
 }
 
 /// An exclusive lock on a file for as long as the value lives (see the module docs).
@@ -371,7 +365,7 @@ mod tests {
         assert!(read_sealed(&path).unwrap_err().to_string().contains("checksum does not match"));
         std::fs::remove_file(seal_path(&path)).unwrap();
         assert!(read_sealed(&path).unwrap_err().to_string().contains("seal"));
-        remove_sealed(&path);
+        std::fs::remove_file(&path).unwrap();
         assert!(read_sealed(&path).unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
