@@ -18,14 +18,12 @@
 //!
 //! Checksums guard against torn and damaged files, not against tampering.
 
-use crate::hash::{Fnv1a, OFFSET_BASIS};
+use crate::hash::{Fnv1a, OFFSET_BASIS, SECOND_OFFSET_BASIS};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Offset basis of the checksum's second pass (the standard basis with its 32-bit halves swapped).
-const SECOND_OFFSET: u64 = 0x8422_2325_cbf2_9ce4;
 /// First word of every seal file.
 const SEAL_TAG: &str = "recpipe-dse-seal-v1";
 
@@ -116,7 +114,7 @@ pub fn checksum(bytes: &[u8]) -> String {
         h.write(bytes);
         h.finish()
     };
-    format!("{:016x}{:016x}", pass(OFFSET_BASIS), pass(SECOND_OFFSET))
+    format!("{:016x}{:016x}", pass(OFFSET_BASIS), pass(SECOND_OFFSET_BASIS))
 }
 
 /// The seal file of cache file `path`: `path` + `.check`.
@@ -276,7 +274,7 @@ impl FileLock {
         let text = format!(
             "pid {} on host {} since {}: {who}\n",
             std::process::id(),
-            hostname(),
+            crate::measure::host::hostname(),
             crate::explore::run::utc_stamp()
         );
         write_atomic(&owner, text.as_bytes()).map_err(io)?;
@@ -291,16 +289,6 @@ pub fn lock_folder(dir: &Path) -> std::io::Result<File> {
     let handle = File::open(dir)?;
     handle.lock()?;
     Ok(handle)
-}
-
-/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
 }
 
 impl Drop for FileLock {

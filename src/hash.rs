@@ -9,6 +9,9 @@
 
 /// The 64-bit FNV offset basis.
 pub const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+/// Offset basis of the second pass of this crate's 128-bit keys and checksums (two FNV-1a-64 passes): the
+/// standard basis with its 32-bit halves swapped.
+pub const SECOND_OFFSET_BASIS: u64 = 0x8422_2325_cbf2_9ce4;
 /// The 64-bit FNV prime.
 pub const PRIME: u64 = 0x0100_0000_01b3;
 

@@ -214,22 +214,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         points_considered: summary.order.len(),
         compared,
         below_floor,
-        rows: shown
-            .iter()
-            .enumerate()
-            .map(|(i, r)| CompareSummaryRow {
-                rank: i + 1,
-                id: r.id,
-                backends: r.backends.clone(),
-                pipeline: r.pipeline.clone(),
-                hardware: r.hardware.clone(),
-                capacity_qps: r.capacity_qps,
-                p95_ms: r.p95_ms.clone(),
-                quality: r.quality,
-                area_mm2: r.area_mm2,
-                power_w: r.power_w,
-            })
-            .collect(),
+        rows: shown.into_iter().enumerate().map(|(i, row)| CompareSummaryRow { rank: i + 1, row }).collect(),
         written: path.display().to_string(),
         interrupted: summary.interrupted,
     };

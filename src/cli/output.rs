@@ -108,29 +108,15 @@ pub struct ExploreSummary {
     pub early_stop: Option<EarlyStopSummary>,
 }
 
-/// One row of `compare --format json`.
+/// One row of `compare --format json`: its rank and the comparison row's fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareSummaryRow {
     /// Rank (1 = highest capacity).
     pub rank: usize,
-    /// Point id.
-    pub id: u64,
-    /// Backends per stage.
-    pub backends: String,
-    /// Pipeline in words.
-    pub pipeline: String,
-    /// Hardware per stage in words.
-    pub hardware: String,
-    /// Largest load meeting every target, queries/s.
-    pub capacity_qps: f64,
-    /// p95 at each load of `loads_qps`, ms (`null` = saturated).
-    pub p95_ms: Vec<Option<f64>>,
-    /// The space's quality metric.
-    pub quality: Option<f64>,
-    /// Accelerator area, mm².
-    pub area_mm2: Option<f64>,
-    /// Accelerator power, W.
-    pub power_w: Option<f64>,
+    /// The configuration (point id, pipeline, backends, hardware, capacity, p95 per load of `loads_qps` —
+    /// `null` = saturated —, quality, area, power).
+    #[serde(flatten)]
+    pub row: crate::report::compare::CompareRow,
 }
 
 /// `compare --format json`.

@@ -191,7 +191,7 @@ fn profile_row(p: &Profile) -> Vec<String> {
 
 /// The check of a row: FNV-1a-64 ([`crate::hash`]) of its other fields (unquoted, each followed by a 0x1f
 /// unit separator), 16 hex digits.
-fn row_check(fields: &[String]) -> String {
+pub fn row_check(fields: &[String]) -> String {
     let mut h = crate::hash::Fnv1a::new();
     for f in fields {
         h.write(f.as_bytes());

@@ -85,10 +85,14 @@ pub fn memory_gib(meminfo: &str) -> Option<u64> {
     Some((kib + (1 << 19)) >> 20)
 }
 
+/// This machine's host name (`/proc/sys/kernel/hostname`), `unknown` where it cannot be read.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "unknown".into(), |s| s.trim().to_string())
+}
+
 /// Host name, CPU model and logical cores of this machine, for reports: `name: CPU model, N logical cores`.
 pub fn machine_description() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_or_else(|_| "unknown".into(), |s| s.trim().to_string());
+    let name = hostname();
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".to_string());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

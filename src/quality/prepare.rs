@@ -364,12 +364,35 @@ fn read_scores(path: &Path, expected: usize, say: &dyn Fn(&str)) -> Option<Vec<f
     }
 }
 
-/// Whether the checkpoint at `ckpt` and its training summary are both present and intact; a damaged one is
-/// reported through `say` (and retrained).
-fn trained_intact(ckpt: &Path, say: &dyn Fn(&str)) -> bool {
-    [ckpt.to_path_buf(), summary_path(ckpt)].iter().all(|path| match crate::durable::read_sealed(path) {
+/// Whether the sealed cache file at `path` is present and intact; a damaged one is reported through `say`
+/// (and retrained).
+fn sealed_intact(path: &Path, say: &dyn Fn(&str)) -> bool {
+    match crate::durable::read_sealed(path) {
         Ok(found) => found.is_some(),
         Err(e) => {
+            say(&format!("{e}: retraining"));
+            false
+        }
+    }
+}
+
+/// Whether the checkpoint at `ckpt` and its training summary are both present and intact.
+fn trained_intact(ckpt: &Path, say: &dyn Fn(&str)) -> bool {
+    sealed_intact(ckpt, say) && summary_intact(ckpt, say)
+}
+
+/// Whether the training summary of `ckpt` is present and intact.
+fn summary_intact(ckpt: &Path, say: &dyn Fn(&str)) -> bool {
+    sealed_intact(&summary_path(ckpt), say)
+}
+
+/// Load the checkpoint at `ckpt` into `vs` when it is present and intact; a damaged one is reported through
+/// `say` (and retrained).
+fn checkpoint_loaded(vs: &mut VarStore, ckpt: &Path, say: &dyn Fn(&str)) -> Result<bool, QualityError> {
+    Ok(match checkpoint::load_if_present(vs, ckpt)? {
+        checkpoint::Loaded::Loaded => true,
+        checkpoint::Loaded::Absent => false,
+        checkpoint::Loaded::Corrupt(e) => {
             say(&format!("{e}: retraining"));
             false
         }
@@ -570,8 +593,9 @@ fn score_model(
             tch::manual_seed(t.seed as i64);
             let mut vs = VarStore::new(Device::Cpu);
             let net = model.arch.build(&vs.root(), &tables, options).ok_or_else(unsupported)?;
-            let reuse = !retrain && trained_intact(ckpt, say);
-            if !reuse || !matches!(checkpoint::load_if_present(&mut vs, ckpt)?, checkpoint::Loaded::Loaded) {
+            // The checkpoint's seal is checked once, by the load itself.
+            let reused = !retrain && summary_intact(ckpt, say) && checkpoint_loaded(&mut vs, ckpt, say)?;
+            if !reused {
                 let what = match loaded {
                     Loaded::Movielens { split, .. } => format!(
                         "training ({} interactions, {} users, {} items)",

@@ -11,7 +11,7 @@ use crate::spec::{PointId, Space};
 use std::fmt::Write as _;
 
 /// One configuration under the SLA targets.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CompareRow {
     /// Point id.
     pub id: u64,

@@ -9,15 +9,12 @@
 //! one is detected ([`Loaded::Corrupt`]) and never handed to libtorch. Score-cache files use the same keys
 //! (see `crate::quality`).
 
-use crate::hash::{Fnv1a, OFFSET_BASIS};
+use crate::hash::{Fnv1a, OFFSET_BASIS, SECOND_OFFSET_BASIS};
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 
 /// Version of everything that feeds a key; bump it when training or scoring code changes its results.
 pub const CACHE_FORMAT: &str = "recpipe-dse-cache-v1";
-
-/// Offset basis of the key's second FNV-1a pass: the standard basis with its 32-bit halves swapped.
-const SECOND_OFFSET: u64 = 0x8422_2325_cbf2_9ce4;
 
 /// FNV-1a-64 from `offset` of every part followed by a `0xff` separator byte (never part of UTF-8 text).
 fn parts_hash(offset: u64, parts: &[&str]) -> u64 {
@@ -33,7 +30,7 @@ fn parts_hash(offset: u64, parts: &[&str]) -> u64 {
 pub fn cache_key(parts: &[&str]) -> String {
     let mut all = vec![CACHE_FORMAT];
     all.extend_from_slice(parts);
-    format!("{:016x}{:016x}", parts_hash(OFFSET_BASIS, &all), parts_hash(SECOND_OFFSET, &all))
+    format!("{:016x}{:016x}", parts_hash(OFFSET_BASIS, &all), parts_hash(SECOND_OFFSET_BASIS, &all))
 }
 
 /// Path of a model's checkpoint under `cache_dir`.

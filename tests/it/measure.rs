@@ -217,13 +217,10 @@ fn damaged_or_malformed_calibration_rows_name_file_and_line() {
     // Edited with a matching check: the bad value is an error naming file, line and value.
     let row = text.lines().nth(1).unwrap();
     let fields: Vec<&str> = row.rsplitn(2, ',').collect();
-    let mut h = recpipe_dse::hash::Fnv1a::new();
-    for f in fields[1].split(',') {
-        h.write(f.as_bytes());
-        h.write(&[0x1f]);
-    }
+    let cells: Vec<String> = fields[1].split(',').map(str::to_string).collect();
+    let check = recpipe_dse::measure::calib_cache::row_check(&cells);
     let header = text.lines().next().unwrap();
-    std::fs::write(&path, format!("{header}\n{},{:016x}\n", fields[1], h.finish())).unwrap();
+    std::fs::write(&path, format!("{header}\n{},{check}\n", fields[1])).unwrap();
     let err = CalibCache::load(&dir).unwrap_err().to_string();
     assert!(err.contains(&format!("{}:2:", path.display())), "{err}");
     assert!(err.contains("device: expected cpu|cuda, found \"tpu\""), "{err}");

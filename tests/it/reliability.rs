@@ -433,12 +433,8 @@ fn nan_infinite_and_negative_numbers_in_profiles_and_service_files_are_refused_w
     // Rows with a matching check (as a person writing a file by hand would compute it), so the values are read.
     let row = |samples: &str| {
         let fields = format!("cpu,2,24,none,2.11,rm-small,a,4096,512,cpu,1,1,2,1,0,1,1,1,1,1,,{samples}");
-        let mut h = recpipe_dse::hash::Fnv1a::new();
-        for f in fields.split(',') {
-            h.write(f.as_bytes());
-            h.write(&[0x1f]);
-        }
-        format!("{fields},{:016x}\n", h.finish())
+        let cells: Vec<String> = fields.split(',').map(str::to_string).collect();
+        format!("{fields},{}\n", recpipe_dse::measure::calib_cache::row_check(&cells))
     };
     for (bad, shows) in [("0.5;NaN", "NaN"), ("0.5;inf", "inf"), ("-0.5;0.5", "-0.5")] {
         let file = calib.join("latency-test.csv");
