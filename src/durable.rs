@@ -291,6 +291,22 @@ pub fn lock_folder(dir: &Path) -> std::io::Result<File> {
     Ok(handle)
 }
 
+/// Create a new folder `<parent>/<base>` (and `parent` if needed), or `<base>-02`, `<base>-03`, … when that
+/// name is taken: the creation itself claims the name, so two runs started within the same second (the
+/// resolution of the time stamps in folder names) never share a folder.
+pub fn claim_folder(parent: &Path, base: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    for n in 1u32.. {
+        let dir = if n == 1 { parent.join(base) } else { parent.join(format!("{base}-{n:02}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("an unbounded counter ends only by returning")
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.owner);

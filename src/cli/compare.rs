@@ -5,7 +5,7 @@
 //! The points compared are the space's (every point when it fits `--budget`, else those of the space's
 //! search strategy), evaluated through the journal like `explore`, so after an `explore` run they cost
 //! nothing; each is then re-simulated under the requested targets and loads. The table is printed and
-//! written to `<out>/<space>-compare-<timestamp>.md`.
+//! written to `<out>/<space>-compare-<timestamp>/` as `report.md` and the interactive `report.html`.
 
 use super::explore::{command_line, stop_flag, utc_stamp, SourceArgs};
 use super::output::{CompareSummary, CompareSummaryRow};
@@ -14,7 +14,7 @@ use crate::explore::driver::{Driver, DriverOptions};
 use crate::explore::evaluate::{fmt_num, EvalSettings};
 use crate::explore::journal::fingerprint;
 use crate::explore::sources;
-use crate::report::compare::{markdown, meets_floors, select, CompareRow};
+use crate::report::compare::{markdown, meets_floors, select, CompareRow, ComparisonTable};
 use crate::search::{self, SearchSettings, StrategyKind};
 use crate::sim::SlaTarget;
 use crate::spec::metric::Metric;
@@ -186,10 +186,10 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let compared = rows.len();
     let quality = crate::report::plots::quality_metric_of(&space).to_string();
     let shown = select(rows, args.top);
-    let table = markdown(&shown, &sla_text, &loads, Some(&quality));
+    let table_md = markdown(&shown, &sla_text, &loads, Some(&quality));
     let text = format!(
         "# Comparison of `{}` under {sla_text}\n\n{compared} configurations meet the targets at some load \
-         ({} points considered{}).\n\n{table}\nCommand: `{}`\n",
+         ({} points considered{}).\n\n{table_md}\nCommand: `{}`\n",
         space.name,
         summary.order.len(),
         if floors.is_empty() {
@@ -199,13 +199,21 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         },
         command_line()
     );
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create {}", out.display()))
-        .map_err(CliError::runtime)?;
-    let path = out.join(format!("{}-compare-{}.md", space.name, utc_stamp()));
+    let dir = crate::durable::claim_folder(&out, &format!("{}-compare-{}", space.name, utc_stamp()))
+        .with_context(|| format!("cannot create a report folder in {}", out.display()))
+        .map_err(CliError::by_cause)?;
+    let path = dir.join("report.md");
     crate::durable::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
-        .map_err(CliError::runtime)?;
+        .map_err(CliError::by_cause)?;
+    let table =
+        ComparisonTable { sla: sla_text.clone(), loads_qps: loads.clone(), quality_name: quality.clone(), rows: shown };
+    let html_path = dir.join("report.html");
+    let page = page_of(&space, &summary, &slas, table.clone(), opened.notes.clone());
+    crate::durable::write_atomic(&html_path, crate::report::html::render(&page).as_bytes())
+        .with_context(|| format!("cannot write {}", html_path.display()))
+        .map_err(CliError::by_cause)?;
+    let shown = table.rows;
     let result = CompareSummary {
         space: space.name.clone(),
         targets: sla_text.clone(),
@@ -216,16 +224,48 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         below_floor,
         rows: shown.into_iter().enumerate().map(|(i, row)| CompareSummaryRow { rank: i + 1, row }).collect(),
         written: path.display().to_string(),
+        page: html_path.display().to_string(),
         interrupted: summary.interrupted,
     };
-    super::output::result(args.format, &result, || table.clone());
-    super::output::note(&format!("written: {}", path.display()));
+    super::output::result(args.format, &result, || table_md.clone());
+    super::output::note(&format!("written: {} and {}", path.display(), html_path.display()));
     if summary.interrupted {
         return Err(CliError::interrupted(anyhow!(
             "the table covers the points evaluated so far; the journal keeps them for the next run"
         )));
     }
     Ok(())
+}
+
+/// The interactive page of a comparison: the points considered (plots, table, hypervolume on the space's own
+/// objectives) and the comparison under the requested targets.
+fn page_of(
+    space: &crate::spec::Space,
+    summary: &crate::explore::RunSummary,
+    slas: &[SlaTarget],
+    table: ComparisonTable,
+    notes: Vec<String>,
+) -> crate::report::html::PageData {
+    let info = crate::report::RunInfo {
+        command: command_line(),
+        strategy: format!("points of the space's search ({} considered)", summary.order.len()),
+        search_seed: space.search.seed,
+        sim_seed: space.seed,
+        started_utc: utc_stamp(),
+        versions: crate::explore::versions(),
+        host: crate::measure::host::machine_description(),
+        ..Default::default()
+    };
+    let mut report = crate::report::build(space, summary, info, Default::default(), None, notes, Vec::new());
+    report.sla.clone_from(&table.sla);
+    if let Some(first) = slas.first() {
+        report.sla_percentile = first.percentile;
+        report.sla_target_ms = first.target_ms;
+    }
+    report.compare = Some(table);
+    let mut page = crate::report::html::report_data(&report);
+    page.title = format!("{}: comparison under {}", space.name, page.sla.as_ref().map_or("", |s| s.text.as_str()));
+    page
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `recpipe-dse reproduce <figure>… | all [--out DIR] [--paper-dir DIR] [--quick]`: compute the RecPipe paper's
 //! figures from their files in `spaces/paper/` and write `<out>/reproduce-<timestamp>/<figure>/` plus a
-//! summary `README.md`.
+//! summary `README.md` and an interactive `report.html` (every figure's plots beside the published numbers).
 //!
 //! Every figure file of the paper folder is loaded and validated first (all problems reported, exit code 2,
 //! nothing written); figures that others cite (`claims`) are added to the run. `--quick` cuts every
@@ -164,24 +164,11 @@ fn scores_of(space: &crate::spec::Space, args: &ReproduceArgs) -> Result<FigureI
     crate::quality::prepare(space, &opts).map(|c| FigureInputs::Scores(Box::new(c)))
 }
 
-/// A fresh run folder: `reproduce-<stamp>`, with `-2`, `-3`, … when one from the same second exists.
+/// A fresh run folder: `reproduce-<stamp>`, with `-02`, `-03`, … when one from the same second exists.
 fn run_folder(out: &Path) -> Result<PathBuf, CliError> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create {}", out.display()))
-        .map_err(CliError::runtime)?;
-    let stamp = utc_stamp();
-    for n in 1.. {
-        let dir =
-            if n == 1 { out.join(format!("reproduce-{stamp}")) } else { out.join(format!("reproduce-{stamp}-{n}")) };
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(CliError::runtime(anyhow::anyhow!("cannot create {}: {e}", dir.display())));
-            }
-        }
-    }
-    unreachable!("an unbounded counter ends only by returning")
+    crate::durable::claim_folder(out, &format!("reproduce-{}", utc_stamp()))
+        .with_context(|| format!("cannot create a run folder in {}", out.display()))
+        .map_err(CliError::by_cause)
 }
 
 /// Run `reproduce`.
@@ -222,6 +209,10 @@ pub fn run(args: &ReproduceArgs) -> Result<(), CliError> {
     let summary = crate::report::figure::summary_markdown(&results, &command_line(), &stamp);
     crate::durable::write_atomic(&dir.join("README.md"), summary.as_bytes())
         .with_context(|| format!("cannot write {}", dir.join("README.md").display()))
+        .map_err(CliError::runtime)?;
+    let page = crate::report::html::reproduce_data(&results, &command_line(), &stamp);
+    crate::durable::write_atomic(&dir.join("report.html"), crate::report::html::render(&page).as_bytes())
+        .with_context(|| format!("cannot write {}", dir.join("report.html").display()))
         .map_err(CliError::runtime)?;
     println!("{:<10} {:>7} {:>7} {:>12} {:>8}", "figure", "match", "differ", "not checked", "seconds");
     for (r, secs) in &results {

@@ -92,10 +92,31 @@ pub fn meets_floors(metrics: &crate::explore::Metrics, floors: &[crate::spec::Qu
     floors.iter().all(|f| metrics.get(f.metric).is_some_and(|v| v >= f.min))
 }
 
-/// The comparison table under the space's own SLA and loads, from the metrics a search computed (the
-/// comparison section of `report.md`): every feasible point with a positive capacity, best 15 plus the best
-/// of each backend mapping.
-pub fn table_of_run(space: &Space, summary: &RunSummary) -> String {
+/// A comparison ready to show: the selected rows, best first, with the targets and loads they were measured
+/// under.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ComparisonTable {
+    /// The targets in words (`p95 ≤ 25 ms`).
+    pub sla: String,
+    /// Loads of the p95 columns, queries/s.
+    pub loads_qps: Vec<f64>,
+    /// Name of the quality metric of the quality column.
+    pub quality_name: String,
+    /// Rows, best first.
+    pub rows: Vec<CompareRow>,
+}
+
+impl ComparisonTable {
+    /// The table as Markdown.
+    pub fn markdown(&self) -> String {
+        markdown(&self.rows, &self.sla, &self.loads_qps, Some(&self.quality_name))
+    }
+}
+
+/// The comparison under the space's own SLA and loads, from the metrics a search computed (the comparison
+/// section of `report.md` and `report.html`): every feasible point with a positive capacity, best 15 plus the
+/// best of each backend mapping.
+pub fn table_of_run(space: &Space, summary: &RunSummary) -> ComparisonTable {
     let rows: Vec<CompareRow> = summary
         .order
         .iter()
@@ -107,9 +128,12 @@ pub fn table_of_run(space: &Space, summary: &RunSummary) -> String {
             CompareRow::of_point(space, *id, m, capacity, p95)
         })
         .collect();
-    let sla = format!("p{} ≤ {} ms", fmt_num(space.sla.percentile), fmt_num(space.sla.target_ms));
-    let quality = crate::report::plots::quality_metric_of(space).to_string();
-    markdown(&select(rows, 15), &sla, &space.load.qps, Some(&quality))
+    ComparisonTable {
+        sla: format!("p{} ≤ {} ms", fmt_num(space.sla.percentile), fmt_num(space.sla.target_ms)),
+        loads_qps: space.load.qps.clone(),
+        quality_name: crate::report::plots::quality_metric_of(space).to_string(),
+        rows: select(rows, 15),
+    }
 }
 
 /// Markdown table of `rows` (already selected and ordered).

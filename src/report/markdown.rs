@@ -1,7 +1,7 @@
 //! `report.md`: summary, hypervolume (value, reference point, progress), best points per SLA objective,
 //! the comparison under the SLA, phase times, latency-profile hosts, and how to reproduce the run.
 
-use super::{PointRow, Report};
+use super::{compare, PointRow, Report};
 use crate::explore::evaluate::fmt_num;
 use crate::spec::metric::Direction;
 use std::collections::BTreeMap;
@@ -154,7 +154,7 @@ pub fn render(report: &Report, files: &[PathBuf]) -> String {
         s.push_str(&super::models::render(&report.models, &report.model_metrics, &uses, &report.rows));
     }
 
-    if let Some(c) = &report.compare_md {
+    if let Some(c) = report.compare.as_ref().map(compare::ComparisonTable::markdown) {
         let _ = writeln!(s, "\n## Comparison under the SLA\n\n{c}");
     }
 

@@ -8,7 +8,9 @@
 //!   carry units ([`plots`]);
 //! * `report.md`: summary, hypervolume with its reference point and over the search's progress, best points
 //!   per SLA, the side-by-side comparison under the SLA, phase times, the hosts the latency profiles came
-//!   from, and how to reproduce the run (command, seeds, versions, host) ([`markdown`]).
+//!   from, and how to reproduce the run (command, seeds, versions, host) ([`markdown`]);
+//! * `report.html`: the same run as one self-contained interactive page — Pareto scatter plots with hover,
+//!   filters, the SLA line, a sortable points table, the comparison and the hypervolume progress ([`html`]).
 //!
 //! Fronts are computed over feasible points on the space's objectives, as an objective matrix (one row per
 //! feasible point, one column per objective, minimisation form, see [`crate::pareto`]); the hypervolume
@@ -17,6 +19,7 @@
 
 pub mod compare;
 pub mod figure;
+pub mod html;
 pub mod markdown;
 pub mod models;
 pub mod plots;
@@ -100,6 +103,10 @@ pub struct Report {
     pub objectives: Vec<(String, Direction)>,
     /// SLA as text (`p95 ≤ 25 ms`).
     pub sla: String,
+    /// Percentile the SLA bounds (95).
+    pub sla_percentile: f64,
+    /// SLA target, ms.
+    pub sla_target_ms: f64,
     /// Offered loads, queries/s.
     pub loads_qps: Vec<f64>,
     /// How the run was made.
@@ -122,8 +129,8 @@ pub struct Report {
     pub stalled: bool,
     /// Set when the early stop ended the run (no front growth for `search.early_stop` of the budget).
     pub early_stop: Option<crate::search::budgeted::EarlyStop>,
-    /// The comparison under the SLA, as markdown.
-    pub compare_md: Option<String>,
+    /// The comparison under the SLA.
+    pub compare: Option<compare::ComparisonTable>,
     /// Extra notes (synthetic data, profile hosts, …).
     pub notes: Vec<String>,
     /// The zoo models with their own quality and size (the model-choice section).
@@ -221,7 +228,7 @@ pub fn build(
     summary: &RunSummary,
     info: RunInfo,
     phases: PhaseTimes,
-    compare_md: Option<String>,
+    compare: Option<compare::ComparisonTable>,
     notes: Vec<String>,
     models: Vec<models::ModelInfo>,
 ) -> Report {
@@ -240,6 +247,8 @@ pub fn build(
             crate::explore::evaluate::fmt_num(space.sla.percentile),
             crate::explore::evaluate::fmt_num(space.sla.target_ms)
         ),
+        sla_percentile: space.sla.percentile,
+        sla_target_ms: space.sla.target_ms,
         loads_qps: space.load.qps.clone(),
         info,
         rows,
@@ -251,7 +260,7 @@ pub fn build(
         interrupted: summary.interrupted,
         stalled: summary.stalled,
         early_stop: summary.early_stop,
-        compare_md,
+        compare,
         notes,
         models,
         model_metrics: models::shown_metrics(space),
@@ -264,6 +273,10 @@ pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathB
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = table::write(dir, report)?;
     files.extend(plots::write(dir, report)?);
+    let html_path = dir.join("report.html");
+    crate::durable::write_atomic(&html_path, html::render(&html::report_data(report)).as_bytes())
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    files.push(html_path);
     let md = markdown::render(report, &files);
     let path = dir.join("report.md");
     crate::durable::write_atomic(&path, md.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;

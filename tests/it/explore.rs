@@ -65,13 +65,13 @@ impl StageLatencySource for TestLatency {
     }
 }
 
-fn space(file: &str) -> Arc<Space> {
+pub(crate) fn space(file: &str) -> Arc<Space> {
     // Accelerator presets resolve against the working directory, the package root under `cargo test`.
     let root = crate::support::repo();
     Arc::new(load_space(&root.join("tests/spaces").join(file)).expect("test space is valid"))
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("recpipe-explore-it-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -88,7 +88,7 @@ fn settings(space: &Space, budget: u64, seed: u64) -> SearchSettings {
 }
 
 /// Run `kind` on the tiny space with a journal; `stop_after` simulates an interruption.
-fn run(
+pub(crate) fn run(
     space: &Arc<Space>,
     journal: &Path,
     kind: StrategyKind,
@@ -210,8 +210,8 @@ fn report_files_are_written_and_the_front_is_non_dominated() {
     let sp = space("tiny-explore.yaml");
     let dir = temp_dir("report");
     let s = run(&sp, &dir.join("j.jsonl"), StrategyKind::Exhaustive, 10_000, None);
-    let rep =
-        report::build(&sp, &s, report::RunInfo::default(), Default::default(), Some("table".into()), vec![], vec![]);
+    let compare = report::compare::table_of_run(&sp, &s);
+    let rep = report::build(&sp, &s, report::RunInfo::default(), Default::default(), Some(compare), vec![], vec![]);
     let front: Vec<Vec<f64>> = rep.front().map(|r| r.objectives.clone().unwrap()).collect();
     assert!(!front.is_empty());
     for r in rep.rows.iter().filter(|r| r.feasible) {
@@ -233,6 +233,7 @@ fn report_files_are_written_and_the_front_is_non_dominated() {
         "quality_vs_p95.svg",
         "capacity_vs_quality.png",
         "accel_area_vs_capacity.svg",
+        "report.html",
         "report.md",
     ] {
         let p = out.join(name);
@@ -245,6 +246,18 @@ fn report_files_are_written_and_the_front_is_non_dominated() {
     assert!(svg.contains("p95 end-to-end latency (ms"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("reference point") && md.contains("test-cpu-host"));
+    assert!(md.contains("## Comparison under the SLA"));
+    // The interactive page carries the same run: every point, the front, the comparison and the hypervolume.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let data = report::html::embedded_data(&page).expect("the page embeds its data");
+    assert_eq!(data.points.len(), rep.rows.len());
+    assert_eq!(data.points.iter().filter(|p| p.front_rank == Some(0)).count(), rep.front().count());
+    assert_eq!(data.compare, rep.compare);
+    assert_eq!(data.hypervolume.as_ref().map(|h| h.value), Some(rep.hypervolume));
+    assert!(
+        !data.plots.is_empty() && data.plots.iter().all(|p| data.metrics.contains(&p.x) && data.metrics.contains(&p.y))
+    );
+    assert!(!page.contains("http://") && !page.contains("https://"), "nothing is fetched at view time");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
