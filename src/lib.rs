@@ -15,6 +15,7 @@ pub mod device;
 pub mod durable;
 pub mod explore;
 pub mod hash;
+pub mod import;
 pub mod input;
 pub mod measure;
 pub mod model;

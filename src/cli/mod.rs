@@ -21,6 +21,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod fit_synthetic;
+pub mod import;
 pub mod output;
 pub mod progress;
 pub mod quality;
@@ -84,6 +85,9 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Reproduce the RecPipe paper's figures from `spaces/paper/`, beside the published numbers.
     Reproduce(reproduce::ReproduceArgs),
+    /// Convert another tool's configuration into a design space (`import recpipe <experiment.json>`).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Fit the synthetic Criteo stand-in so that a trained DLRM reaches the published quality of Fig. 3.
     FitSynthetic(fit_synthetic::FitSyntheticArgs),
     /// Print a shell completion script on stdout (e.g. `recpipe-dse completions bash > /etc/bash_completion.d/recpipe-dse`).
@@ -217,6 +221,7 @@ pub fn main() -> ExitCode {
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::FitSynthetic(args) => fit_synthetic::run(&args),
+        Command::Import(cmd) => import::run(&cmd),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "recpipe-dse", &mut std::io::stdout());
             Ok(())

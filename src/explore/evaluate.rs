@@ -106,6 +106,113 @@ enum HwKey {
     Accel { choice: usize },
 }
 
+/// The service key of each stage of `design`: model, items, items returned, hardware, transfers charged and
+/// the engines running at once.
+fn service_keys(space: &Space, design: &Design) -> Vec<ServiceKey> {
+    let n = design.stages.len();
+    let cpu_engines_total = design.cpu_engines_total.unwrap_or(0);
+    let is_accel = |j: usize| matches!(design.stages[j].hardware, StageHardware::Accel { .. });
+    design
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let top_n = if i + 1 < n { design.stages[i + 1].items } else { space.top_k };
+            let (hardware, concurrent_engines) = match st.hardware {
+                StageHardware::Cpu { threads_per_engine, .. } => {
+                    (HwKey::Cpu { threads: threads_per_engine }, cpu_engines_total)
+                }
+                StageHardware::Gpu { gpus } => (HwKey::Gpu, gpus),
+                StageHardware::Accel { choice, count } => (HwKey::Accel { choice }, count),
+            };
+            ServiceKey {
+                model: st.model,
+                items: st.items,
+                top_n: top_n.min(st.items),
+                hardware,
+                input_pcie: is_accel(i) && (i == 0 || !is_accel(i - 1)),
+                output_pcie: is_accel(i) && (i + 1 == n || !is_accel(i + 1)),
+                concurrent_engines,
+            }
+        })
+        .collect()
+}
+
+/// Servers (engines, GPUs or sub-accelerators) of each stage of `design`.
+fn stage_servers(design: &Design) -> Vec<u32> {
+    design
+        .stages
+        .iter()
+        .map(|st| match st.hardware {
+            StageHardware::Cpu { engines, .. } => engines,
+            StageHardware::Gpu { gpus } => gpus,
+            StageHardware::Accel { count, .. } => count,
+        })
+        .collect()
+}
+
+/// Service time of each accelerator stage of `design` (s per query, as the evaluator charges it: items,
+/// items returned, transfers at the chip's boundaries, the stage's datatype); `None` for CPU and GPU stages.
+pub fn accel_service_s(space: &Space, design: &Design) -> Vec<Option<f64>> {
+    service_keys(space, design)
+        .iter()
+        .map(|key| match key.hardware {
+            HwKey::Accel { choice } => Some(accel_stage_cost(space, key, choice).0),
+            HwKey::Cpu { .. } | HwKey::Gpu => None,
+        })
+        .collect()
+}
+
+/// Latency (s) and energy (J) per query of an accelerator stage.
+fn accel_stage_cost(space: &Space, key: &ServiceKey, choice: usize) -> (f64, f64) {
+    let knobs = space.accel.as_ref().expect("accel stage has accel knobs");
+    let hw = &knobs.choices[choice].config;
+    let dataset = match space.dataset.kind {
+        DatasetKind::CriteoKaggle => Dataset::Kaggle,
+        DatasetKind::Movielens => Dataset::Movielens1m,
+    };
+    let mode = knobs.mode;
+    let mut req = StageRequest::new(dataset, key.items, key.top_n, mode);
+    req.options.input_pcie = key.input_pcie;
+    req.options.output_pcie = key.output_pcie;
+    let model = &space.zoo[key.model];
+    let typed_hw;
+    let hw = match model.datatype {
+        // A datatype sets the stage's datapath element size (MLP weights and activations) and the bytes of
+        // every gathered embedding row.
+        Some(dt) => {
+            typed_hw = AccelConfig { element_bytes: dt.dense_value_bytes(), ..hw.clone() };
+            req.options.embedding_element_bytes = Some(dt.embedding_element_bytes());
+            req.options.embedding_row_overhead_bytes = dt.row_overhead_bytes();
+            &typed_hw
+        }
+        None => hw,
+    };
+    let (latency_s, energy_j) = match model.arch.accel_shape(space.dataset.kind) {
+        Some(shape) => {
+            let r = evaluate_stage(&shape, hw, &req);
+            (r.latency_s, r.energy_j)
+        }
+        None => {
+            // Popularity: no layers; transfers and the top-k filter only.
+            let mut cycles = if hw.architecture == accel::Architecture::Baseline {
+                accel::topk::host_sort_s(key.items) * hw.clock_hz()
+            } else {
+                accel::topk::filter_cycles(key.items, hw.topk_units, hw.topk_bins)
+            };
+            if key.input_pcie {
+                cycles += accel::pcie::transfer_cycles(hw, accel::pcie::input_bytes(dataset, key.items));
+            }
+            if key.output_pcie {
+                cycles += accel::pcie::transfer_cycles(hw, accel::pcie::output_bytes(hw, key.top_n));
+            }
+            let latency_s = cycles / hw.clock_hz();
+            (latency_s, knobs.choices[choice].power_w * latency_s)
+        }
+    };
+    (latency_s, energy_j)
+}
+
 /// Quality metrics of a cascade, or why there are none.
 type QualityResult = Result<BTreeMap<String, f64>, String>;
 
@@ -315,29 +422,11 @@ impl<'a> Evaluator<'a> {
 
     fn stage_models(&self, design: &Design, m: &mut Metrics) -> Result<Vec<StageModel>, String> {
         let n = design.stages.len();
-        let cpu_engines_total = design.cpu_engines_total.unwrap_or(0);
         let mut out = Vec::with_capacity(n);
         let mut energy_j = 0.0;
         let mut any_accel = false;
-        for (i, st) in design.stages.iter().enumerate() {
-            let is_accel = |j: usize| matches!(design.stages[j].hardware, StageHardware::Accel { .. });
-            let top_n = if i + 1 < n { design.stages[i + 1].items } else { self.space.top_k };
-            let (hardware, servers, concurrent) = match st.hardware {
-                StageHardware::Cpu { engines, threads_per_engine } => {
-                    (HwKey::Cpu { threads: threads_per_engine }, engines, cpu_engines_total)
-                }
-                StageHardware::Gpu { gpus } => (HwKey::Gpu, gpus, gpus),
-                StageHardware::Accel { choice, count } => (HwKey::Accel { choice }, count, count),
-            };
-            let key = ServiceKey {
-                model: st.model,
-                items: st.items,
-                top_n: top_n.min(st.items),
-                hardware,
-                input_pcie: is_accel(i) && (i == 0 || !is_accel(i - 1)),
-                output_pcie: is_accel(i) && (i + 1 == n || !is_accel(i + 1)),
-                concurrent_engines: concurrent,
-            };
+        let keys = service_keys(self.space, design).into_iter().zip(stage_servers(design));
+        for (i, (st, (key, servers))) in design.stages.iter().zip(keys).enumerate() {
             let resolved = self.service(&key, &st.hardware)?;
             if matches!(st.hardware, StageHardware::Accel { .. }) {
                 any_accel = true;
@@ -363,7 +452,14 @@ impl<'a> Evaluator<'a> {
             return hit.clone();
         }
         let value = match key.hardware {
-            HwKey::Accel { choice } => Ok(self.accel_service(key, choice)),
+            HwKey::Accel { choice } => {
+                let (latency_s, energy_j) = accel_stage_cost(self.space, key, choice);
+                Ok(ResolvedService {
+                    service: ServiceDist::Deterministic { ms: latency_s * 1e3 },
+                    source: "accel model".to_string(),
+                    energy_j,
+                })
+            }
             HwKey::Cpu { .. } | HwKey::Gpu => self
                 .latency
                 .stage_service(key.model, key.items, key.top_n, hw, key.concurrent_engines)
@@ -375,59 +471,6 @@ impl<'a> Evaluator<'a> {
         };
         self.service_cache.lock().expect("service cache lock").insert(key.clone(), value.clone());
         value
-    }
-
-    fn accel_service(&self, key: &ServiceKey, choice: usize) -> ResolvedService {
-        let knobs = self.space.accel.as_ref().expect("accel stage has accel knobs");
-        let hw = &knobs.choices[choice].config;
-        let dataset = match self.space.dataset.kind {
-            DatasetKind::CriteoKaggle => Dataset::Kaggle,
-            DatasetKind::Movielens => Dataset::Movielens1m,
-        };
-        let mode = knobs.mode;
-        let mut req = StageRequest::new(dataset, key.items, key.top_n, mode);
-        req.options.input_pcie = key.input_pcie;
-        req.options.output_pcie = key.output_pcie;
-        let model = &self.space.zoo[key.model];
-        let typed_hw;
-        let hw = match model.datatype {
-            // A datatype sets the stage's datapath element size (MLP weights and activations) and the bytes of
-            // every gathered embedding row.
-            Some(dt) => {
-                typed_hw = AccelConfig { element_bytes: dt.dense_value_bytes(), ..hw.clone() };
-                req.options.embedding_element_bytes = Some(dt.embedding_element_bytes());
-                req.options.embedding_row_overhead_bytes = dt.row_overhead_bytes();
-                &typed_hw
-            }
-            None => hw,
-        };
-        let (latency_s, energy_j) = match model.arch.accel_shape(self.space.dataset.kind) {
-            Some(shape) => {
-                let r = evaluate_stage(&shape, hw, &req);
-                (r.latency_s, r.energy_j)
-            }
-            None => {
-                // Popularity: no layers; transfers and the top-k filter only.
-                let mut cycles = if hw.architecture == accel::Architecture::Baseline {
-                    accel::topk::host_sort_s(key.items) * hw.clock_hz()
-                } else {
-                    accel::topk::filter_cycles(key.items, hw.topk_units, hw.topk_bins)
-                };
-                if key.input_pcie {
-                    cycles += accel::pcie::transfer_cycles(hw, accel::pcie::input_bytes(dataset, key.items));
-                }
-                if key.output_pcie {
-                    cycles += accel::pcie::transfer_cycles(hw, accel::pcie::output_bytes(hw, key.top_n));
-                }
-                let latency_s = cycles / hw.clock_hz();
-                (latency_s, knobs.choices[choice].power_w * latency_s)
-            }
-        };
-        ResolvedService {
-            service: ServiceDist::Deterministic { ms: latency_s * 1e3 },
-            source: "accel model".to_string(),
-            energy_j,
-        }
     }
 
     fn arrival(&self, qps: f64) -> ArrivalProcess {
