@@ -27,6 +27,7 @@ pub mod pcie;
 pub mod pipelining;
 pub mod reference2021;
 pub mod rpaccel;
+pub mod scalesim;
 pub mod sweep;
 pub mod systolic;
 pub mod topk;
@@ -38,7 +39,7 @@ pub use reference2021::Division;
 use serde::Serialize;
 
 /// Cost-model mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// The refined, physically consistent model (default).

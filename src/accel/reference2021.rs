@@ -29,7 +29,7 @@ use super::model_shape::{layers, ModelShape};
 use super::StageCycles;
 
 /// Arithmetic of the sort-unit term.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Division {
     /// True division (Python 3), the default.

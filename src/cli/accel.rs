@@ -4,6 +4,8 @@
 //! `--model` takes a RecPipe model config (`.json`), our model YAML (`.yaml`/`.yml`) or a zoo preset name
 //! (`rm-small`, …); `--hardware` takes a RecPipe `hardconf_*.json` or our accelerator YAML (`accel/*.yaml`).
 //! Bad files and flags exit with code 2 and a message naming file, field and value.
+//!
+//! `recpipe-dse accel export --scalesim`: a stage's layers as SCALE-Sim input files ([`crate::accel::scalesim`]).
 use super::{CliError, OutputFormat};
 use crate::accel::{self, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
 use anyhow::anyhow;
@@ -15,6 +17,83 @@ use std::path::PathBuf;
 pub enum AccelCommand {
     /// Evaluate one stage: per-component cycles, latency, area, power and energy.
     Eval(EvalArgs),
+    /// Write a stage's fully connected layers as a SCALE-Sim topology (GEMM and convolution forms) and
+    /// configuration, to cross-check the systolic-array cycles with SCALE-Sim.
+    Export(ExportArgs),
+}
+
+/// `accel eval --format json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccelEvalSummary {
+    /// The model as given.
+    pub model: String,
+    /// The hardware file as given.
+    pub hardware: String,
+    /// Data set.
+    pub dataset: String,
+    /// Items scored.
+    pub items: u32,
+    /// Items returned.
+    pub top_n: u32,
+    /// Cost-model mode.
+    pub mode: Mode,
+    /// Division semantics of the sort term.
+    pub division: Division,
+    /// Stage latency, s.
+    pub latency_s: f64,
+    /// Total cycles.
+    pub cycles: f64,
+    /// Cycles per component.
+    pub components: std::collections::BTreeMap<String, f64>,
+    /// Accelerator area, mm².
+    pub area_mm2: f64,
+    /// Accelerator power, W.
+    pub power_w: f64,
+    /// Energy per query, J.
+    pub energy_j: f64,
+    /// On-chip embedding hit rate.
+    pub embedding_hit_rate: f64,
+}
+
+/// Arguments of `accel export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Write the SCALE-Sim files (the one export format).
+    #[arg(long, required = true)]
+    pub scalesim: bool,
+    /// Model: RecPipe model JSON, model YAML, or a zoo preset name.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Accelerator: RecPipe hardconf JSON or accelerator YAML (array size, SRAMs, bandwidth, clock).
+    #[arg(long)]
+    pub hardware: PathBuf,
+    /// Items the stage scores (the GEMMs' M).
+    #[arg(long)]
+    pub items: u32,
+    /// Folder receiving `<name>.gemm.csv`, `<name>.conv.csv` and `<name>.cfg` (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run name and file stem (default: `<model stem>_<items>`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Summary on stdout: a table, or JSON (`AccelExportSummary`).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+/// `accel export --format json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccelExportSummary {
+    /// Run name.
+    pub name: String,
+    /// Files written: GEMM topology, convolution topology, configuration.
+    pub files: Vec<String>,
+    /// Array side.
+    pub array_size: u32,
+    /// The layers with our weight-stationary cycles.
+    pub layers: Vec<crate::accel::scalesim::ExportedLayer>,
+    /// Sum of our cycles over the layers (SCALE-Sim's "Total Cycles" are one less per layer).
+    pub total_ws_cycles: u64,
 }
 
 /// Arguments of `accel eval`.
@@ -63,7 +142,66 @@ pub fn run(cmd: &AccelCommand) -> Result<(), CliError> {
             print!("{text}");
             Ok(())
         }
+        AccelCommand::Export(args) => export(args),
     }
+}
+
+/// Write the SCALE-Sim files of one stage and print what was written.
+pub fn export(args: &ExportArgs) -> Result<(), CliError> {
+    let model = ModelShape::load(&args.model).map_err(CliError::input)?;
+    let hw = AccelConfig::load(&args.hardware).map_err(CliError::input)?;
+    if args.items == 0 {
+        return Err(CliError::input(anyhow!("--items: must be positive, got 0")));
+    }
+    let name = match &args.name {
+        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => n.clone(),
+        Some(n) => {
+            return Err(CliError::input(anyhow!(
+                "--name: '{n}' must be non-empty letters, digits, '_' or '-' (it names files and SCALE-Sim's run)"
+            )))
+        }
+        None => {
+            let stem = args.model.file_stem().map_or("model".into(), |s| s.to_string_lossy().to_string());
+            let clean: String =
+                stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+            format!("{clean}_{}", args.items)
+        }
+    };
+    let e = crate::accel::scalesim::export(&name, &model, &hw, args.items);
+    std::fs::create_dir_all(&args.out).map_err(|err| {
+        CliError::by_cause(anyhow::Error::new(err).context(format!("cannot create {}", args.out.display())))
+    })?;
+    let mut files = Vec::new();
+    for (suffix, text) in [("gemm.csv", &e.gemm_csv), ("conv.csv", &e.conv_csv), ("cfg", &e.config)] {
+        let path = args.out.join(format!("{name}.{suffix}"));
+        crate::durable::write_atomic(&path, text.as_bytes()).map_err(|err| {
+            CliError::by_cause(anyhow::Error::new(err).context(format!("cannot write {}", path.display())))
+        })?;
+        files.push(path.display().to_string());
+    }
+    let summary = AccelExportSummary {
+        name,
+        files,
+        array_size: hw.array_size,
+        total_ws_cycles: e.layers.iter().map(|l| l.ws_cycles).sum(),
+        layers: e.layers,
+    };
+    super::output::result(args.format, &summary, || {
+        let mut s = format!("{:<6} {:>8} {:>8} {:>8} {:>14}\n", "layer", "M", "K", "N", "ws cycles");
+        for (i, l) in summary.layers.iter().enumerate() {
+            let _ = writeln!(s, "{:<6} {:>8} {:>8} {:>8} {:>14}", format!("fc{i}"), l.m, l.k, l.n, l.ws_cycles);
+        }
+        let _ = write!(
+            s,
+            "total  {:>42}\nwritten: {}\nrun: scalesim -c {} -t {} -i gemm -p <results folder>",
+            summary.total_ws_cycles,
+            summary.files.join(", "),
+            summary.files[2],
+            summary.files[0]
+        );
+        s
+    });
+    Ok(())
 }
 
 /// Evaluate and render the whole output (nothing is printed on error).
@@ -108,25 +246,23 @@ pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let hw_name = args.hardware.display().to_string();
     Ok(match args.format {
         OutputFormat::Json => {
-            let components: serde_json::Map<String, serde_json::Value> =
-                r.components.named().iter().map(|&(k, v)| (k.to_string(), serde_json::json!(v))).collect();
-            let v = serde_json::json!({
-                "model": model_name,
-                "hardware": hw_name,
-                "dataset": ds.name(),
-                "items": args.items,
-                "top_n": args.top_n,
-                "mode": r.mode,
-                "division": req.division,
-                "latency_s": r.latency_s,
-                "cycles": r.cycles,
-                "components": components,
-                "area_mm2": r.area_mm2,
-                "power_w": r.power_w,
-                "energy_j": r.energy_j,
-                "embedding_hit_rate": r.embedding_hit_rate,
-            });
-            let mut s = serde_json::to_string_pretty(&v).map_err(CliError::runtime)?;
+            let summary = AccelEvalSummary {
+                model: model_name,
+                hardware: hw_name,
+                dataset: ds.name(),
+                items: args.items,
+                top_n: args.top_n,
+                mode: r.mode,
+                division: req.division,
+                latency_s: r.latency_s,
+                cycles: r.cycles,
+                components: r.components.named().iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+                area_mm2: r.area_mm2,
+                power_w: r.power_w,
+                energy_j: r.energy_j,
+                embedding_hit_rate: r.embedding_hit_rate,
+            };
+            let mut s = serde_json::to_string_pretty(&summary).map_err(CliError::runtime)?;
             s.push('\n');
             s
         }

@@ -140,6 +140,8 @@ pub struct CompareSummary {
     pub rows: Vec<CompareSummaryRow>,
     /// The Markdown file written.
     pub written: String,
+    /// The interactive page written beside it.
+    pub page: String,
     /// Whether Ctrl-C stopped the evaluation (the table covers the points finished).
     pub interrupted: bool,
 }
@@ -163,4 +165,99 @@ pub struct CalibrateSummary {
     pub other_devices: usize,
     /// Damaged rows ignored (`file:line: why`).
     pub damaged_rows: Vec<String>,
+}
+
+/// One row of `quality --format json` (the document is an array of them): a cascade and its metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityRow {
+    /// Number of stages.
+    pub stages: usize,
+    /// Model per stage.
+    pub models: Vec<String>,
+    /// Items per stage.
+    pub items: Vec<u32>,
+    /// The data the metrics were measured on.
+    pub data: String,
+    /// Whether that data is the synthetic stand-in.
+    pub synthetic: bool,
+    /// Metric name → value (`ndcg@64`, `hr@10`, …).
+    #[serde(flatten)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+/// `train --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// The space file.
+    pub space: String,
+    /// The data trained on.
+    pub data: String,
+    /// Whether that data is the synthetic stand-in.
+    pub synthetic: bool,
+    /// The training settings.
+    pub training: crate::spec::TrainingSpec,
+    /// Per model, one run per seed.
+    pub models: Vec<TrainedModel>,
+}
+
+/// One model of [`TrainSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainedModel {
+    /// Zoo model name.
+    pub model: String,
+    /// One entry per training seed.
+    pub runs: Vec<TrainingRun>,
+}
+
+/// One training run of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRun {
+    /// Training seed.
+    pub seed: u64,
+    /// Metric name → value (validation and test metrics, epochs, seconds, parameters).
+    #[serde(flatten)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+/// One file of `validate --format json` (the document is an array, one per valid file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateSummary {
+    /// The file.
+    pub file: String,
+    /// Space name.
+    pub name: String,
+    /// Space seed.
+    pub seed: u64,
+    /// Whether quality will come from the synthetic stand-in.
+    pub synthetic_data: bool,
+    /// One entry per (pipeline, backend mapping) template.
+    pub templates: Vec<TemplateSummary>,
+    /// Points before the structural constraints.
+    pub points_before_constraints: u64,
+    /// Points meeting them (absent when the space is too large to count).
+    pub points_after_constraints: Option<u64>,
+}
+
+/// One template of [`ValidateSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateSummary {
+    /// Stages.
+    pub stages: usize,
+    /// Backend per stage.
+    pub backends: Vec<String>,
+    /// Points of the template.
+    pub points: u64,
+    /// Its knobs.
+    pub knobs: Vec<KnobSummary>,
+}
+
+/// One knob of a template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnobSummary {
+    /// Knob name.
+    pub knob: String,
+    /// Number of values.
+    pub size: u64,
+    /// The values in words.
+    pub domain: String,
 }

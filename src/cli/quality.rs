@@ -93,20 +93,15 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
             }
         }
         super::OutputFormat::Json => {
-            let rows: Vec<serde_json::Value> = cascades
+            let rows: Vec<super::output::QualityRow> = cascades
                 .iter()
-                .map(|c| {
-                    let q = cache.cascade(c);
-                    let mut o = serde_json::Map::new();
-                    o.insert("stages".into(), c.len().into());
-                    o.insert("models".into(), c.iter().map(|&(m, _)| name(m)).collect::<Vec<_>>().into());
-                    o.insert("items".into(), c.iter().map(|&(_, n)| n).collect::<Vec<_>>().into());
-                    o.insert("data".into(), cache.describe().into());
-                    o.insert("synthetic".into(), cache.is_synthetic().into());
-                    for (k, v) in q.metrics {
-                        o.insert(k, v.into());
-                    }
-                    o.into()
+                .map(|c| super::output::QualityRow {
+                    stages: c.len(),
+                    models: c.iter().map(|&(m, _)| name(m).to_string()).collect(),
+                    items: c.iter().map(|&(_, n)| n).collect(),
+                    data: cache.describe(),
+                    synthetic: cache.is_synthetic(),
+                    metrics: cache.cascade(c).metrics.into_iter().collect(),
                 })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&rows).map_err(CliError::runtime)?);

@@ -172,30 +172,23 @@ fn fmt_value(name: &str, v: f64) -> String {
     }
 }
 
-fn json(space: &Space, models: &[usize], results: &Results, description: &str) -> serde_json::Value {
-    let per_model: Vec<serde_json::Value> = models
-        .iter()
-        .enumerate()
-        .map(|(i, &m)| {
-            let runs: Vec<serde_json::Value> = results[i]
-                .iter()
-                .map(|(seed, row)| {
-                    let mut o = serde_json::Map::new();
-                    o.insert("seed".into(), (*seed).into());
-                    for (k, v) in row {
-                        o.insert(k.clone(), (*v).into());
-                    }
-                    o.into()
-                })
-                .collect();
-            serde_json::json!({ "model": space.zoo[m].name, "runs": runs })
-        })
-        .collect();
-    serde_json::json!({
-        "space": space.source,
-        "data": description,
-        "synthetic": space.dataset.is_synthetic(),
-        "training": space.training,
-        "models": per_model,
-    })
+fn json(space: &Space, models: &[usize], results: &Results, description: &str) -> super::output::TrainSummary {
+    use super::output::{TrainSummary, TrainedModel, TrainingRun};
+    TrainSummary {
+        space: space.source.clone(),
+        data: description.to_string(),
+        synthetic: space.dataset.is_synthetic(),
+        training: space.training.clone(),
+        models: models
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| TrainedModel {
+                model: space.zoo[m].name.clone(),
+                runs: results[i]
+                    .iter()
+                    .map(|(seed, row)| TrainingRun { seed: *seed, metrics: row.iter().cloned().collect() })
+                    .collect(),
+            })
+            .collect(),
+    }
 }

@@ -170,31 +170,32 @@ pub fn summary(space: &Space, (total, feasible): (u64, Option<u64>)) -> String {
     out
 }
 
-fn summary_json(space: &Space, (total, feasible): (u64, Option<u64>)) -> serde_json::Value {
-    let templates: Vec<serde_json::Value> = space
-        .templates
-        .iter()
-        .map(|t| {
-            let knobs: Vec<serde_json::Value> = t
-                .params
-                .iter()
-                .map(|p| serde_json::json!({"knob": Space::param_name(p.kind), "size": p.radix, "domain": domain_text(space, t, p.kind)}))
-                .collect();
-            serde_json::json!({
-                "stages": space.pipelines[t.pipeline].stages,
-                "backends": t.backends,
-                "points": t.size,
-                "knobs": knobs,
+fn summary_json(space: &Space, (total, feasible): (u64, Option<u64>)) -> super::output::ValidateSummary {
+    use super::output::{KnobSummary, TemplateSummary, ValidateSummary};
+    ValidateSummary {
+        file: space.source.clone(),
+        name: space.name.clone(),
+        seed: space.seed,
+        synthetic_data: space.dataset.is_synthetic(),
+        templates: space
+            .templates
+            .iter()
+            .map(|t| TemplateSummary {
+                stages: space.pipelines[t.pipeline].stages,
+                backends: t.backends.iter().map(ToString::to_string).collect(),
+                points: t.size,
+                knobs: t
+                    .params
+                    .iter()
+                    .map(|p| KnobSummary {
+                        knob: Space::param_name(p.kind).to_string(),
+                        size: p.radix,
+                        domain: domain_text(space, t, p.kind),
+                    })
+                    .collect(),
             })
-        })
-        .collect();
-    serde_json::json!({
-        "file": space.source,
-        "name": space.name,
-        "seed": space.seed,
-        "synthetic_data": space.dataset.is_synthetic(),
-        "templates": templates,
-        "points_before_constraints": total,
-        "points_after_constraints": feasible,
-    })
+            .collect(),
+        points_before_constraints: total,
+        points_after_constraints: feasible,
+    }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// How queries arrive.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "process", rename_all = "kebab-case")]
 pub enum ArrivalProcess {
     /// Exponential inter-arrival gaps at `qps` queries per second.

@@ -12,7 +12,7 @@ use super::{saturation_qps, simulate, PipelineModel, SimError, SimSettings, SlaT
 use serde::Serialize;
 
 /// Search settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct CapacityOptions {
     /// Stop when the bracket is narrower than this fraction of its upper end.
     pub relative_tolerance: f64,
@@ -31,7 +31,7 @@ impl Default for CapacityOptions {
 }
 
 /// Result of a capacity search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CapacityReport {
     /// The SLA searched for.
     pub sla: SlaTarget,

@@ -19,7 +19,7 @@ pub const DEFAULT_MAX_QUEUE_LEN: u64 = 1_000_000;
 pub const DEFAULT_BATCHES: u32 = 32;
 
 /// One pipeline stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StageModel {
     /// Name used in reports.
     pub name: String,
@@ -34,7 +34,7 @@ pub struct StageModel {
 }
 
 /// Consecutive stages sharing one accelerator and pipelined in sub-batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SubBatchGroup {
     /// First stage index of the group.
     pub first_stage: usize,
@@ -45,7 +45,7 @@ pub struct SubBatchGroup {
 }
 
 /// What is simulated: the arrival process and the stages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PipelineModel {
     /// How queries arrive.
     pub arrival: ArrivalProcess,
@@ -56,7 +56,7 @@ pub struct PipelineModel {
 }
 
 /// An SLA: the `percentile` of end-to-end latency must be ≤ `target_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct SlaTarget {
     /// Percentile, in (0, 100).
     pub percentile: f64,
@@ -65,7 +65,7 @@ pub struct SlaTarget {
 }
 
 /// Stop-early precision target.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Precision {
     /// Required confidence-interval half-width relative to the estimate, for the mean and for the SLA
     /// percentile (p95 without an SLA), e.g. 0.01.
@@ -75,7 +75,7 @@ pub struct Precision {
 }
 
 /// How to run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SimSettings {
     /// Queries to simulate (the first run's length when a precision target is set), warm-up included.
     pub queries: u64,
@@ -120,7 +120,7 @@ pub enum SimError {
 }
 
 /// Per-stage results.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StageReport {
     /// Stage name.
     pub name: String,
@@ -149,7 +149,7 @@ pub struct StageReport {
 }
 
 /// The SLA percentile of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct SlaReport {
     /// Percentile.
     pub percentile: f64,
@@ -165,7 +165,7 @@ pub struct SlaReport {
 }
 
 /// Precision bookkeeping of a stop-early run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct PrecisionReport {
     /// Requested relative half-width.
     pub relative_half_width: f64,
@@ -178,7 +178,7 @@ pub struct PrecisionReport {
 }
 
 /// Results of one simulation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SimReport {
     /// Seed of the run.
     pub seed: u64,

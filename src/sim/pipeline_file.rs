@@ -563,7 +563,7 @@ pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, InputError> {
 }
 
 /// Everything `recpipe-dse simulate` reports for one pipeline file: the run, and the capacity under the SLA.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PipelineRun {
     /// Pipeline name.
     pub name: String,

@@ -26,7 +26,7 @@ pub const OVERHEAD_FIRST_STAGE_MS: f64 = 0.34;
 pub const OVERHEAD_EXTRA_STAGE_MS: f64 = 0.25;
 
 /// RecPipe's Kaggle DLRM sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Rm {
     /// RM-small.
     Small,
@@ -63,7 +63,7 @@ pub fn rpaccel_service_ms(rm: Rm, items: u32, size: u32) -> Option<f64> {
 }
 
 /// One accelerator pipeline configuration of the reference's sweeps.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AccelPipeline {
     /// Label, e.g. `S/L [4,16]`.
     pub label: String,
@@ -128,7 +128,7 @@ pub fn figure12_pipelines() -> Vec<AccelPipeline> {
 }
 
 /// One point of a sweep.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SweepPoint {
     /// Configuration label.
     pub label: String,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub const MAX_DRAW_NS: f64 = 1.0e16;
 
 /// A service-time distribution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ServiceDist {
     /// Always `ms` milliseconds.

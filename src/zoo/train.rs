@@ -319,7 +319,7 @@ pub fn train_rows(
 }
 
 /// How zoo models are trained (the optional `training:` section of a space; defaults by data kind below).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainingSpec {
     /// Most training epochs; validation-based early stopping usually ends sooner.
     pub epochs: u32,

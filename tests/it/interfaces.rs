@@ -2,7 +2,12 @@
 //! folder's environment variable, shell completions and man pages.
 
 use crate::support::{bin, repo};
-use recpipe_dse::cli::output::{CalibrateSummary, CompareSummary, ExploreSummary};
+use recpipe_dse::cli::accel::{AccelEvalSummary, AccelExportSummary};
+use recpipe_dse::cli::import::ImportSummary;
+use recpipe_dse::cli::output::{
+    CalibrateSummary, CompareSummary, ExploreSummary, QualityRow, TrainSummary, ValidateSummary,
+};
+use recpipe_dse::sim::pipeline_file::PipelineRun;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -62,6 +67,7 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     assert_eq!((e.space.as_str(), e.points, e.evaluated, e.reused), ("bench-search", 2192, 2192, 0));
     assert!(e.feasible > 0 && e.front > 0 && e.hypervolume > 0.0 && !e.interrupted);
     assert!(e.files.iter().any(|f| f.ends_with("report.md")) && Path::new(&e.report_dir).is_dir());
+    assert!(e.files.iter().any(|f| f.ends_with("report.html")));
     assert!(dir.join("env-cache/checkpoints").is_dir(), "RECPIPE_DSE_CACHE was not used");
     // The tidy long table: one row per point and metric, per-load metrics split into metric and load.
     use polars::prelude::{ParquetReader, SerReader};
@@ -95,7 +101,54 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     assert_eq!(c.loads_qps, vec![200.0, 400.0]);
     assert!(c.compared > 0 && !c.rows.is_empty() && c.rows[0].rank == 1, "{c:?}");
     assert!(c.rows.windows(2).all(|w| w[0].rank < w[1].rank));
-    assert!(Path::new(&c.written).is_file());
+    assert!(Path::new(&c.written).is_file() && c.written.ends_with("report.md"));
+    assert!(Path::new(&c.page).is_file() && Path::new(&c.page).parent() == Path::new(&c.written).parent());
+    let page = std::fs::read_to_string(&c.page).unwrap();
+    let data = recpipe_dse::report::html::embedded_data(&page).expect("the comparison page embeds its data");
+    let shown = data.compare.expect("the page carries the comparison").rows;
+    assert_eq!(shown, c.rows.iter().map(|r| r.row.clone()).collect::<Vec<_>>());
+    // A second comparison within the same second gets a folder of its own.
+    let again = bin()
+        .arg("compare")
+        .arg(&space)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(dir.join("env-cache"))
+        .args(["--sla", "p95=10ms", "--qps", "200,400", "--format", "json"])
+        .output()
+        .unwrap();
+    let c2: CompareSummary = round_trip(&again);
+    assert_ne!(c2.written, c.written);
+    assert!(Path::new(&c.written).is_file() && Path::new(&c2.written).is_file());
+
+    // train and quality, from the models explore trained.
+    let train = bin()
+        .arg("train")
+        .arg(&space)
+        .arg("--cache-dir")
+        .arg(dir.join("env-cache"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let t: TrainSummary = round_trip(&train);
+    assert!(
+        !t.models.is_empty() && t.models.iter().all(|m| m.runs.len() == 1 && !m.runs[0].metrics.is_empty()),
+        "{t:?}"
+    );
+    let quality = bin()
+        .arg("quality")
+        .arg(&space)
+        .arg("--cache-dir")
+        .arg(dir.join("env-cache"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let q: Vec<QualityRow> = round_trip(&quality);
+    assert!(
+        !q.is_empty()
+            && q.iter().all(|r| r.models.len() == r.stages && r.items.len() == r.stages && !r.metrics.is_empty())
+    );
 
     // A dry run of a CPU space lists what would be measured, in an empty calibration folder.
     let cpu_space = dir.join("cpu.yaml");
@@ -209,5 +262,72 @@ fn set_overrides_any_field_and_bad_overrides_are_named() {
         assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
         assert!(stderr.contains(shows), "{set}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn validate_simulate_accel_and_import_print_json_that_round_trips() {
+    let dir = temp_dir("json-more");
+    let validate =
+        bin().args(["validate", "spaces/kaggle.yaml", "spaces/movielens.yaml", "--format", "json"]).output().unwrap();
+    let v: Vec<ValidateSummary> = round_trip(&validate);
+    assert_eq!(v.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["kaggle", "movielens"]);
+    assert!(v[0].points_before_constraints > 0 && v[0].templates.iter().all(|t| t.backends.len() == t.stages));
+
+    let simulate =
+        bin().args(["simulate", "spaces/pipelines/rpaccel-2stage.yaml", "--format", "json"]).output().unwrap();
+    let s: PipelineRun = round_trip(&simulate);
+    assert!(!s.name.is_empty());
+
+    let eval = bin()
+        .args(["accel", "eval", "--model", "rm-large", "--hardware", "accel/recpipe-s4.yaml", "--dataset", "kaggle"])
+        .args(["--items", "4096", "--top-n", "512", "--format", "json"])
+        .output()
+        .unwrap();
+    let a: AccelEvalSummary = round_trip(&eval);
+    assert!(a.latency_s > 0.0 && a.components.contains_key("embedding"), "{a:?}");
+
+    let export = bin()
+        .args(["accel", "export", "--scalesim", "--model", "rm-small", "--hardware", "accel/recpipe-s64.yaml"])
+        .args(["--items", "512", "--format", "json", "--out"])
+        .arg(dir.join("scalesim"))
+        .output()
+        .unwrap();
+    let x: AccelExportSummary = round_trip(&export);
+    assert_eq!(x.files.len(), 3);
+    assert!(x.files.iter().all(|f| Path::new(f).is_file()), "{x:?}");
+    assert_eq!(x.total_ws_cycles, x.layers.iter().map(|l| l.ws_cycles).sum::<u64>());
+
+    // A RecPipe checkout of one accelerator experiment.
+    let root = dir.join("recpipe");
+    for (from, to) in [("models", "model_configs"), ("hardware", "accel_configs")] {
+        let dst = root.join("configs").join(to);
+        std::fs::create_dir_all(&dst).unwrap();
+        for entry in std::fs::read_dir(repo().join("accel/recpipe2021").join(from)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let exp = root.join("configs/recpipe_configs/one.json");
+    std::fs::create_dir_all(exp.parent().unwrap()).unwrap();
+    std::fs::write(
+        &exp,
+        r#"{"num_queries": 1000, "nepochs": 1, "max_cpu_engines": 1, "num_stages": 1, "arrival_rates": [2],
+            "model_configs": ["configs/model_configs/dim_4_0.json"], "num_threads_per_engine": [1],
+            "use_gpus": ["False"], "accel_configs": "all", "stage_batch_sizes": ["4096"]}"#,
+    )
+    .unwrap();
+    let import = bin()
+        .args(["import", "recpipe"])
+        .arg(&exp)
+        .arg("--out")
+        .arg(dir.join("one.yaml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let i: ImportSummary = round_trip(&import);
+    // Sizes 1, 4, 16, 64, each with RecPipe's ⌊S / 1⌋ = 1, 4, 16 or 64 engines.
+    assert_eq!((i.space.as_str(), i.points), ("one", 16), "{i:?}");
+    assert!(Path::new(&i.models[0].1).is_absolute(), "a file outside the working folder is named absolutely");
     let _ = std::fs::remove_dir_all(&dir);
 }
