@@ -3,7 +3,7 @@
 //!
 //! Each layer `K → N` of the stage's model (the layer list the accelerator model charges,
 //! [`super::rpaccel::fc_layers`]) scoring `M` items is one GEMM `M × K · K × N`. Two equivalent topology files
-//! are written, because SCALE-Sim reads either:
+//! are written, because SCALE-Sim reads either (with a layout file giving every layer the default layout):
 //!
 //! * GEMM mode (`-i gemm`): a header, then `name, M, N, K,` per layer;
 //! * convolution mode (the default): `name, IFMAP height, IFMAP width, filter height, filter width,
@@ -47,6 +47,10 @@ pub struct ScaleSimExport {
     pub gemm_csv: String,
     /// Convolution-mode topology CSV.
     pub conv_csv: String,
+    /// Layout file: SCALE-Sim 3 reads one for every run; this one gives every layer the default layout
+    /// (no intraline packing, dimensions in their natural order), which SCALE-Sim uses only with
+    /// `IfmapCustomLayout` / `FilterCustomLayout` on (they are off in [`Self::config`]).
+    pub layout_csv: String,
     /// Configuration file.
     pub config: String,
 }
@@ -71,14 +75,24 @@ pub fn export(name: &str, model: &ModelShape, hw: &AccelConfig, items: u32) -> S
     let mut conv_csv = String::from(
         "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n",
     );
+    let mut layout_csv = String::from(
+        "Layer name, IFMAP Height Intraline Factor, IFMAP Width Intraline Factor, Filter Height Intraline Factor, \
+         Filter Width Intraline Factor, Channel Intraline Factor, Num Filter Intraline Factor, IFMAP Height Intraline Order, \
+         IFMAP Width Intraline Order, Channel Intraline Order, IFMAP Height Interline Order, IFMAP Width Interline Order, \
+         Channel Interline Order, Num Filter Intraline Order, Channel Intraline Order, Filter Height Intraline Order, \
+         Filter Width Intraline Order, Num Filter Interline Order, Channel Interline Order, Filter Height Interline Order, \
+         Filter Width Interline Order,\n",
+    );
     for (i, l) in layers.iter().enumerate() {
         let _ = writeln!(gemm_csv, "{name}_fc{i}, {}, {}, {},", l.m, l.n, l.k);
         let _ = writeln!(conv_csv, "{name}_fc{i}, {}, 1, 1, 1, {}, {}, 1,", l.m, l.k, l.n);
+        let _ = writeln!(layout_csv, "{name}_fc{i}, 1, 1, 1, 1, 1, 1, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7,");
     }
     let kib = |bytes: u64| (bytes / 1024).max(1);
     let config = format!(
         "# SCALE-Sim configuration of accelerator '{hw_name}' ({side}x{side} array, {clock} MHz), written by recpipe-dse.\n\
-         # Run: scalesim -c {name}.cfg -t {name}.gemm.csv -i gemm -p results   (or -t {name}.conv.csv -i conv)\n\
+         # Run: python3 -m scalesim.scale -c {name}.cfg -t {name}.gemm.csv -l {name}.layout.csv -i gemm -p results\n\
+         # (or -t {name}.conv.csv -i conv)\n\
          [general]\n\
          run_name = {name}\n\
          \n\
@@ -122,7 +136,7 @@ pub fn export(name: &str, model: &ModelShape, hw: &AccelConfig, items: u32) -> S
         weight = kib(hw.weight_sram_bytes),
         bw = interface_words_per_cycle(hw),
     );
-    ScaleSimExport { name: name.to_string(), layers, gemm_csv, conv_csv, config }
+    ScaleSimExport { name: name.to_string(), layers, gemm_csv, conv_csv, layout_csv, config }
 }
 
 #[cfg(test)]

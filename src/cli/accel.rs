@@ -70,7 +70,8 @@ pub struct ExportArgs {
     /// Items the stage scores (the GEMMs' M).
     #[arg(long)]
     pub items: u32,
-    /// Folder receiving `<name>.gemm.csv`, `<name>.conv.csv` and `<name>.cfg` (created if needed).
+    /// Folder receiving `<name>.gemm.csv`, `<name>.conv.csv`, `<name>.layout.csv` and `<name>.cfg` (created if
+    /// needed).
     #[arg(long)]
     pub out: PathBuf,
     /// Run name and file stem (default: `<model stem>_<items>`).
@@ -86,7 +87,7 @@ pub struct ExportArgs {
 pub struct AccelExportSummary {
     /// Run name.
     pub name: String,
-    /// Files written: GEMM topology, convolution topology, configuration.
+    /// Files written: GEMM topology, convolution topology, layout, configuration.
     pub files: Vec<String>,
     /// Array side.
     pub array_size: u32,
@@ -172,7 +173,9 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
         CliError::by_cause(anyhow::Error::new(err).context(format!("cannot create {}", args.out.display())))
     })?;
     let mut files = Vec::new();
-    for (suffix, text) in [("gemm.csv", &e.gemm_csv), ("conv.csv", &e.conv_csv), ("cfg", &e.config)] {
+    for (suffix, text) in
+        [("gemm.csv", &e.gemm_csv), ("conv.csv", &e.conv_csv), ("layout.csv", &e.layout_csv), ("cfg", &e.config)]
+    {
         let path = args.out.join(format!("{name}.{suffix}"));
         crate::durable::write_atomic(&path, text.as_bytes()).map_err(|err| {
             CliError::by_cause(anyhow::Error::new(err).context(format!("cannot write {}", path.display())))
@@ -193,11 +196,12 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
         }
         let _ = write!(
             s,
-            "total  {:>42}\nwritten: {}\nrun: scalesim -c {} -t {} -i gemm -p <results folder>",
+            "total  {:>42}\nwritten: {}\nrun: python3 -m scalesim.scale -c {} -t {} -l {} -i gemm -p <results folder>",
             summary.total_ws_cycles,
             summary.files.join(", "),
-            summary.files[2],
-            summary.files[0]
+            summary.files[3],
+            summary.files[0],
+            summary.files[2]
         );
         s
     });

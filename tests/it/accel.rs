@@ -426,3 +426,45 @@ fn cli_eval_movielens_json_matches_golden() {
     assert!(rel(v["latency_s"].as_f64().unwrap(), row.values[6]) <= 1e-9);
     assert!(rel(v["components"]["mlp_bottom"].as_f64().unwrap(), row.values[2]) <= 1e-9);
 }
+
+/// `accel export --scalesim` feeds SCALE-Sim 3.0.0 (PyPI, installed by `bench/setup-scalesim.sh`): for both
+/// topology forms SCALE-Sim's "Total Cycles" of every layer is ours minus one, without stalls.
+#[test]
+fn scalesim_export_runs_in_scalesim_and_agrees_layer_by_layer() {
+    let setup = std::process::Command::new(repo().join("bench/setup-scalesim.sh")).output().expect("setup runs");
+    assert!(
+        setup.status.success(),
+        "bench/setup-scalesim.sh could not install SCALE-Sim (needs python3 with venv and PyPI):\n{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("recpipe-scalesim-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (model, hw, items) in [("rm-small", "recpipe-s64", 64), ("rm-large", "recpipe-s16", 48)] {
+        let name = format!("{}_{hw}", model.replace('-', "_"));
+        let out = bin()
+            .args(["accel", "export", "--scalesim", "--model", model, "--hardware", &format!("accel/{hw}.yaml")])
+            .args(["--items", &items.to_string(), "--name", &name, "--format", "json", "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: recpipe_dse::cli::accel::AccelExportSummary = serde_json::from_slice(&out.stdout).unwrap();
+        for mode in ["gemm", "conv"] {
+            let run = std::process::Command::new(repo().join(".deps/scalesim/bin/python"))
+                .arg(repo().join("bench/scalesim_cycles.py"))
+                .arg(&dir)
+                .args([&name, mode])
+                .arg(dir.join(format!("results-{name}-{mode}")))
+                .output()
+                .unwrap();
+            assert!(run.status.success(), "SCALE-Sim on {name} ({mode}): {}", String::from_utf8_lossy(&run.stderr));
+            let layers: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).unwrap();
+            assert_eq!(layers.len(), summary.layers.len(), "{name} {mode}");
+            for (i, (theirs, ours)) in layers.iter().zip(&summary.layers).enumerate() {
+                assert_eq!(theirs["total_cycles"].as_u64(), Some(ours.ws_cycles - 1), "{name} {mode} layer {i}");
+                assert_eq!(theirs["stall_cycles"].as_u64(), Some(0), "{name} {mode} layer {i}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -294,7 +294,7 @@ fn validate_simulate_accel_and_import_print_json_that_round_trips() {
         .output()
         .unwrap();
     let x: AccelExportSummary = round_trip(&export);
-    assert_eq!(x.files.len(), 3);
+    assert_eq!(x.files.len(), 4);
     assert!(x.files.iter().all(|f| Path::new(f).is_file()), "{x:?}");
     assert_eq!(x.total_ws_cycles, x.layers.iter().map(|l| l.ws_cycles).sum::<u64>());
 
