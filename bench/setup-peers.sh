@@ -4,10 +4,11 @@
 # already imports optuna and pymoo at the pinned versions, nothing is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/venv.sh
+source bench/venv.sh
 
 VENV=.deps/peers
 REQ=bench/requirements-peers.txt
-PYTHON="${PYTHON:-python3}"
 
 log() { printf 'setup-peers: %s\n' "$*" >&2; }
 
@@ -30,19 +31,7 @@ if in_place; then
   exit 0
 fi
 
-command -v "$PYTHON" >/dev/null 2>&1 || { log "error: $PYTHON not found"; exit 1; }
-if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-  # Debian splits venv/ensurepip into python3-venv.
-  log "installing Debian's python3-venv"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-fi
-if [[ ! -x "$VENV/bin/python" ]]; then
-  log "creating the virtual environment $VENV"
-  mkdir -p "$(dirname "$VENV")"
-  "$PYTHON" -m venv "$VENV"
-fi
-log "installing $REQ into $VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+install_requirements "$VENV" "$REQ"
 
 if ! in_place; then
   log "error: $VENV does not import optuna $OPTUNA_VERSION and pymoo $PYMOO_VERSION after installing"

@@ -5,7 +5,7 @@
 //! The RecPipe checkout is built in a temporary folder: its model and hardware JSONs are the copies under
 //! `accel/recpipe2021/`, and the experiment configs are the artifact's accelerator and CPU/GPU grids
 //! (`configs/recpipe_configs/*.json`), written out here with the artifact's numbers.
-use super::support::{bin, repo};
+use super::support::bin;
 use recpipe_dse::accel::{evaluate_stage, AccelConfig, Dataset, Mode, ModelShape, StageRequest};
 use recpipe_dse::cli::import::ImportSummary;
 use recpipe_dse::spec::{parse_space, PointId, Space, StageHardware};
@@ -81,14 +81,7 @@ fn experiments() -> Vec<(&'static str, String)> {
 /// A RecPipe checkout with `configs/{model_configs,accel_configs,recpipe_configs}` under `root`.
 fn checkout(root: &Path) {
     let _ = std::fs::remove_dir_all(root);
-    for (from, to) in [("models", "model_configs"), ("hardware", "accel_configs")] {
-        let dst = root.join("configs").join(to);
-        std::fs::create_dir_all(&dst).unwrap();
-        for entry in std::fs::read_dir(repo().join("accel/recpipe2021").join(from)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    super::support::recpipe_configs(root);
     let exps = root.join("configs/recpipe_configs");
     std::fs::create_dir_all(&exps).unwrap();
     for (stem, text) in experiments() {

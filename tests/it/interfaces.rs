@@ -87,17 +87,19 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     assert!(simulated > 0);
     assert_eq!(at_500, simulated, "one long row per point with p95 at 500 q/s");
 
-    let compare = bin()
-        .arg("compare")
-        .arg(&space)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache-dir")
-        .arg(dir.join("env-cache"))
-        .args(["--sla", "p95=10ms", "--qps", "200,400", "--format", "json"])
-        .output()
-        .unwrap();
-    let c: CompareSummary = round_trip(&compare);
+    let compare = || {
+        bin()
+            .arg("compare")
+            .arg(&space)
+            .arg("--out")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(dir.join("env-cache"))
+            .args(["--sla", "p95=10ms", "--qps", "200,400", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let c: CompareSummary = round_trip(&compare());
     assert_eq!(c.loads_qps, vec![200.0, 400.0]);
     assert!(c.compared > 0 && !c.rows.is_empty() && c.rows[0].rank == 1, "{c:?}");
     assert!(c.rows.windows(2).all(|w| w[0].rank < w[1].rank));
@@ -108,17 +110,7 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     let shown = data.compare.expect("the page carries the comparison").rows;
     assert_eq!(shown, c.rows.iter().map(|r| r.row.clone()).collect::<Vec<_>>());
     // A second comparison within the same second gets a folder of its own.
-    let again = bin()
-        .arg("compare")
-        .arg(&space)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache-dir")
-        .arg(dir.join("env-cache"))
-        .args(["--sla", "p95=10ms", "--qps", "200,400", "--format", "json"])
-        .output()
-        .unwrap();
-    let c2: CompareSummary = round_trip(&again);
+    let c2: CompareSummary = round_trip(&compare());
     assert_ne!(c2.written, c.written);
     assert!(Path::new(&c.written).is_file() && Path::new(&c2.written).is_file());
 
@@ -300,14 +292,7 @@ fn validate_simulate_accel_and_import_print_json_that_round_trips() {
 
     // A RecPipe checkout of one accelerator experiment.
     let root = dir.join("recpipe");
-    for (from, to) in [("models", "model_configs"), ("hardware", "accel_configs")] {
-        let dst = root.join("configs").join(to);
-        std::fs::create_dir_all(&dst).unwrap();
-        for entry in std::fs::read_dir(repo().join("accel/recpipe2021").join(from)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    crate::support::recpipe_configs(&root);
     let exp = root.join("configs/recpipe_configs/one.json");
     std::fs::create_dir_all(exp.parent().unwrap()).unwrap();
     std::fs::write(

@@ -59,3 +59,16 @@ impl SplitMix {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// A RecPipe checkout's `configs/model_configs` and `configs/accel_configs` under `root`, from the copies of
+/// the artifact's model and hardware JSONs in `accel/recpipe2021/` (for `import recpipe`).
+pub fn recpipe_configs(root: &std::path::Path) {
+    for (from, to) in [("models", "model_configs"), ("hardware", "accel_configs")] {
+        let dst = root.join("configs").join(to);
+        std::fs::create_dir_all(&dst).unwrap();
+        for entry in std::fs::read_dir(repo().join("accel/recpipe2021").join(from)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
