@@ -115,28 +115,15 @@ fn explore_compare_and_calibrate_print_json_that_round_trips() {
     assert!(Path::new(&c.written).is_file() && Path::new(&c2.written).is_file());
 
     // train and quality, from the models explore trained.
-    let train = bin()
-        .arg("train")
-        .arg(&space)
-        .arg("--cache-dir")
-        .arg(dir.join("env-cache"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let t: TrainSummary = round_trip(&train);
+    let from_cache = |command: &str| {
+        bin().arg(command).arg(&space).arg("--cache-dir").arg(dir.join("env-cache")).args(["--format", "json"]).output()
+    };
+    let t: TrainSummary = round_trip(&from_cache("train").unwrap());
     assert!(
         !t.models.is_empty() && t.models.iter().all(|m| m.runs.len() == 1 && !m.runs[0].metrics.is_empty()),
         "{t:?}"
     );
-    let quality = bin()
-        .arg("quality")
-        .arg(&space)
-        .arg("--cache-dir")
-        .arg(dir.join("env-cache"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let q: Vec<QualityRow> = round_trip(&quality);
+    let q: Vec<QualityRow> = round_trip(&from_cache("quality").unwrap());
     assert!(
         !q.is_empty()
             && q.iter().all(|r| r.models.len() == r.stages && r.items.len() == r.stages && !r.metrics.is_empty())
