@@ -37,7 +37,7 @@ use crate::sim::{
     self, ArrivalProcess, CapacityOptions, PipelineModel, ServiceDist, SimSettings, SlaTarget, StageModel,
 };
 use crate::spec::metric::Metric;
-use crate::spec::{ArrivalKind, DatasetKind, Design, PointId, Space, StageHardware};
+use crate::spec::{AccelTopN, AccelTransfers, ArrivalKind, DatasetKind, Design, PointId, Space, StageHardware};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -112,12 +112,19 @@ fn service_keys(space: &Space, design: &Design) -> Vec<ServiceKey> {
     let n = design.stages.len();
     let cpu_engines_total = design.cpu_engines_total.unwrap_or(0);
     let is_accel = |j: usize| matches!(design.stages[j].hardware, StageHardware::Accel { .. });
+    let (accel_top_n, transfers) =
+        space.accel.as_ref().map_or((AccelTopN::NextStage, AccelTransfers::ChipBoundary), |a| (a.top_n, a.transfers));
+    let every_stage = transfers == AccelTransfers::EveryStage;
     design
         .stages
         .iter()
         .enumerate()
         .map(|(i, st)| {
-            let top_n = if i + 1 < n { design.stages[i + 1].items } else { space.top_k };
+            let top_n = match accel_top_n {
+                AccelTopN::Zero if is_accel(i) => 0,
+                _ if i + 1 < n => design.stages[i + 1].items,
+                _ => space.top_k,
+            };
             let (hardware, concurrent_engines) = match st.hardware {
                 StageHardware::Cpu { threads_per_engine, .. } => {
                     (HwKey::Cpu { threads: threads_per_engine }, cpu_engines_total)
@@ -130,8 +137,8 @@ fn service_keys(space: &Space, design: &Design) -> Vec<ServiceKey> {
                 items: st.items,
                 top_n: top_n.min(st.items),
                 hardware,
-                input_pcie: is_accel(i) && (i == 0 || !is_accel(i - 1)),
-                output_pcie: is_accel(i) && (i + 1 == n || !is_accel(i + 1)),
+                input_pcie: is_accel(i) && (every_stage || i == 0 || !is_accel(i - 1)),
+                output_pcie: is_accel(i) && (every_stage || i + 1 == n || !is_accel(i + 1)),
                 concurrent_engines,
             }
         })
@@ -173,6 +180,9 @@ fn accel_stage_cost(space: &Space, key: &ServiceKey, choice: usize) -> (f64, f64
     };
     let mode = knobs.mode;
     let mut req = StageRequest::new(dataset, key.items, key.top_n, mode);
+    if knobs.python2_division {
+        req.division = crate::accel::Division::Python2;
+    }
     req.options.input_pcie = key.input_pcie;
     req.options.output_pcie = key.output_pcie;
     let model = &space.zoo[key.model];

@@ -8,7 +8,7 @@
 //! | `model_configs` (comma-joined model JSONs per stage) | one pipeline entry per model tuple; each distinct JSON a `models:` entry: the preset with the same layer shapes, else a `dlrm:` / `neumf:` block with the JSON's widths |
 //! | `stage_batch_sizes` (comma-joined items per stage) | `items` tuples |
 //! | `use_gpus` (comma-joined `True`/`False` per stage) | `backends` tuples of `gpu` / `cpu` |
-//! | `accel_configs` (`"all"` or comma-joined sizes S) | `backends: [[accel, …]]`, `mode: recpipe2021`, the `hardconf_S.json` files as presets, `count_per_stage` = RecPipe's ⌊S / stages⌋ engines |
+//! | `accel_configs` (`"all"` or comma-joined sizes S) | `backends: [[accel, …]]`, `mode: recpipe2021` with RecPipe's stage I/O (`top_n: zero`, `transfers: every-stage`, `python2_division: true`), the `hardconf_S.json` files as presets, `count_per_stage` = RecPipe's ⌊S / stages⌋ engines |
 //! | `max_cpu_engines`, `num_threads_per_engine` | `hardware.cpu.engines`, `threads_per_engine`, `cores` |
 //! | `arrival_rates` (mean gap between queries, ms) | `load.qps` = 1000 / gap, `arrival: legacy-ms` (RecPipe's integer-ms Poisson gaps) |
 //! | `num_queries` | `load.queries` |
@@ -540,7 +540,9 @@ pub fn import(text: &str, file: &str, options: &ImportOptions, files: &Files<'_>
         let presets: Vec<String> = hardconfs.values().cloned().collect();
         let _ = writeln!(
             y,
-            "  accel:\n    mode: recpipe2021\n    presets: [{}]\n    count_per_stage: {}   # RecPipe: ⌊S / stages⌋ engines of size 1/S",
+            "  accel:\n    mode: recpipe2021\n    presets: [{}]\n    count_per_stage: {}   # RecPipe: ⌊S / stages⌋ engines of size 1/S\n    \
+             # RecPipe's stage I/O: no items returned (top_n = 0), PCIe in and out on every stage, Python-2 arithmetic\n    \
+             top_n: zero\n    transfers: every-stage\n    python2_division: true",
             presets.join(", "),
             widths(&accel_counts)
         );

@@ -111,6 +111,9 @@ pub struct RawAccel {
     pub sweep: Option<RawAccelSweep>,
     pub count_per_stage: Option<Vec<Sp<i64>>>,
     pub area_budget_mm2: Option<Sp<f64>>,
+    pub top_n: Option<Sp<String>>,
+    pub transfers: Option<Sp<String>>,
+    pub python2_division: Option<Sp<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -170,6 +170,34 @@ pub struct AccelKnobs {
     pub count_per_stage: Vec<u32>,
     /// Total silicon area a design may use, mm².
     pub area_budget_mm2: Option<f64>,
+    /// Items an accelerator stage returns to the next stage.
+    pub top_n: AccelTopN,
+    /// Where host ↔ accelerator transfers are charged.
+    pub transfers: AccelTransfers,
+    /// `recpipe2021`: integer division in the sort term, as in the Python-2 runs behind RecPipe's logs.
+    pub python2_division: bool,
+}
+
+/// Items an accelerator stage returns (`hardware.accel.top_n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccelTopN {
+    /// The next stage's items (the last stage: `quality.top_k`).
+    #[default]
+    NextStage,
+    /// None, as RecPipe's accelerator thread passes (`top_n = 0`: only the fixed PCIe-out latency).
+    Zero,
+}
+
+/// Where an accelerator stage pays the host ↔ accelerator transfers (`hardware.accel.transfers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccelTransfers {
+    /// Only where the pipeline enters or leaves the chip: consecutive accelerator stages pass items on chip.
+    #[default]
+    ChipBoundary,
+    /// Every accelerator stage pays PCIe in and out, as RecPipe's model does.
+    EveryStage,
 }
 
 /// Arrival process of the load generator.

@@ -6,9 +6,9 @@
 //! `accel/recpipe2021/`, and the experiment configs are the artifact's accelerator and CPU/GPU grids
 //! (`configs/recpipe_configs/*.json`), written out here with the artifact's numbers.
 use super::support::bin;
-use recpipe_dse::accel::{evaluate_stage, AccelConfig, Dataset, Mode, ModelShape, StageRequest};
+use recpipe_dse::accel::{evaluate_stage, AccelConfig, Dataset, Division, Mode, ModelShape, StageRequest};
 use recpipe_dse::cli::import::ImportSummary;
-use recpipe_dse::spec::{parse_space, PointId, Space, StageHardware};
+use recpipe_dse::spec::{parse_space, AccelTopN, AccelTransfers, PointId, Space, StageHardware};
 use std::path::{Path, PathBuf};
 
 /// The artifact's experiment configs used here: (file stem, JSON text).
@@ -112,6 +112,10 @@ fn import(root: &Path, stem: &str) -> (Space, ImportSummary, String) {
     (space, summary, stderr)
 }
 
+fn got_ms(service_s: Option<f64>) -> f64 {
+    service_s.expect("an accelerator stage") * 1e3
+}
+
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("recpipe-dse-import-{name}-{}", std::process::id()))
 }
@@ -120,7 +124,7 @@ fn temp(name: &str) -> PathBuf {
 fn accelerator_experiments_give_the_original_json_service_times() {
     let root = temp("accel");
     checkout(&root);
-    let mut stages_checked = 0;
+    let (mut stages_checked, mut worked_example) = (0, 0);
     for stem in [
         "kaggle_accel_1_stage",
         "kaggle_accel_2_stage",
@@ -131,6 +135,9 @@ fn accelerator_experiments_give_the_original_json_service_times() {
         let (space, summary, _) = import(&root, stem);
         let accel = space.accel.as_ref().expect("an accelerator space");
         assert_eq!(accel.mode, Mode::Recpipe2021, "{stem}");
+        assert!(
+            accel.python2_division && accel.top_n == AccelTopN::Zero && accel.transfers == AccelTransfers::EveryStage
+        );
         let json_of_model = |name: &str| {
             let (_, source) = summary.models.iter().find(|(n, _)| n == name).expect("model listed");
             root.join("work").join(source)
@@ -157,7 +164,6 @@ fn accelerator_experiments_give_the_original_json_service_times() {
         for id in 0..space.point_count() {
             let design = space.design(PointId(id)).unwrap();
             let services = recpipe_dse::explore::evaluate::accel_service_s(&space, &design);
-            let n = design.stages.len();
             let mut hw_of_design = Vec::new();
             for (i, (st, service)) in design.stages.iter().zip(&services).enumerate() {
                 let StageHardware::Accel { choice, count } = st.hardware else {
@@ -168,11 +174,15 @@ fn accelerator_experiments_give_the_original_json_service_times() {
                 // The original JSON path: the model and hardware files themselves, the same stage request.
                 let model = ModelShape::load(&json_of_model(&space.zoo[st.model].name)).unwrap();
                 let hw = AccelConfig::load(&root.join("configs/accel_configs").join(format!("{label}.json"))).unwrap();
-                let top_n = if i + 1 < n { design.stages[i + 1].items } else { space.top_k };
-                let mut req = StageRequest::new(Dataset::Kaggle, st.items, top_n.min(st.items), Mode::Recpipe2021);
-                req.options.input_pcie = i == 0;
-                req.options.output_pcie = i + 1 == n;
+                // RecPipe's accelerator thread: top_n = 0, PCIe in and out on every stage, Python-2 division.
+                let mut req = StageRequest::new(Dataset::Kaggle, st.items, 0, Mode::Recpipe2021);
+                req.division = Division::Python2;
                 let expected = evaluate_stage(&model, &hw, &req).latency_s;
+                if (label.as_str(), space.zoo[st.model].name.as_str(), st.items) == ("hardconf_1", "rm-large", 4096) {
+                    // The worked example of the artifact's log: 261,343 cycles × 8 ns = 2.0907438 ms (as printed).
+                    assert!((got_ms(*service) - 2.0907438).abs() < 5e-8, "{stem}: {service:?}");
+                    worked_example += 1;
+                }
                 let got = service.expect("accelerator stage has a service time");
                 assert_eq!(got.to_bits(), expected.to_bits(), "{stem} point {id} stage {i}: {got} vs {expected}");
                 stages_checked += 1;
@@ -184,7 +194,7 @@ fn accelerator_experiments_give_the_original_json_service_times() {
             assert!(per_item_tuple >= 1, "{stem}: RecPipe's design {d:?} is missing from the space");
         }
     }
-    assert!(stages_checked > 2000, "{stages_checked} stages checked");
+    assert!(stages_checked > 3000 && worked_example == 4, "{stages_checked} stages, {worked_example} worked examples");
     let _ = std::fs::remove_dir_all(&root);
 }
 

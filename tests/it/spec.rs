@@ -754,3 +754,28 @@ fn early_stop_is_a_fraction_of_the_budget() {
         );
     }
 }
+
+#[test]
+fn accelerator_stage_io_knobs_are_checked() {
+    let with_accel = |knobs: &str| {
+        BASE.replace("backends: [[cpu], [gpu]]", "backends: [[cpu], [accel]]")
+            .replace("  gpu:\n", &format!("  accel:\n    presets: [accel/recpipe-s4.yaml]\n{knobs}  gpu:\n"))
+    };
+    let ok = parse(&with_accel(
+        "    mode: recpipe2021\n    top_n: zero\n    transfers: every-stage\n    python2_division: true\n",
+    ))
+    .expect("RecPipe's stage I/O is valid");
+    let accel = ok.accel.as_ref().unwrap();
+    assert!(accel.python2_division);
+    assert_eq!((accel.top_n, accel.transfers), (spec::AccelTopN::Zero, spec::AccelTransfers::EveryStage));
+    let defaults = parse(&with_accel("")).expect("valid");
+    let accel = defaults.accel.as_ref().unwrap();
+    assert_eq!((accel.top_n, accel.transfers), (spec::AccelTopN::NextStage, spec::AccelTransfers::ChipBoundary));
+    assert!(!accel.python2_division);
+    let e = parse(&with_accel("    top_n: none\n    transfers: always\n    python2_division: true\n"))
+        .unwrap_err()
+        .to_string();
+    assert_has(&e, "hardware.accel.top_n: unknown top_n 'none' (expected next-stage|zero)");
+    assert_has(&e, "hardware.accel.transfers: unknown transfers 'always' (expected chip-boundary|every-stage)");
+    assert_has(&e, "hardware.accel.python2_division: applies to mode recpipe2021 only, got true with mode rpaccel");
+}

@@ -76,6 +76,21 @@ pub(super) fn hardware_accel(cx: &mut Checker, raw: Option<&RawAccel>, used: boo
         list => cx.int_list(list, "hardware.accel.count_per_stage", 1, "sub-accelerators per stage"),
     };
     let budget = cx.opt_positive_f64(&raw.area_budget_mm2, "hardware.accel.area_budget_mm2");
+    let top_n = cx.choice(&raw.top_n, "hardware.accel.top_n", "top_n", Some(AccelTopN::NextStage));
+    let transfers =
+        cx.choice(&raw.transfers, "hardware.accel.transfers", "transfers", Some(AccelTransfers::ChipBoundary));
+    let python2_division = match &raw.python2_division {
+        Some(v) if v.value && mode == Some(crate::accel::Mode::Rpaccel) => {
+            cx.err(
+                v,
+                "hardware.accel.python2_division",
+                "applies to mode recpipe2021 only, got true with mode rpaccel".into(),
+            );
+            None
+        }
+        Some(v) => Some(v.value),
+        None => Some(false),
+    };
     if !ok {
         return None;
     }
@@ -96,7 +111,15 @@ pub(super) fn hardware_accel(cx: &mut Checker, raw: Option<&RawAccel>, used: boo
             return None;
         }
     }
-    Some(AccelKnobs { mode: mode?, choices, count_per_stage: counts, area_budget_mm2: budget })
+    Some(AccelKnobs {
+        mode: mode?,
+        choices,
+        count_per_stage: counts,
+        area_budget_mm2: budget,
+        top_n: top_n?,
+        transfers: transfers?,
+        python2_division: python2_division?,
+    })
 }
 
 pub(super) fn file_stem(path: &str) -> String {
