@@ -207,12 +207,13 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         &opened.model_typed_bytes,
     );
     let mut report = report::build(&space, &summary, info, phases.clone(), Some(compare), notes, models);
-    let files = report::write(&dir, &report).map_err(CliError::runtime)?;
+    // report.md lists the phase times, the report's own included: it is written last.
+    let mut files = report::write_data(&dir, &report).map_err(CliError::runtime)?;
     let report_s = t.elapsed().as_secs_f64();
     report.phases.wall_s.pop();
-    report.phases.push("report (tables, plots, report.md)", report_s);
+    report.phases.push("report (tables, plots, report.html, report.md)", report_s);
     report.phases.push("total", t_all.elapsed().as_secs_f64());
-    report::write(&dir, &report).map_err(CliError::runtime)?;
+    files.push(report::write_markdown(&dir, &report, &files).map_err(CliError::runtime)?);
 
     for (phase, seconds) in &report.phases.wall_s {
         detail(&format!("phase {phase}: {seconds:.2} s"));

@@ -56,11 +56,7 @@ pub fn table_csv(t: &Table) -> String {
 pub fn comparisons_csv(r: &FigureResult) -> String {
     let mut out = String::from("group,item,published,ours,difference,verdict,detail\n");
     for c in &r.comparisons {
-        let detail = match &c.verdict {
-            Verdict::Matches { tolerance } => tolerance,
-            Verdict::Differs { reason } | Verdict::Unchecked { reason } => reason,
-        };
-        let cells = [&c.group, &c.item, &c.published, &c.ours, &c.difference, c.verdict.word(), detail.as_str()];
+        let cells = [&c.group, &c.item, &c.published, &c.ours, &c.difference, c.verdict.word(), c.verdict.detail()];
         out.push_str(&cells.iter().map(|s| csv_cell(s)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }

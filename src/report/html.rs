@@ -263,14 +263,6 @@ pub struct FigureComparison {
     pub detail: String,
 }
 
-fn direction_word(d: Direction) -> String {
-    match d {
-        Direction::Maximize => "maximize",
-        Direction::Minimize => "minimize",
-    }
-    .to_string()
-}
-
 /// The points of `rows` as page data (non-finite metric values left out).
 pub fn points(rows: &[PointRow]) -> Vec<PointData> {
     rows.iter()
@@ -335,8 +327,8 @@ pub fn scatter_plots(report: &Report, sla_p95_ms: Option<f64>) -> Vec<ScatterPlo
             title: s.title,
             x: s.x_metric,
             y: s.y_metric,
-            x_label: s.x_label.replace(", log scale", ""),
-            y_label: s.y_label.replace(", log scale", ""),
+            x_label: s.x_label,
+            y_label: s.y_label,
         })
         .collect()
 }
@@ -377,7 +369,7 @@ pub fn report_data(report: &Report) -> PageData {
         objectives: report
             .objectives
             .iter()
-            .map(|(m, d)| ObjectiveData { metric: m.clone(), direction: direction_word(*d) })
+            .map(|(m, d)| ObjectiveData { metric: m.clone(), direction: crate::input::choice_name(d) })
             .collect(),
         metrics: metric_columns(&report.rows, &report.objectives),
         points: points(&report.rows),
@@ -390,7 +382,7 @@ pub fn report_data(report: &Report) -> PageData {
 
 /// The page data of a `reproduce` run: every figure's plots and published-vs-ours comparisons.
 pub fn reproduce_data(results: &[(crate::reproduce::FigureResult, f64)], command: &str, versions: &str) -> PageData {
-    use crate::reproduce::{PlotKind, SeriesStyle, Verdict};
+    use crate::reproduce::{PlotKind, SeriesStyle};
     let figures = results
         .iter()
         .map(|(r, _)| FigureData {
@@ -456,10 +448,7 @@ pub fn reproduce_data(results: &[(crate::reproduce::FigureResult, f64)], command
                     ours: c.ours.clone(),
                     difference: c.difference.clone(),
                     verdict: c.verdict.word().to_string(),
-                    detail: match &c.verdict {
-                        Verdict::Matches { tolerance } => tolerance.clone(),
-                        Verdict::Differs { reason } | Verdict::Unchecked { reason } => reason.clone(),
-                    },
+                    detail: c.verdict.detail().to_string(),
                 })
                 .collect(),
             notes: r.notes.clone(),
@@ -496,23 +485,18 @@ fn escape_html(s: &str) -> String {
 /// (`\u003c`) so that no value can close the data element.
 pub fn render(data: &PageData) -> String {
     let json = serde_json::to_string(data).expect("page data serialises").replace('<', "\\u003c");
+    let title = escape_html(&data.title);
+    let markers =
+        [("/*@STYLE@*/", STYLE), ("/*@SCRIPT@*/", SCRIPT), ("@DATA@", json.as_str()), ("@TITLE@", title.as_str())];
     // Substitute in one pass over the template so that no inlined text is searched for markers again.
     let mut out = String::with_capacity(PAGE.len() + STYLE.len() + SCRIPT.len() + json.len());
     let mut rest = PAGE;
     while let Some(at) = rest.find(['/', '@']) {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let replaced = [
-            ("/*@STYLE@*/", STYLE.to_string()),
-            ("/*@SCRIPT@*/", SCRIPT.to_string()),
-            ("@DATA@", json.clone()),
-            ("@TITLE@", escape_html(&data.title)),
-        ]
-        .into_iter()
-        .find(|(marker, _)| rest.starts_with(marker));
-        match replaced {
+        match markers.iter().find(|(marker, _)| rest.starts_with(marker)) {
             Some((marker, text)) => {
-                out.push_str(&text);
+                out.push_str(text);
                 rest = &rest[marker.len()..];
             }
             None => {

@@ -269,6 +269,13 @@ pub fn build(
 
 /// Write every report file into `dir` (created if needed); returns the files written.
 pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = write_data(dir, report)?;
+    files.push(write_markdown(dir, report, &files)?);
+    Ok(files)
+}
+
+/// Write the tables, plots and `report.html` into `dir` (created if needed); returns the files written.
+pub fn write_data(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathBuf>> {
     use anyhow::Context;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = table::write(dir, report)?;
@@ -277,9 +284,14 @@ pub fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<std::path::PathB
     crate::durable::write_atomic(&html_path, html::render(&html::report_data(report)).as_bytes())
         .with_context(|| format!("cannot write {}", html_path.display()))?;
     files.push(html_path);
-    let md = markdown::render(report, &files);
-    let path = dir.join("report.md");
-    crate::durable::write_atomic(&path, md.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    files.push(path);
     Ok(files)
+}
+
+/// Write `report.md`, listing `files` (the others written into `dir`); returns its path.
+pub fn write_markdown(dir: &Path, report: &Report, files: &[std::path::PathBuf]) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let path = dir.join("report.md");
+    crate::durable::write_atomic(&path, markdown::render(report, files).as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }

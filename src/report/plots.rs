@@ -34,11 +34,11 @@ pub struct PlotSpec {
     pub title: String,
     /// Metric on x.
     pub x_metric: String,
-    /// x label with unit.
+    /// x label with unit, `name (unit)` (drawn with `, log scale` inside the parentheses on a log axis).
     pub x_label: String,
     /// Metric on y.
     pub y_metric: String,
-    /// y label with unit.
+    /// y label with unit, as `x_label`.
     pub y_label: String,
     /// Only rows with an accelerator stage.
     pub accel_only: bool,
@@ -77,7 +77,7 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
                 crate::explore::evaluate::fmt_num(report.loads_qps[0])
             ),
             x_metric: Metric::P95Ms.to_string(),
-            x_label: "p95 end-to-end latency (ms, log scale)".into(),
+            x_label: "p95 end-to-end latency (ms)".into(),
             y_metric: q.clone(),
             y_label: format!("{q} (unitless)"),
             accel_only: false,
@@ -88,7 +88,7 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
             x_metric: q.clone(),
             x_label: format!("{q} (unitless)"),
             y_metric: Metric::CapacityQps.to_string(),
-            y_label: "capacity under SLA (queries/s, log scale)".into(),
+            y_label: "capacity under SLA (queries/s)".into(),
             accel_only: false,
         });
     }
@@ -96,18 +96,18 @@ pub fn specs(report: &Report) -> Vec<PlotSpec> {
         stem: "accel_area_vs_capacity".into(),
         title: format!("accelerator designs: area vs capacity under SLA ({sla})"),
         x_metric: Metric::CapacityQps.to_string(),
-        x_label: "capacity under SLA (queries/s, log scale)".into(),
+        x_label: "capacity under SLA (queries/s)".into(),
         y_metric: Metric::AreaMm2.to_string(),
-        y_label: "accelerator area (mm², log scale)".into(),
+        y_label: "accelerator area (mm²)".into(),
         accel_only: true,
     });
     out.push(PlotSpec {
         stem: "accel_power_vs_capacity".into(),
         title: format!("accelerator designs: power vs capacity under SLA ({sla})"),
         x_metric: Metric::CapacityQps.to_string(),
-        x_label: "capacity under SLA (queries/s, log scale)".into(),
+        x_label: "capacity under SLA (queries/s)".into(),
         y_metric: Metric::PowerW.to_string(),
-        y_label: "accelerator power (W, log scale)".into(),
+        y_label: "accelerator power (W)".into(),
         accel_only: true,
     });
     out
@@ -154,13 +154,21 @@ macro_rules! chart_on {
 }
 pub(crate) use chart_on;
 
+/// An axis label `name (unit)` as drawn: `name (unit, log scale)` on a logarithmic axis.
+fn axis_label(label: &str, log: bool) -> String {
+    match label.strip_suffix(')') {
+        Some(open) if log => format!("{open}, log scale)"),
+        _ => label.to_string(),
+    }
+}
+
 macro_rules! draw_chart {
     ($root:expr, $spec:expr, $pts:expr, $xr:expr, $yr:expr) => {{
         let mut chart = chart_on!($root, &$spec.title, 20, $xr, $yr);
         chart
             .configure_mesh()
-            .x_desc($spec.x_label.as_str())
-            .y_desc($spec.y_label.as_str())
+            .x_desc(axis_label(&$spec.x_label, !is_quality(&$spec.x_metric)))
+            .y_desc(axis_label(&$spec.y_label, !is_quality(&$spec.y_metric)))
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 15))
             .draw()

@@ -149,6 +149,14 @@ impl Verdict {
         }
     }
 
+    /// The tolerance (matches) or the reason (differs, not checked).
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Matches { tolerance } => tolerance,
+            Verdict::Differs { reason } | Verdict::Unchecked { reason } => reason,
+        }
+    }
+
     /// The word with its tolerance or reason.
     pub fn describe(&self) -> String {
         match self {

@@ -137,14 +137,8 @@ fn join_with(v: &[u32], sep: &str) -> String {
     v.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
 }
 
-/// Which items a stage returns (the cost model's output-transfer term).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopN {
-    /// None, as the artifact's accelerator thread passes.
-    Zero,
-    /// The next stage's items; the last stage returns `top_k`.
-    NextStage,
-}
+/// Which items a stage returns (the cost model's output-transfer term): the spaces' `hardware.accel.top_n`.
+pub use crate::spec::AccelTopN as TopN;
 
 /// How queries arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,14 +433,10 @@ pub(crate) fn load(raw: RawServing, base_dir: &Path, p: &mut Issues) -> Option<S
         if v.python2_division && mode == Some(Mode::Rpaccel) {
             p.push(None, at("python2_division"), "applies to mode recpipe2021 only, got true with mode rpaccel");
         }
-        let top_n = match v.top_n.as_str() {
-            "zero" => Some(TopN::Zero),
-            "next-stage" => Some(TopN::NextStage),
-            other => {
-                p.push(None, at("top_n"), format!("unknown value '{other}' (expected zero|next-stage)"));
-                None
-            }
-        };
+        let top_n = crate::input::parse_choice::<TopN>(&v.top_n);
+        if top_n.is_none() {
+            p.push(None, at("top_n"), format!("unknown value '{}' (expected zero|next-stage)", v.top_n));
+        }
         let arrival = match v.arrival.as_str() {
             "legacy-ms" => Some(Arrival::LegacyMs),
             "poisson" => Some(Arrival::Poisson),
