@@ -5,6 +5,7 @@
 //! earlier run with the same evaluation inputs are reused, not re-evaluated. `--resume` continues the most
 //! recent unfinished run of the space in its own report folder, with that run's strategy, budget and seed
 //! (each can still be overridden). Ctrl-C stops after the points in flight; the journal stays intact.
+//! `--shard I/N` runs one shard of the run instead ([`super::shard`]).
 
 use super::output::{self, detail, note, EarlyStopSummary, ExploreSummary};
 use super::{CliError, OutputFormat, CACHE_ENV};
@@ -60,6 +61,11 @@ pub struct ExploreArgs {
     /// errors print it, and a YAML value; repeatable, applied in order).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Run one shard of the exploration and write only its journal: `I/N` (shard I of N, counted from 0),
+    /// `auto` (index and count of a Slurm job array) or `auto/N` (index from Slurm or a Kubernetes indexed job's
+    /// JOB_COMPLETION_INDEX). Needs `recpipe-dse prepare` first; `recpipe-dse merge` writes the report.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::explore::shard::ShardSpec>,
     /// Source folders (score cache, calibration).
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -83,6 +89,7 @@ impl SourceArgs {
             cache_dir: self.cache_dir.clone(),
             calib_dir: self.calib_dir.clone(),
             progress: super::progress::terminal(),
+            offline: false,
         }
     }
 }
@@ -108,6 +115,9 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 
 /// Run `explore`.
 pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
+    if let Some(spec) = args.shard {
+        return super::shard::run(args, spec);
+    }
     let t_all = Instant::now();
     let started = utc_stamp();
     let mut phases = PhaseTimes::default();

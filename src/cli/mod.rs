@@ -22,10 +22,13 @@ pub mod compare;
 pub mod explore;
 pub mod fit_synthetic;
 pub mod import;
+pub mod merge;
 pub mod output;
+pub mod prepare;
 pub mod progress;
 pub mod quality;
 pub mod reproduce;
+pub mod shard;
 pub mod simulate;
 pub mod train;
 pub mod validate;
@@ -75,6 +78,10 @@ pub enum Command {
     Devices,
     /// Search a design space: evaluate points, journal them, and write Pareto reports.
     Explore(explore::ExploreArgs),
+    /// Make what the shards of a run need, once: missing latency profiles measured, models trained and scored.
+    Prepare(prepare::PrepareArgs),
+    /// Merge the journals of a sharded run (`explore --shard`) into one report.
+    Merge(merge::MergeArgs),
     /// Configurations of a space side by side under SLA targets, best first.
     Compare(compare::CompareArgs),
     /// Train every zoo model a space uses (reusing cached checkpoints) and print per-model metrics.
@@ -215,6 +222,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Explore(args) => explore::run(&args),
+        Command::Prepare(args) => prepare::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Quality(args) => quality::run(&args),

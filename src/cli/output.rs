@@ -108,6 +108,95 @@ pub struct ExploreSummary {
     pub early_stop: Option<EarlyStopSummary>,
 }
 
+/// `prepare --format json`: what a space's shards need, made ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrepareSummary {
+    /// Space name.
+    pub space: String,
+    /// The space file.
+    pub source: String,
+    /// Fingerprint of the evaluation inputs (every shard's journal records carry it).
+    pub fingerprint: String,
+    /// Folder of trained models and score caches.
+    pub cache_dir: String,
+    /// Folder of latency profiles.
+    pub calib_dir: String,
+    /// Latency-profile keys measured now (0 when every profile was there).
+    pub profiles_measured: usize,
+    /// Where quality comes from.
+    pub quality_source: String,
+    /// Where CPU/GPU latencies come from.
+    pub latency_source: String,
+    /// Wall time, s.
+    pub seconds: f64,
+}
+
+/// `explore --shard … --format json`: what one shard did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardSummary {
+    /// Space name.
+    pub space: String,
+    /// The shard (`I/N`).
+    pub shard: crate::explore::shard::Shard,
+    /// Search strategy.
+    pub strategy: String,
+    /// The shard's budget of distinct points.
+    pub budget: u64,
+    /// The shard's search seed.
+    pub seed: u64,
+    /// Seed of the serving simulations.
+    pub sim_seed: u64,
+    /// Distinct points of the shard so far.
+    pub points: u64,
+    /// Points evaluated now.
+    pub evaluated: u64,
+    /// Points reused from the shard's journal.
+    pub reused: u64,
+    /// Feasible points among them.
+    pub feasible: u64,
+    /// The shard's journal.
+    pub journal: String,
+    /// The shard's state file.
+    pub state: String,
+    /// Fingerprint of the evaluation inputs.
+    pub fingerprint: String,
+    /// Whether the shard finished.
+    pub finished: bool,
+}
+
+/// `merge --format json`: the merged run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeSummary {
+    /// Space name.
+    pub space: String,
+    /// Number of shards of the run.
+    pub shards: u32,
+    /// The shard journals read, by shard index.
+    pub journals: Vec<String>,
+    /// Search strategy of the shards.
+    pub strategy: String,
+    /// Distinct points merged.
+    pub points: u64,
+    /// Records of a point already merged from another shard (islands meeting the same point).
+    pub duplicates: u64,
+    /// Damaged journal lines skipped (their points are missing from the merge).
+    pub skipped_lines: u64,
+    /// Shards merged although unfinished (`--partial`), by index.
+    pub unfinished: Vec<u32>,
+    /// Feasible points.
+    pub feasible: u64,
+    /// Points on the Pareto front.
+    pub front: u64,
+    /// Hypervolume of the front (0 without feasible points).
+    pub hypervolume: f64,
+    /// The report folder.
+    pub report_dir: String,
+    /// Files written into it.
+    pub files: Vec<String>,
+    /// Fingerprint of the evaluation inputs every merged record carries.
+    pub fingerprint: String,
+}
+
 /// One row of `compare --format json`: its rank and the comparison row's fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareSummaryRow {

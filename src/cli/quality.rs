@@ -61,6 +61,7 @@ pub fn run(args: &QualityArgs) -> Result<(), CliError> {
         cache_dir: args.cache_dir.clone(),
         retrain: args.retrain,
         progress: super::progress::terminal(),
+        offline: false,
     };
     let cache = quality::prepare(&space, &opts).map_err(|e| match e {
         quality::QualityError::Data(_) | quality::QualityError::Unsupported(_) => CliError::input(e),

@@ -147,6 +147,7 @@ fn inputs_for(f: &Figure, args: &ReproduceArgs, opened: &mut OpenedSpaces) -> Re
                 cache_dir: args.cache_dir.clone(),
                 calib_dir: args.calib_dir.clone(),
                 progress: super::progress::terminal(),
+                offline: false,
             };
             let o = crate::explore::sources::open(&q.space, &opts)
                 .map(Rc::new)

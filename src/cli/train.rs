@@ -103,6 +103,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         cache_dir: args.cache_dir.clone(),
         retrain: args.retrain,
         progress: super::progress::terminal(),
+        offline: false,
     };
     // results[model] = per seed, the metric row.
     let mut results: Results = vec![Vec::new(); models.len()];

@@ -23,7 +23,7 @@ use crate::spec::PointId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -92,6 +92,53 @@ fn verified(line: &str) -> Option<String> {
     (fnv1a_hex(&json) == check).then_some(json)
 }
 
+/// What reading a journal through found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Verified records read.
+    pub records: usize,
+    /// Lines that could not be read (damaged, edited, or from an incompatible version).
+    pub skipped_lines: usize,
+    /// Length of a torn last line (no newline: a record cut short by a kill); 0 when none.
+    pub torn_tail_bytes: usize,
+    /// Bytes up to the end of the last complete line.
+    pub complete_bytes: u64,
+}
+
+/// Read a journal from its start, one line at a time (memory bounded by the longest line, never the whole
+/// file), handing every verified record to `each` in file order; damaged lines are counted and skipped, and
+/// a torn last line is counted, not read.
+pub fn read_records(reader: impl Read, mut each: impl FnMut(JournalRecord)) -> std::io::Result<ReadStats> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let mut stats = ReadStats::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') {
+            stats.torn_tail_bytes = n;
+            break;
+        }
+        stats.complete_bytes += n as u64;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match parse_line(text) {
+            Some(record) => {
+                stats.records += 1;
+                each(record);
+            }
+            None => stats.skipped_lines += 1,
+        }
+    }
+    Ok(stats)
+}
+
 /// Parse one journal line: the record when its check matches and it reads as a record.
 pub fn parse_line(line: &str) -> Option<JournalRecord> {
     serde_json::from_str(&verified(line)?).ok()
@@ -105,32 +152,24 @@ impl Journal {
         let who = std::env::args().collect::<Vec<_>>().join(" ");
         let lock = crate::durable::FileLock::try_acquire(path, &who)?;
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete < bytes.len() {
-            file.set_len(complete as u64).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
-        }
         let mut known = HashMap::new();
-        let mut skipped_lines = 0;
-        let text = String::from_utf8_lossy(&bytes[..complete]);
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match parse_line(line) {
-                Some(r) if r.fingerprint == fingerprint => {
-                    known.insert(PointId(r.id), r);
-                }
-                Some(_) => {}
-                None => skipped_lines += 1,
+        let read = read_records(&mut file, |record| {
+            if record.fingerprint == fingerprint {
+                known.insert(PointId(record.id), record);
             }
+        })
+        .map_err(io)?;
+        if read.torn_tail_bytes > 0 {
+            file.set_len(read.complete_bytes).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
         }
         Ok(Journal {
             path: path.to_path_buf(),
             fingerprint: fingerprint.to_string(),
             file: Mutex::new(file),
             known,
-            skipped_lines,
-            torn_tail_bytes: bytes.len() - complete,
+            skipped_lines: read.skipped_lines,
+            torn_tail_bytes: read.torn_tail_bytes,
             _lock: lock,
         })
     }

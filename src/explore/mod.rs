@@ -23,7 +23,9 @@
 pub mod driver;
 pub mod evaluate;
 pub mod journal;
+pub mod merge;
 pub mod run;
+pub mod shard;
 pub mod sources;
 
 pub use driver::{Driver, DriverOptions, PhaseTimes, RunSummary};

@@ -24,6 +24,8 @@ pub struct SourceOptions {
     pub calib_dir: PathBuf,
     /// Receives training and scoring progress.
     pub progress: Arc<dyn crate::progress::Progress>,
+    /// Never train or score (a shard of a run after `prepare`): missing cached scores are an error.
+    pub offline: bool,
 }
 
 /// Opened sources.
@@ -66,7 +68,8 @@ impl Opened {
 /// Open the sources of `space`: prepare the score cache (training or loading models, progress reported to
 /// `opts.progress`) and load the calibration profiles.
 pub fn open(space: &Space, opts: &SourceOptions) -> anyhow::Result<Opened> {
-    let prep = PrepareOptions::new(&opts.cache_dir, Arc::clone(&opts.progress));
+    let prep =
+        PrepareOptions { offline: opts.offline, ..PrepareOptions::new(&opts.cache_dir, Arc::clone(&opts.progress)) };
     let cache = prepare(space, &prep).with_context(|| format!("{}: quality", space.source))?;
     let quality = ScoreQuality::new(space, cache);
     let latency = CalibLatency::open(space, &opts.calib_dir)?;

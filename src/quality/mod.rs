@@ -50,6 +50,9 @@ pub enum QualityError {
     /// The data set is missing or malformed (the message names the file and line).
     #[error("{0}")]
     Data(String),
+    /// Offline (a shard of a run): a model's scores are not in the cache; `prepare` makes them.
+    #[error("{0}; run `recpipe-dse prepare` on the space with the same --cache-dir first")]
+    NotPrepared(String),
     /// A model does not fit the data set.
     #[error("{0}")]
     Unsupported(String),

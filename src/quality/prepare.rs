@@ -42,6 +42,9 @@ pub struct PrepareOptions {
     pub retrain: bool,
     /// Receives progress messages (data loading, training epochs, scoring).
     pub progress: std::sync::Arc<dyn crate::progress::Progress>,
+    /// Never train or score: a model without intact cached scores is an error
+    /// ([`QualityError::NotPrepared`]) that names its cache file (shards of a run, after `prepare`).
+    pub offline: bool,
 }
 
 impl PrepareOptions {
@@ -50,7 +53,7 @@ impl PrepareOptions {
         cache_dir: impl Into<PathBuf>,
         progress: std::sync::Arc<dyn crate::progress::Progress>,
     ) -> PrepareOptions {
-        PrepareOptions { cache_dir: cache_dir.into(), retrain: false, progress }
+        PrepareOptions { cache_dir: cache_dir.into(), retrain: false, progress, offline: false }
     }
 }
 
@@ -291,6 +294,20 @@ pub fn prepare_models(space: &Space, models: &[usize], opts: &PrepareOptions) ->
             (m, scores_path, ckpt, cached)
         })
         .collect();
+    if opts.offline {
+        let unscored: Vec<String> = planned
+            .iter()
+            .filter(|(_, _, _, cached)| cached.is_none())
+            .map(|(m, scores_path, _, _)| format!("{} ({})", space.zoo[*m].name, scores_path.display()))
+            .collect();
+        if !unscored.is_empty() {
+            return Err(QualityError::NotPrepared(format!(
+                "no cached scores for {} under {}",
+                unscored.join(", "),
+                opts.cache_dir.display()
+            )));
+        }
+    }
     // Checkpoints that some unscored model needs and nobody has trained yet, each once.
     let mut missing: Vec<(usize, PathBuf)> = Vec::new();
     for (m, _, ckpt, cached) in &planned {

@@ -13,6 +13,8 @@ mod peers;
 mod quality;
 mod reliability;
 mod reproduce;
+mod shard;
 mod sim;
+mod slurm;
 mod spec;
 mod support;

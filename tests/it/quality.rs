@@ -197,7 +197,7 @@ fn prepare_trains_caches_and_reuses_on_a_tiny_space() {
     let space = spec::parse_space(TINY_SPACE, "tiny.yaml", &crate::support::repo()).unwrap();
     assert_eq!(space.training.train_rows, Some(2000));
     let dir = std::env::temp_dir().join(format!("rpdse-quality-it-{}", std::process::id()));
-    let opts = PrepareOptions { cache_dir: dir.clone(), retrain: false, progress: recpipe_dse::progress::quiet() };
+    let opts = PrepareOptions::new(dir.clone(), recpipe_dse::progress::quiet());
     let first = quality::prepare(&space, &opts).unwrap();
     assert!(first.is_synthetic());
     assert!(first.describe().contains("synthetic"), "{}", first.describe());
@@ -234,11 +234,7 @@ fn parallel_training_gives_the_weights_of_one_at_a_time_training_and_datatypes_s
     let names: Vec<&str> = space.zoo.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["pop", "d2", "d4-fp32", "d4-int8"]);
     let base = std::env::temp_dir().join(format!("rpdse-parallel-it-{}", std::process::id()));
-    let opts = |sub: &str| PrepareOptions {
-        cache_dir: base.join(sub),
-        retrain: false,
-        progress: recpipe_dse::progress::quiet(),
-    };
+    let opts = |sub: &str| PrepareOptions::new(base.join(sub), recpipe_dse::progress::quiet());
     // d2 and d4 are missing together: trained side by side.
     let together = quality::prepare(&space, &opts("together")).unwrap();
     let checkpoints = cache_files(&base.join("together/checkpoints"));

@@ -3,7 +3,7 @@
 //! folder, a missing data file). Each test runs the binary on a small copy of the bench-search space with
 //! tiny models.
 
-use crate::support::{bin, repo, SplitMix};
+use crate::support::{bin, repo, small_space, SplitMix};
 use recpipe_dse::durable::read_sealed;
 use recpipe_dse::explore::journal::parse_line;
 use std::collections::HashSet;
@@ -16,19 +16,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// The bench-search space (2,192 accelerator points) with tiny models and `queries` simulated queries per
-/// load, written into `dir`.
-fn small_space(dir: &Path, queries: u32) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("tests/spaces/bench-search.yaml"))
-        .unwrap()
-        .replacen("queries: 2000", &format!("queries: {queries}"), 1)
-        .replacen("quality:\n", "training:\n  epochs: 1\n  train_rows: 2000\n  validation_rows: 500\n\nquality:\n", 1);
-    assert!(text.contains(&format!("queries: {queries}")) && text.contains("train_rows: 2000"));
-    let path = dir.join("small.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// `explore space --out out --cache-dir cache`.

@@ -72,3 +72,16 @@ pub fn recpipe_configs(root: &std::path::Path) {
         }
     }
 }
+
+/// The bench-search space (2,192 accelerator points) with tiny models and `queries` simulated queries per
+/// load, written into `dir` as `small.yaml`.
+pub fn small_space(dir: &std::path::Path, queries: u32) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/spaces/bench-search.yaml"))
+        .unwrap()
+        .replacen("queries: 2000", &format!("queries: {queries}"), 1)
+        .replacen("quality:\n", "training:\n  epochs: 1\n  train_rows: 2000\n  validation_rows: 500\n\nquality:\n", 1);
+    assert!(text.contains(&format!("queries: {queries}")) && text.contains("train_rows: 2000"));
+    let path = dir.join("small.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
