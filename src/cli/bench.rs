@@ -16,6 +16,8 @@ pub enum BenchCommand {
     Data(super::bench_data::BenchDataArgs),
     /// Quality engine: model scoring throughput (items/s) and cascade evaluations per second.
     Quality(super::bench_quality::BenchQualityArgs),
+    /// Pareto analysis: front ranks and hypervolume, the report's algorithms vs the textbook ones, same sets.
+    Pareto(super::bench_pareto::BenchParetoArgs),
     /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
     Inference(super::bench_inference::BenchInferenceArgs),
 }
@@ -29,6 +31,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Quality(args) => super::bench_quality::run(args),
         BenchCommand::Data(args) => super::bench_data::run(args),
         BenchCommand::Inference(args) => super::bench_inference::run(args),
+        BenchCommand::Pareto(args) => super::bench_pareto::run(args),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
 pub mod bench_inference;
+pub mod bench_pareto;
 pub mod bench_quality;
 pub mod bench_search;
 pub mod bench_search_suite;

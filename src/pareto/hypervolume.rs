@@ -1,78 +1,51 @@
 //! Exact hypervolume of a set of points in minimisation form with respect to a reference point.
 //!
-//! Only points strictly better than the reference in every objective contribute. 1-D and 2-D are sweeps
-//! (O(N log N)); higher dimensions slice along the last objective (the "hypervolume by slicing objectives"
-//! recursion, While et al., IEEE TEC 2006), which is exact and fast enough for the fronts of a design-space
-//! run (hundreds of points, 3–5 objectives). Points are the rows of an objective matrix ([`super::Objectives`]),
-//! each column in its metric's unit; the hypervolume's unit is the product of the columns' units.
+//! Only points strictly better than the reference in every objective contribute. 1-D is a minimum, 2-D a
+//! sweep (O(N log N)), 3-D the dimension sweep HV3D ([`super::hv3d`], O(N log N)), 4 and more objectives the
+//! WFG algorithm ([`super::wfg`]). Points are the rows of an objective matrix ([`super::Objectives`]), each
+//! column in its metric's unit; the hypervolume's unit is the product of the columns' units.
 
-use super::sort::non_dominated_ranks;
 use super::Objectives;
-use ndarray::{s, Array2, ArrayView2, Axis};
 
 /// Hypervolume dominated by `points` (rows) and bounded by `reference` (one value per column, minimisation
 /// form); 0 when the dimensions differ.
 pub fn hypervolume<P: Objectives + ?Sized>(points: &P, reference: &[f64]) -> f64 {
     let points = points.matrix();
-    if points.ncols() != reference.len() {
+    let points = points.as_standard_layout();
+    if points.ncols() != reference.len() || reference.is_empty() {
         return 0.0;
     }
-    let inside: Vec<usize> = (0..points.nrows())
-        .filter(|&i| points.row(i).iter().zip(reference).all(|(x, r)| x.is_finite() && x < r))
+    let inside: Vec<&[f64]> = points
+        .rows()
+        .into_iter()
+        .map(|r| r.to_slice().expect("rows of a standard-layout matrix"))
+        .filter(|r| r.iter().zip(reference).all(|(x, r)| x.is_finite() && x < r))
         .collect();
-    if inside.is_empty() || reference.is_empty() {
+    if inside.is_empty() {
         return 0.0;
     }
-    let inside = points.select(Axis(0), &inside);
-    let front = front_rows(inside);
-    slice(front.view(), reference)
+    match reference.len() {
+        1 => reference[0] - inside.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min),
+        2 => area_2d(&inside, reference),
+        3 => super::hv3d::hv3d(&inside, reference),
+        _ => super::wfg::wfg(&inside, reference),
+    }
 }
 
-/// The rows of `points` on its non-dominated front, in order.
-fn front_rows(points: Array2<f64>) -> Array2<f64> {
-    let ranks = non_dominated_ranks(&points);
-    let front: Vec<usize> = (0..points.nrows()).filter(|&i| ranks[i] == 0).collect();
-    points.select(Axis(0), &front)
-}
-
-fn slice(pts: ArrayView2<'_, f64>, reference: &[f64]) -> f64 {
-    let d = reference.len();
-    let n = pts.nrows();
-    match d {
-        1 => reference[0] - pts.column(0).iter().copied().fold(f64::INFINITY, f64::min),
-        2 => {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by(|&a, &b| pts[[a, 0]].total_cmp(&pts[[b, 0]]).then(pts[[a, 1]].total_cmp(&pts[[b, 1]])));
-            let mut area = 0.0;
-            let mut best_y = reference[1];
-            for &i in &order {
-                if pts[[i, 1]] < best_y {
-                    area += (reference[0] - pts[[i, 0]]) * (best_y - pts[[i, 1]]);
-                    best_y = pts[[i, 1]];
-                }
-            }
-            area
-        }
-        _ => {
-            // Sweep the last objective from best to worst; between consecutive levels the dominated
-            // cross-section is the (d−1)-D hypervolume of the points seen so far.
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by(|&a, &b| pts[[a, d - 1]].total_cmp(&pts[[b, d - 1]]));
-            let sub_ref = &reference[..d - 1];
-            let mut volume = 0.0;
-            let mut seen = Array2::<f64>::zeros((0, d - 1));
-            for (k, &i) in order.iter().enumerate() {
-                seen.push_row(pts.slice(s![i, ..d - 1])).expect("rows of d − 1 objectives");
-                let next_level = if k + 1 < n { pts[[order[k + 1], d - 1]] } else { reference[d - 1] };
-                let height = next_level - pts[[i, d - 1]];
-                if height > 0.0 {
-                    seen = front_rows(seen);
-                    volume += slice(seen.view(), sub_ref) * height;
-                }
-            }
-            volume
+/// Area dominated by 2-D points: sorted by the first objective, each point adds the strip below the best
+/// second objective so far.
+fn area_2d(points: &[&[f64]], reference: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| points[a][0].total_cmp(&points[b][0]).then(points[a][1].total_cmp(&points[b][1])));
+    let mut area = 0.0;
+    let mut best_y = reference[1];
+    for &i in &order {
+        if points[i][1] < best_y {
+            area += (reference[0] - points[i][0]) * (best_y - points[i][1]);
+            best_y = points[i][1];
         }
     }
+    area
 }
 
 /// A reference point for a set of points (rows): per objective (column), the worst finite value plus `margin`
@@ -100,7 +73,7 @@ pub fn reference_point<P: Objectives + ?Sized>(points: &P, margin: f64) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, Array2};
 
     #[test]
     fn two_d_staircase() {
@@ -122,6 +95,35 @@ mod tests {
         let b = 2.0 * 3.0 * 2.0;
         let both = 2.0 * 2.0 * 1.0;
         assert!((hypervolume(&pts, &r) - (a + b - both)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hv3d_and_wfg_agree_with_slicing() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |levels: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % levels) as f64 / levels as f64
+        };
+        for d in 3..=5 {
+            for n in [1, 2, 5, 30, 80] {
+                for levels in [4, 1000] {
+                    // Points on and near a simplex (a front with many members), ties when levels are few.
+                    let rows: Vec<Vec<f64>> = (0..n)
+                        .map(|_| {
+                            let v: Vec<f64> = (0..d).map(|_| next(levels)).collect();
+                            let s: f64 = v.iter().sum::<f64>().max(1e-9);
+                            v.iter().map(|x| x / s + 0.1 * next(levels)).collect()
+                        })
+                        .collect();
+                    let r = vec![1.5; d];
+                    let fast = hypervolume(&rows, &r);
+                    let slow = crate::pareto::reference::hypervolume_slicing(&rows, &r);
+                    assert!((fast - slow).abs() <= 1e-12 * slow.abs().max(1e-300), "d={d} n={n}: {fast} vs {slow}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Non-dominated sorting (Deb et al. 2002, "fast non-dominated sort", O(M·N²)) and crowding distance, over an
-//! objective matrix ([`super::Objectives`]: rows = points, columns = objectives in minimisation form, each in
-//! its metric's unit).
+//! Non-dominated sorting and crowding distance over an objective matrix ([`super::Objectives`]: rows =
+//! points, columns = objectives in minimisation form, each in its metric's unit).
+//!
+//! Ranks of 1–3 objectives come from sweeps in O(N log N) ([`super::sweep`]); 4 and more objectives (or a
+//! NaN) use Deb et al.'s "fast non-dominated sort" (2002, O(M·N²) time and memory).
 
 use super::Objectives;
 
@@ -23,41 +25,19 @@ pub fn dominates(a: &[f64], b: &[f64]) -> bool {
 pub fn non_dominated_ranks<P: Objectives + ?Sized>(points: &P) -> Vec<usize> {
     let m = points.matrix();
     let m = m.as_standard_layout();
-    let points: Vec<&[f64]> =
+    let rows: Vec<&[f64]> =
         m.rows().into_iter().map(|r| r.to_slice().expect("rows of a standard-layout matrix")).collect();
-    let n = points.len();
-    let mut dominated_by_count = vec![0usize; n];
-    let mut dominates_list: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in 0..n {
-        for j in (i + 1)..n {
-            if dominates(points[i], points[j]) {
-                dominates_list[i].push(j);
-                dominated_by_count[j] += 1;
-            } else if dominates(points[j], points[i]) {
-                dominates_list[j].push(i);
-                dominated_by_count[i] += 1;
-            }
+    let any_nan = rows.iter().any(|r| r.iter().any(|x| x.is_nan()));
+    match m.ncols() {
+        1 if !any_nan => {
+            let mut values: Vec<f64> = rows.iter().map(|r| r[0] + 0.0).collect();
+            values.sort_by(f64::total_cmp);
+            values.dedup();
+            rows.iter().map(|r| values.partition_point(|v| *v < r[0])).collect()
         }
+        2 | 3 if !any_nan => super::sweep::ranks_2d_3d(&rows),
+        _ => super::reference::ranks_quadratic(&rows),
     }
-    let mut rank = vec![usize::MAX; n];
-    let mut current: Vec<usize> = (0..n).filter(|&i| dominated_by_count[i] == 0).collect();
-    let mut r = 0;
-    while !current.is_empty() {
-        let mut next = Vec::new();
-        for &i in &current {
-            rank[i] = r;
-            for &j in &dominates_list[i] {
-                dominated_by_count[j] -= 1;
-                if dominated_by_count[j] == 0 {
-                    next.push(j);
-                }
-            }
-        }
-        next.sort_unstable();
-        current = next;
-        r += 1;
-    }
-    rank
 }
 
 /// Crowding distance of each point within one front (`members` index rows of `points`): the sum over
@@ -100,6 +80,27 @@ mod tests {
         assert_eq!(non_dominated_ranks(&pts), vec![0, 0, 0, 1, 2, 0]);
         assert!(dominates(&[1.0, 1.0], &[1.0, 2.0]));
         assert!(!dominates(&[1.0, 1.0], &[1.0, 1.0]));
+    }
+
+    #[test]
+    fn sweeps_agree_with_the_quadratic_sort() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |levels: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % levels) as f64 - 3.0
+        };
+        for m in 1..=4 {
+            for n in [0, 1, 2, 7, 60, 400] {
+                // Few levels per objective: many ties and equal vectors.
+                let rows: Vec<Vec<f64>> = (0..n).map(|_| (0..m).map(|_| next(9)).collect()).collect();
+                let refs: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+                assert_eq!(non_dominated_ranks(&rows), crate::pareto::reference::ranks_quadratic(&refs), "m={m} n={n}");
+            }
+        }
+        let with_nan = vec![vec![1.0, f64::NAN], vec![0.0, 0.0]];
+        assert_eq!(non_dominated_ranks(&with_nan).len(), 2);
     }
 
     #[test]
