@@ -223,7 +223,8 @@ fn report_files_are_written_and_the_front_is_non_dominated() {
     let last = rep.progress.last().unwrap();
     assert_eq!(last.0, rep.rows.len());
     assert!((last.1 - rep.hypervolume).abs() <= 1e-9 * rep.hypervolume);
-    assert!(rep.progress.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12));
+    // Never decreasing, up to rounding (the sums of a prefix and of a longer run split the volume differently).
+    assert!(rep.progress.windows(2).all(|w| w[0].1 <= w[1].1 * (1.0 + 1e-12)));
     let out = dir.join("report");
     let files = report::write(&out, &rep).unwrap();
     for name in [
