@@ -169,14 +169,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     let search_settings = SearchSettings::for_space(&space, seed, budget);
     let mut strategy_impl = search::build(strategy, Arc::clone(&space), search_settings);
     let early_stop = config.early_stop.filter(|_| strategy != StrategyKind::Exhaustive);
-    let options = DriverOptions {
-        budget,
-        progress: super::progress::terminal(),
-        stop: stop_flag(),
-        stop_after_new: None,
-        early_stop_after: Limits::with_early_stop(budget, early_stop).early_stop_after,
-    };
-    let driver = Driver::new(&evaluator, Some(&journal), options);
+    let driver = Driver::new(&evaluator, Some(&journal), driver_options(budget, early_stop));
     let t = Instant::now();
     let summary = driver.run(strategy_impl.as_mut());
     let strategy_name = strategy_impl.name();
@@ -205,17 +198,8 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
         journal: format!("{} (fingerprint {fp})", journal_path.display()),
     };
     let t = Instant::now();
-    let mut notes = opened.notes.clone();
-    if opened.quality.is_synthetic() {
-        notes.push("quality is measured on the seeded synthetic Criteo-shaped data (no train.txt found)".into());
-    }
+    let (notes, models) = report_context(&space, &opened);
     phases.push("report", 0.0);
-    let models = report::models::infos(
-        &space,
-        Some(opened.quality.as_ref()),
-        &opened.model_parameters,
-        &opened.model_typed_bytes,
-    );
     let mut report = report::build(&space, &summary, info, phases.clone(), Some(compare), notes, models);
     // report.md lists the phase times, the report's own included: it is written last.
     let mut files = report::write_data(&dir, &report).map_err(CliError::runtime)?;
@@ -277,6 +261,37 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     state.finished = true;
     write_state(&dir, &state).map_err(CliError::runtime)?;
     Ok(())
+}
+
+/// How `explore` drives a run of `budget` points: progress on the terminal, Ctrl-C stops after the points in
+/// flight, the early stop after `early_stop` of the budget without front growth.
+pub fn driver_options(budget: u64, early_stop: Option<f64>) -> DriverOptions {
+    DriverOptions {
+        budget,
+        progress: super::progress::terminal(),
+        stop: stop_flag(),
+        stop_after_new: None,
+        early_stop_after: Limits::with_early_stop(budget, early_stop).early_stop_after,
+    }
+}
+
+/// The report's notes (the sources' notes, synthetic data) and model-choice section for `space` evaluated on
+/// `opened`.
+pub fn report_context(
+    space: &crate::spec::Space,
+    opened: &sources::Opened,
+) -> (Vec<String>, Vec<report::models::ModelInfo>) {
+    let mut notes = opened.notes.clone();
+    if opened.quality.is_synthetic() {
+        notes.push("quality is measured on the seeded synthetic Criteo-shaped data (no train.txt found)".into());
+    }
+    let models = report::models::infos(
+        space,
+        Some(opened.quality.as_ref()),
+        &opened.model_parameters,
+        &opened.model_typed_bytes,
+    );
+    (notes, models)
 }
 
 /// Open (and lock) a space's journal, saying what it holds: reusable points, a torn last line dropped, damaged

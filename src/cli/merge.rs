@@ -154,10 +154,7 @@ pub fn run(args: &MergeArgs) -> Result<(), CliError> {
         latency_source: opened.latency.describe(),
         journal: format!("{} (fingerprint {fp})", sorted_journals.join(", ")),
     };
-    let mut notes = opened.notes.clone();
-    if opened.quality.is_synthetic() {
-        notes.push("quality is measured on the seeded synthetic Criteo-shaped data (no train.txt found)".into());
-    }
+    let (mut notes, models) = super::explore::report_context(&space, &opened);
     notes.push(match set.strategy {
         StrategyKind::Exhaustive => {
             format!("merged from {} shards of one exhaustive run; block k of {} ids went to shard k mod {}", set.count, crate::search::exhaustive::CHUNK, set.count)
@@ -176,12 +173,6 @@ pub fn run(args: &MergeArgs) -> Result<(), CliError> {
     }
     let t = Instant::now();
     phases.push("report", 0.0);
-    let models = report::models::infos(
-        &space,
-        Some(opened.quality.as_ref()),
-        &opened.model_parameters,
-        &opened.model_typed_bytes,
-    );
     let mut report = report::build(&space, &summary, info, phases, Some(compare), notes, models);
     let dir = crate::durable::claim_folder(&out, &format!("{}-{started}", space.name))
         .with_context(|| format!("cannot create a report folder under {}", out.display()))

@@ -3,12 +3,11 @@
 //! `<space>.shard-I-of-N.json` and writes no report (`merge` writes the run's). Run again, it reuses its
 //! journal, so a killed shard resubmitted as is continues where it stopped.
 
-use super::explore::{command_line, journal_failure, open_journal, stop_flag, ExploreArgs};
+use super::explore::{command_line, driver_options, journal_failure, open_journal, ExploreArgs};
 use super::output::{self, ShardSummary};
 use super::CliError;
-use crate::explore::driver::{Driver, DriverOptions};
+use crate::explore::driver::Driver;
 use crate::explore::shard::{island_budget, island_seed, Shard, ShardSpec, ShardState};
-use crate::search::budgeted::Limits;
 use crate::search::exhaustive::Exhaustive;
 use crate::search::{self, Search, SearchSettings, StrategyKind};
 use crate::spec::load_space_with;
@@ -78,14 +77,8 @@ pub fn run(args: &ExploreArgs, spec: ShardSpec) -> Result<(), CliError> {
         _ => search::build(strategy, Arc::clone(&space), SearchSettings::for_space(&space, seed, budget)),
     };
     let early_stop = args.early_stop.or(space.search.early_stop).filter(|_| strategy != StrategyKind::Exhaustive);
-    let options = DriverOptions {
-        budget,
-        progress: super::progress::terminal(),
-        stop: stop_flag(),
-        stop_after_new: None,
-        early_stop_after: Limits::with_early_stop(budget, early_stop).early_stop_after,
-    };
-    let summary = Driver::new(&evaluator, Some(&journal), options).run(strategy_impl.as_mut());
+    let summary =
+        Driver::new(&evaluator, Some(&journal), driver_options(budget, early_stop)).run(strategy_impl.as_mut());
     let rerun = command_line();
     if let Some(failure) = &summary.journal_error {
         return Err(journal_failure(failure, &rerun));

@@ -99,13 +99,8 @@ mod tests {
 
     #[test]
     fn hv3d_and_wfg_agree_with_slicing() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |levels: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % levels) as f64 / levels as f64
-        };
+        let mut draw = crate::pareto::test_levels(0x9e37_79b9_7f4a_7c15);
+        let mut next = |levels: u64| draw(levels) as f64 / levels as f64;
         for d in 3..=5 {
             for n in [1, 2, 5, 30, 80] {
                 for levels in [4, 1000] {

@@ -10,7 +10,7 @@
 //!
 //! Cost for N points: ranks of 1–3 objectives O(N log N) (a sweep), of more objectives O(M·N²); hypervolume
 //! of 2–3 objectives O(N log N) (sweep, HV3D), of more objectives WFG. The textbook algorithms they replace
-//! are kept in [`reference`] and checked against.
+//! are kept in [`mod@reference`] and checked against.
 //!
 //! A set of points is an objective matrix ([`Objectives`], `ndarray::Array2<f64>`): one row per point, one
 //! column per objective.
@@ -28,3 +28,14 @@ pub use archive::Archive;
 pub use hypervolume::{hypervolume, reference_point};
 pub use matrix::{objective_matrix, Objectives};
 pub use sort::{crowding_distance, dominates, non_dominated_ranks};
+
+/// A seeded xorshift64 stream of values `0..levels` for the tests (few levels: many ties).
+#[cfg(test)]
+pub(crate) fn test_levels(mut state: u64) -> impl FnMut(u64) -> u64 {
+    move |levels| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % levels
+    }
+}

@@ -84,13 +84,8 @@ mod tests {
 
     #[test]
     fn sweeps_agree_with_the_quadratic_sort() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |levels: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % levels) as f64 - 3.0
-        };
+        let mut draw = crate::pareto::test_levels(0x2545_f491_4f6c_dd1d);
+        let mut next = |levels: u64| draw(levels) as f64 - 3.0;
         for m in 1..=4 {
             for n in [0, 1, 2, 7, 60, 400] {
                 // Few levels per objective: many ties and equal vectors.

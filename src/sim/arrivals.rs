@@ -9,12 +9,42 @@
 //!
 //! The first query arrives at time 0 for the generated processes (as the reference enqueues its first query
 //! before the first sleep); a trace is replayed relative to its first instant.
+//!
+//! A run's arrivals come from a fresh generator seeded with the run's seed ([`ArrivalProcess::generate_seeded`]).
+//! Poisson gaps are unit-mean exponential draws scaled by the mean gap, so every Poisson run with one seed
+//! and length draws the same unit gaps at every load: they are drawn once and shared ([`unit_gaps`], a small
+//! process-wide cache), which gives bit-identical arrivals without redrawing them for each design point and
+//! load.
 
 use super::time::ns_from_ms;
+use rand::SeedableRng;
 use rand_distr::{Distribution, Exp1, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Runs whose unit gaps stay cached (one explore uses one seed, at one or a few run lengths).
+const CACHED_STREAMS: usize = 8;
+
+/// The first `n` unit-mean exponential draws of `Xoshiro256PlusPlus::seed_from_u64(seed)`, shared between
+/// the runs that need them.
+pub fn unit_gaps(seed: u64, n: usize) -> Arc<Vec<f64>> {
+    type Streams = Mutex<Vec<(u64, usize, Arc<Vec<f64>>)>>;
+    static CACHE: OnceLock<Streams> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let hit = cache.lock().expect("gap cache").iter().find(|(s, m, _)| *s == seed && *m == n).map(|e| Arc::clone(&e.2));
+    if let Some(gaps) = hit {
+        return gaps;
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let gaps: Arc<Vec<f64>> = Arc::new((0..n).map(|_| Exp1.sample(&mut rng)).collect());
+    let mut streams = cache.lock().expect("gap cache");
+    if streams.len() >= CACHED_STREAMS {
+        streams.remove(0);
+    }
+    streams.push((seed, n, Arc::clone(&gaps)));
+    gaps
+}
 
 /// How queries arrive.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -82,18 +112,13 @@ impl ArrivalProcess {
     ///
     /// For a trace, `n` is capped at its length.
     pub fn generate(&self, n: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<u64> {
+        if let ArrivalProcess::Poisson { qps } = self {
+            let gaps: Vec<f64> = (0..n).map(|_| Exp1.sample(rng)).collect();
+            return poisson_instants(*qps, &gaps);
+        }
         let mut out = Vec::with_capacity(n);
         match self {
-            ArrivalProcess::Poisson { qps } => {
-                let mean_ns = 1e9 / qps;
-                // Accumulate in f64 ns and round each instant, so rounding errors do not build up.
-                let mut t = 0.0f64;
-                for _ in 0..n {
-                    out.push((t + 0.5) as u64);
-                    let e: f64 = Exp1.sample(rng);
-                    t += e * mean_ns;
-                }
-            }
+            ArrivalProcess::Poisson { .. } => unreachable!("handled above"),
             ArrivalProcess::LegacyMs { mean_gap_ms } => {
                 let pois = Poisson::new(*mean_gap_ms).expect("validated: mean gap > 0 and finite");
                 let mut t = 0u64;
@@ -115,10 +140,49 @@ impl ArrivalProcess {
     }
 }
 
+impl ArrivalProcess {
+    /// The first `n` arrival instants (ns) of a generator seeded with `seed`: [`Self::generate`] on
+    /// `Xoshiro256PlusPlus::seed_from_u64(seed)`, with Poisson gaps taken from [`unit_gaps`].
+    pub fn generate_seeded(&self, n: usize, seed: u64) -> Vec<u64> {
+        match self {
+            ArrivalProcess::Poisson { qps } => poisson_instants(*qps, &unit_gaps(seed, n)),
+            _ => self.generate(n, &mut Xoshiro256PlusPlus::seed_from_u64(seed)),
+        }
+    }
+}
+
+/// Arrival instants (ns) of a Poisson process at `qps` from unit-mean exponential gaps: the first at 0, then
+/// each gap scaled by the mean gap, accumulated in f64 ns and rounded per instant (so rounding errors do not
+/// build up).
+fn poisson_instants(qps: f64, unit_gaps: &[f64]) -> Vec<u64> {
+    let mean_ns = 1e9 / qps;
+    let mut t = 0.0f64;
+    unit_gaps
+        .iter()
+        .map(|e| {
+            let at = (t + 0.5) as u64;
+            t += e * mean_ns;
+            at
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn shared_unit_gaps_give_the_arrivals_of_a_fresh_generator() {
+        for qps in [66.7, 400.0, 2000.0] {
+            let p = ArrivalProcess::Poisson { qps };
+            let fresh = p.generate(5000, &mut Xoshiro256PlusPlus::seed_from_u64(123));
+            assert_eq!(p.generate_seeded(5000, 123), fresh);
+            assert_eq!(p.generate_seeded(5000, 123), fresh, "from the cache");
+        }
+        let legacy = ArrivalProcess::LegacyMs { mean_gap_ms: 2.0 };
+        assert_eq!(legacy.generate_seeded(100, 9), legacy.generate(100, &mut Xoshiro256PlusPlus::seed_from_u64(9)));
+    }
 
     #[test]
     fn legacy_ms_gaps_are_integer_ms_with_poisson_moments() {

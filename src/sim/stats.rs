@@ -94,6 +94,9 @@ pub fn sort_u64_with(v: &mut [u64], scratch: &mut Vec<u64>) {
 
 /// The `k`-th smallest (0-based) value across several individually sorted runs.
 fn kth_of_runs(runs: &[&[u64]], k: usize) -> u64 {
+    if let [run] = runs {
+        return run[k];
+    }
     // Smallest v with #{x ≤ v} ≥ k + 1, by binary search over the value range.
     let mut lo = runs.iter().filter_map(|r| r.first()).copied().min().unwrap_or(0);
     let mut hi = runs.iter().filter_map(|r| r.last()).copied().max().unwrap_or(0);
