@@ -507,8 +507,13 @@ impl<'a> Evaluator<'a> {
         let loads = &self.space.load.qps;
         for (i, &qps) in loads.iter().enumerate() {
             let model = PipelineModel { arrival: self.arrival(qps), stages: stages.to_vec(), groups: vec![] };
-            let r = sim::simulate(&model, &settings).map_err(|e| format!("simulation failed: {e}"))?;
             let tag = load_tag(qps);
+            // ρ ≥ 1 at this load: the simulation would report saturation and a missed SLA, and nothing else.
+            if sim::saturated_at_offered_load(&model).map_err(|e| format!("simulation failed: {e}"))? {
+                m.set_sla_met(&tag, false);
+                continue;
+            }
+            let r = sim::simulate(&model, &settings).map_err(|e| format!("simulation failed: {e}"))?;
             let values = [
                 (Metric::MeanMs, r.mean_ms),
                 (Metric::P50Ms, r.p50_ms),

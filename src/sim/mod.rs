@@ -47,7 +47,7 @@ pub use model::{
     StageReport, SubBatchGroup, DEFAULT_BATCHES, DEFAULT_MAX_QUEUE_LEN, MAX_HORIZON_NS, MAX_QUERIES,
 };
 pub use pipeline_file::{run_pipeline, PipelineRun};
-pub use plan::{engine_centers, saturation_qps};
+pub use plan::{engine_centers, saturated_at_offered_load, saturation_qps};
 pub use run::simulate;
 pub use service::ServiceDist;
 pub use stats::Interval;

@@ -196,6 +196,13 @@ pub(super) fn offered_loads(plans: &[CenterPlan], qps: f64) -> Vec<f64> {
     plans.iter().map(|p| qps * p.mean_service_ms / 1000.0 / p.center.servers as f64).collect()
 }
 
+/// Whether some stage of `model` is offered ρ ≥ 1 at its arrival process's rate: such a run is saturated
+/// whatever its random draws ([`super::simulate`] reports it so, and no SLA is met), so a caller may skip it.
+pub fn saturated_at_offered_load(model: &PipelineModel) -> Result<bool, SimError> {
+    let plans = plan(model)?;
+    Ok(offered_loads(&plans, model.arrival.offered_qps()).iter().any(|&rho| rho >= 1.0))
+}
+
 /// The offered load (queries/s) at which the busiest stage reaches ρ = 1 (infinite if no stage takes time).
 pub fn saturation_qps(model: &PipelineModel) -> Result<f64, SimError> {
     let plans = plan(model)?;
