@@ -55,6 +55,14 @@ pub fn run(args: &ExploreArgs, spec: ShardSpec) -> Result<(), CliError> {
     crate::durable::remove_stale_temps(&out);
     let journal_path = shard.journal_path(&out, &space.name);
     let journal = open_journal(&journal_path, &fp)?;
+    if journal.foreign_records > 0 {
+        super::output::note(&format!(
+            "warning: {} holds {} record(s) of another evaluation (the space, its --set overrides, the sources or \
+             the version changed); `merge` refuses such a journal — delete it to run shard {shard} afresh",
+            journal_path.display(),
+            journal.foreign_records
+        ));
+    }
     let state_path = shard.state_path(&out, &space.name);
     let mut state = ShardState {
         space: space.name.clone(),

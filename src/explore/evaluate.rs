@@ -21,7 +21,9 @@
 //! sub-accelerator count). The simulator runs the space's arrival process at each offered load (`load.qps`,
 //! `load.queries`, `load.warmup_queries`, seed [`EvalSettings::seed`]) and the capacity search bisects the
 //! largest load meeting the SLA to a relative tolerance of [`EvalSettings::capacity_relative_tolerance`]
-//! (same seed at every load: common random numbers).
+//! (same seed at every load: common random numbers). A load at which some stage is offered ρ ≥ 1 is
+//! saturated whatever the draws: it is not simulated, and gets what the simulator would report (no latency
+//! metrics at that load, the SLA missed).
 //!
 //! **Infeasible** points: a structural rule of the space, a model that does not fit in its device's memory
 //! (when the evaluator is given the models' parameter counts, [`Evaluator::with_model_parameters`]), a missing

@@ -56,6 +56,8 @@ pub struct Journal {
     pub skipped_lines: usize,
     /// Length of the torn last line (a record cut short by a kill) dropped on opening; 0 when none.
     pub torn_tail_bytes: usize,
+    /// Records of other evaluations (another fingerprint): kept in the file, never reused.
+    pub foreign_records: usize,
     _lock: crate::durable::FileLock,
 }
 
@@ -153,9 +155,12 @@ impl Journal {
         let lock = crate::durable::FileLock::try_acquire(path, &who)?;
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
         let mut known = HashMap::new();
+        let mut foreign_records = 0;
         let read = read_records(&mut file, |record| {
             if record.fingerprint == fingerprint {
                 known.insert(PointId(record.id), record);
+            } else {
+                foreign_records += 1;
             }
         })
         .map_err(io)?;
@@ -170,6 +175,7 @@ impl Journal {
             known,
             skipped_lines: read.skipped_lines,
             torn_tail_bytes: read.torn_tail_bytes,
+            foreign_records,
             _lock: lock,
         })
     }

@@ -129,6 +129,12 @@ fn three_shards_merge_to_the_unsharded_run_and_bad_shard_sets_are_refused() {
         2,
         &["shard-1-of-3.journal.jsonl", "1 record(s) carry fingerprint"],
     );
+    // The shard itself warns about them when it runs again (and reuses every point of its own).
+    let again = run(&["explore", s, "--out", sharded, "--shard", "1/3", "--format", "json"], &dir);
+    let stderr = String::from_utf8_lossy(&again.stderr).into_owned();
+    assert!(stderr.contains("1 record(s) of another evaluation") && stderr.contains("merge"), "{stderr}");
+    let again = json::<ShardSummary>(&ok(again, "shard 1 again"));
+    assert_eq!((again["evaluated"].as_u64(), again["reused"].as_u64()), (Some(0), Some(768)));
     // Shards of a changed space are refused by their state files' fingerprint.
     refused(
         run(&["merge", s, "--out", sharded, "--set", "load.queries=301"], &dir),
