@@ -142,7 +142,7 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
             config.out.display()
         ));
     }
-    let (dir, strategy, budget, seed) = (config.dir.clone(), config.strategy, config.budget, config.seed);
+    let (strategy, budget, seed) = (config.strategy, config.budget, config.seed);
     let t = Instant::now();
     let calibration =
         crate::measure::calibrate::CalibrationOptions::for_explore(args.sources.calib_dir.clone(), args.recalibrate);
@@ -157,7 +157,13 @@ pub fn run(args: &ExploreArgs) -> Result<(), CliError> {
     let fp = fingerprint(&space, &settings, &opened.descriptions());
     let journal_path = config.journal.clone();
     let journal = open_journal(&journal_path, &fp)?;
-
+    // A new run's folder is named while the journal's lock is held: a run of the space that finished within
+    // the same second has created its folder by now, so this one gets a `-02` of its own.
+    let dir = if config.resumed {
+        config.dir.clone()
+    } else {
+        crate::explore::run::fresh_run_folder(&config.out, &format!("{}-{started}", space.name))
+    };
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .map_err(CliError::runtime)?;

@@ -182,7 +182,7 @@ fn is_run_folder_of(name: &str, prefix: &str) -> bool {
 
 /// A report folder `<out>/<base>` that does not exist yet: `<base>`, else `<base>-02`, `<base>-03`, … (two runs
 /// of one space started within the same second get folders of their own).
-fn fresh_run_folder(out: &Path, base: &str) -> PathBuf {
+pub fn fresh_run_folder(out: &Path, base: &str) -> PathBuf {
     let first = out.join(base);
     if !first.exists() {
         return first;
