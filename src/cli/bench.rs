@@ -18,6 +18,9 @@ pub enum BenchCommand {
     Quality(super::bench_quality::BenchQualityArgs),
     /// Pareto analysis: front ranks and hypervolume, the report's algorithms vs the textbook ones, same sets.
     Pareto(super::bench_pareto::BenchParetoArgs),
+    /// Exploration: valid points per core-second and peak RSS over a generated space of 10⁶ points, the
+    /// current evaluation path vs the reference (full simulations), with a check that both agree.
+    Explore(super::bench_explore::BenchExploreArgs),
     /// DLRM inference: our tch forward (fused and unfused) against PyTorch eager, per model and batch.
     Inference(super::bench_inference::BenchInferenceArgs),
 }
@@ -32,6 +35,7 @@ pub fn run(cmd: &BenchCommand) -> Result<(), CliError> {
         BenchCommand::Data(args) => super::bench_data::run(args),
         BenchCommand::Inference(args) => super::bench_inference::run(args),
         BenchCommand::Pareto(args) => super::bench_pareto::run(args),
+        BenchCommand::Explore(args) => super::bench_explore::run(args),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod accel;
 pub mod bench;
 pub mod bench_accel;
 pub mod bench_data;
+pub mod bench_explore;
 pub mod bench_inference;
 pub mod bench_pareto;
 pub mod bench_quality;

@@ -23,7 +23,9 @@
 //! largest load meeting the SLA to a relative tolerance of [`EvalSettings::capacity_relative_tolerance`]
 //! (same seed at every load: common random numbers). A load at which some stage is offered ρ ≥ 1 is
 //! saturated whatever the draws: it is not simulated, and gets what the simulator would report (no latency
-//! metrics at that load, the SLA missed).
+//! metrics at that load, the SLA missed). Each step of the capacity search asks an SLA probe
+//! ([`crate::sim::probe`]), which gives a full simulation's verdict at a fraction of its cost; the reference
+//! path ([`Evaluator::with_full_simulation`]) simulates both in full and gives the same outcomes.
 //!
 //! **Infeasible** points: a structural rule of the space, a model that does not fit in its device's memory
 //! (when the evaluator is given the models' parameter counts, [`Evaluator::with_model_parameters`]), a missing
@@ -256,6 +258,8 @@ pub struct Evaluator<'a> {
     model_parameters: Option<Vec<u64>>,
     /// Bytes of each zoo model in its datatype, where the space gives one (`ZooModel::typed_bytes`).
     model_typed_bytes: Vec<Option<u64>>,
+    /// Simulate every load and every capacity step in full (the reference path, [`Evaluator::with_full_simulation`]).
+    full_simulation: bool,
     /// Time per phase.
     pub clock: PhaseClock,
 }
@@ -278,8 +282,17 @@ impl<'a> Evaluator<'a> {
             service_cache: Mutex::new(HashMap::new()),
             model_parameters: None,
             model_typed_bytes: Vec::new(),
+            full_simulation: false,
             clock: PhaseClock::default(),
         }
+    }
+
+    /// Evaluate by the reference path: every offered load simulated (saturated ones too) and every step of
+    /// the capacity search a full simulation ([`sim::max_qps_under_sla_simulated`]) instead of an SLA probe.
+    /// The outcomes are the same; `bench explore` times both paths and checks that they agree.
+    pub fn with_full_simulation(mut self) -> Self {
+        self.full_simulation = true;
+        self
     }
 
     /// Check memory capacity: `parameters[m]` is the parameter count of zoo model `m` at its real table
@@ -366,6 +379,17 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluate one point.
     pub fn evaluate(&self, id: PointId) -> Outcome {
+        let mut outcome = self.evaluate_uncompacted(id);
+        // Every evaluated point is kept until the report: no spare capacity.
+        let metrics = match &mut outcome {
+            Outcome::Feasible(m) | Outcome::Infeasible { partial: m, .. } => m,
+        };
+        metrics.values.shrink_to_fit();
+        metrics.stage_sources.shrink_to_fit();
+        outcome
+    }
+
+    fn evaluate_uncompacted(&self, id: PointId) -> Outcome {
         let Some(design) = self.space.design(id) else {
             return infeasible(format!("point {} is outside the space", id.0), Metrics::default());
         };
@@ -511,35 +535,40 @@ impl<'a> Evaluator<'a> {
             let model = PipelineModel { arrival: self.arrival(qps), stages: stages.to_vec(), groups: vec![] };
             let tag = load_tag(qps);
             // ρ ≥ 1 at this load: the simulation would report saturation and a missed SLA, and nothing else.
-            if sim::saturated_at_offered_load(&model).map_err(|e| format!("simulation failed: {e}"))? {
+            if !self.full_simulation
+                && sim::saturated_at_offered_load(&model).map_err(|e| format!("simulation failed: {e}"))?
+            {
                 m.set_sla_met(&tag, false);
                 continue;
             }
-            let r = sim::simulate(&model, &settings).map_err(|e| format!("simulation failed: {e}"))?;
-            let values = [
-                (Metric::MeanMs, r.mean_ms),
-                (Metric::P50Ms, r.p50_ms),
-                (Metric::P95Ms, r.p95_ms),
-                (Metric::P99Ms, r.p99_ms),
-                (Metric::ThroughputQps, r.throughput_qps),
-            ];
-            for (metric, v) in values {
-                if !r.saturated {
+            let fail = |e: sim::SimError| format!("simulation failed: {e}");
+            // The figures kept, by the exact shortcut where it applies, else from a full simulation.
+            let summary =
+                if self.full_simulation { None } else { sim::probe::load_summary(&model, &settings).map_err(fail)? };
+            let (figures, saturated, sla_met) = match summary {
+                Some(f) => ([f.mean_ms, f.p50_ms, f.p95_ms, f.p99_ms, f.throughput_qps], false, f.sla_met),
+                None => {
+                    let r = sim::simulate(&model, &settings).map_err(fail)?;
+                    let met = r.sla.as_ref().is_some_and(|s| s.met);
+                    ([r.mean_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.throughput_qps], r.saturated, met)
+                }
+            };
+            let metrics = [Metric::MeanMs, Metric::P50Ms, Metric::P95Ms, Metric::P99Ms, Metric::ThroughputQps];
+            for (metric, v) in metrics.into_iter().zip(figures) {
+                if !saturated {
                     m.set_at(metric, &tag, v);
                     if i == 0 {
                         m.set(metric, v);
                     }
                 }
             }
-            if let Some(sla) = r.sla {
-                m.set_sla_met(&tag, sla.met);
-            }
+            m.set_sla_met(&tag, sla_met);
         }
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
         let opts =
             CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
-        let cap = sim::max_qps_under_sla(&model, &settings, self.sla(), &opts)
-            .map_err(|e| format!("capacity search failed: {e}"))?;
+        let search = if self.full_simulation { sim::max_qps_under_sla_simulated } else { sim::max_qps_under_sla };
+        let cap = search(&model, &settings, self.sla(), &opts).map_err(|e| format!("capacity search failed: {e}"))?;
         m.set(Metric::SaturationQps, cap.saturation_qps);
         m.set(Metric::CapacityQps, cap.max_qps);
         if let (Some(p), Some(a)) = (m.get(Metric::PowerW), m.get(Metric::AreaMm2)) {

@@ -24,6 +24,7 @@ pub mod driver;
 pub mod evaluate;
 pub mod journal;
 pub mod merge;
+pub mod metric_values;
 pub mod run;
 pub mod shard;
 pub mod sources;
@@ -31,6 +32,7 @@ pub mod sources;
 pub use driver::{Driver, DriverOptions, PhaseTimes, RunSummary};
 pub use evaluate::{EvalSettings, Evaluator};
 pub use journal::{Journal, JournalRecord};
+pub use metric_values::MetricValues;
 
 use crate::spec::metric::{Direction, Metric};
 use crate::spec::{Space, StageHardware};
@@ -92,7 +94,7 @@ pub trait StageLatencySource: Sync {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Named values (finite only), e.g. `ndcg@64`, `p95_ms`, `p95_ms@400qps`, `capacity_qps`, `area_mm2`.
-    pub values: BTreeMap<String, f64>,
+    pub values: MetricValues,
     /// Per stage, where its service time came from: `accel model`, or the host of the latency profile.
     pub stage_sources: Vec<String>,
 }
@@ -121,7 +123,7 @@ impl Metrics {
     }
     fn set_key(&mut self, key: String, value: f64) {
         if value.is_finite() {
-            self.values.insert(key, value);
+            self.values.insert(&key, value);
         }
     }
     /// A metric's value at the reference load.

@@ -285,7 +285,7 @@ pub fn points(rows: &[PointRow]) -> Vec<PointData> {
             feasible: r.feasible,
             front_rank: r.rank,
             reason: r.reason.clone(),
-            metrics: r.metrics.iter().filter(|(_, v)| v.is_finite()).map(|(k, v)| (k.clone(), *v)).collect(),
+            metrics: r.metrics.iter().filter(|(_, v)| v.is_finite()).map(|(k, v)| (k.to_string(), *v)).collect(),
         })
         .collect()
 }
@@ -293,8 +293,8 @@ pub fn points(rows: &[PointRow]) -> Vec<PointData> {
 /// Every metric any row has: the objectives first, then the rest in name order.
 pub fn metric_columns(rows: &[PointRow], objectives: &[(String, Direction)]) -> Vec<String> {
     let mut names: Vec<String> = objectives.iter().map(|(m, _)| m.clone()).collect();
-    let rest: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
-    names.extend(rest.into_iter().filter(|m| !objectives.iter().any(|(o, _)| o == *m)).cloned());
+    let rest: std::collections::BTreeSet<&str> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    names.extend(rest.into_iter().filter(|m| !objectives.iter().any(|(o, _)| o == m)).map(str::to_string));
     names
 }
 

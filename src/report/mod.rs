@@ -30,7 +30,6 @@ use crate::explore::{hardware_label, objective_vector, pipeline_label, Outcome};
 use crate::pareto::{hypervolume, non_dominated_ranks, objective_matrix, reference_point};
 use crate::spec::metric::Direction;
 use crate::spec::{PointId, Space};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Margin of the hypervolume reference point beyond the worst feasible value, as a fraction of the range.
@@ -83,7 +82,7 @@ pub struct PointRow {
     /// Why not.
     pub reason: Option<String>,
     /// Metrics (complete or partial).
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: crate::explore::MetricValues,
     /// Objective vector in minimisation form (feasible points only).
     pub objectives: Option<Vec<f64>>,
     /// Front rank among feasible points (0 = Pareto front).

@@ -81,7 +81,7 @@ pub type FirstStage = (String, u32);
 pub type Retention = Vec<Option<(f64, f64)>>;
 
 /// Final model → the metrics of its cascade behind one first stage.
-type FinalModels<'a> = BTreeMap<String, &'a BTreeMap<String, f64>>;
+type FinalModels<'a> = BTreeMap<String, &'a crate::explore::MetricValues>;
 
 /// Two-stage cascades of `rows` grouped by (first-stage model, items kept): per metric, the cascade's value
 /// as a fraction of its final model's own value, as (mean, min) over the distinct final models.
@@ -213,7 +213,7 @@ mod tests {
             ],
             feasible: true,
             reason: None,
-            metrics: BTreeMap::from([("ndcg@10".to_string(), ndcg)]),
+            metrics: [("ndcg@10".to_string(), ndcg)].into_iter().collect(),
             objectives: None,
             rank: None,
         }

@@ -53,10 +53,9 @@ pub fn quality_metric(report: &Report) -> Option<String> {
     if let Some((m, _)) = report.objectives.iter().find(|(m, _)| is_quality(m)) {
         return Some(m.clone());
     }
-    let mut names: Vec<&String> =
+    let names: std::collections::BTreeSet<&str> =
         report.rows.iter().flat_map(|r| r.metrics.keys()).filter(|k| k.starts_with("ndcg@")).collect();
-    names.sort_by_key(|k| k[5..].parse::<u32>().unwrap_or(0));
-    names.last().map(|s| (*s).clone())
+    names.into_iter().max_by_key(|k| k[5..].parse::<u32>().unwrap_or(0)).map(str::to_string)
 }
 
 /// The quality metric a space's reports show: its first quality objective, else its first quality

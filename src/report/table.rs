@@ -22,11 +22,8 @@ type StageCells = (String, u32, String, String);
 /// Metric column names: the objectives first, then every other metric alphabetically.
 pub fn metric_columns(report: &Report) -> Vec<String> {
     let mut names: Vec<String> = report.objectives.iter().map(|(m, _)| m.clone()).collect();
-    let mut rest: Vec<String> =
-        report.rows.iter().flat_map(|r| r.metrics.keys().cloned()).filter(|k| !names.contains(k)).collect();
-    rest.sort();
-    rest.dedup();
-    names.extend(rest);
+    let rest: std::collections::BTreeSet<&str> = report.rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    names.extend(rest.into_iter().filter(|k| !names.iter().any(|n| n == k)).map(str::to_string).collect::<Vec<_>>());
     names
 }
 

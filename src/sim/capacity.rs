@@ -47,12 +47,19 @@ pub struct CapacityReport {
     pub evaluations: u32,
 }
 
-/// Whether the model at offered load `qps` meets `sla`, and its percentile value.
-fn meets(model: &PipelineModel, settings: &SimSettings, qps: f64) -> Result<(bool, f64), SimError> {
-    let m = PipelineModel { arrival: model.arrival.with_qps(qps), ..model.clone() };
-    let r = simulate(&m, settings)?;
-    let s = r.sla.expect("settings carry the SLA");
-    Ok((s.met, s.value_ms))
+/// Whether the model at offered load `qps` meets the settings' SLA, and the SLA percentile when it does.
+type Verdict = fn(&PipelineModel, &SimSettings) -> Result<(bool, Option<f64>), SimError>;
+
+/// The verdict by an SLA probe ([`super::probe`]): the same as a full simulation's, at a fraction of its cost.
+fn probe_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
+    let p = super::probe::probe_sla(model, settings)?;
+    Ok((p.met, p.value_ms))
+}
+
+/// The verdict of a full simulation ([`simulate`]): the reference the probe is checked against.
+fn simulated_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
+    let s = simulate(model, settings)?.sla.expect("settings carry the SLA");
+    Ok((s.met, Some(s.value_ms)))
 }
 
 /// The largest offered load (queries/s) at which `sla` is met; `settings` give the run length and seed.
@@ -62,12 +69,34 @@ pub fn max_qps_under_sla(
     sla: SlaTarget,
     opts: &CapacityOptions,
 ) -> Result<CapacityReport, SimError> {
+    search(model, settings, sla, opts, probe_verdict)
+}
+
+/// [`max_qps_under_sla`] with a full simulation at every step instead of an SLA probe: the same report, kept
+/// as the reference for tests and benchmarks.
+pub fn max_qps_under_sla_simulated(
+    model: &PipelineModel,
+    settings: &SimSettings,
+    sla: SlaTarget,
+    opts: &CapacityOptions,
+) -> Result<CapacityReport, SimError> {
+    search(model, settings, sla, opts, simulated_verdict)
+}
+
+fn search(
+    model: &PipelineModel,
+    settings: &SimSettings,
+    sla: SlaTarget,
+    opts: &CapacityOptions,
+    verdict: Verdict,
+) -> Result<CapacityReport, SimError> {
     let sat = saturation_qps(model)?;
     let settings = SimSettings { sla: Some(sla), ..settings.clone() };
+    let meets = |qps: f64| verdict(&PipelineModel { arrival: model.arrival.with_qps(qps), ..model.clone() }, &settings);
     let mut hi = if sat.is_finite() { sat } else { opts.max_qps };
     let mut lo = hi * opts.light_load_fraction.clamp(1e-9, 0.5);
     let mut evaluations = 1;
-    let (ok, v) = meets(model, &settings, lo)?;
+    let (ok, v) = meets(lo)?;
     if !ok {
         return Ok(CapacityReport {
             sla,
@@ -85,7 +114,7 @@ pub fn max_qps_under_sla(
         }
         let mid = 0.5 * (lo + hi);
         evaluations += 1;
-        let (ok, v) = meets(model, &settings, mid)?;
+        let (ok, v) = meets(mid)?;
         if ok {
             lo = mid;
             best_v = v;
@@ -98,7 +127,7 @@ pub fn max_qps_under_sla(
         max_qps: lo,
         min_failing_qps: hi,
         saturation_qps: sat,
-        percentile_at_max_ms: Some(best_v),
+        percentile_at_max_ms: best_v,
         evaluations,
     })
 }
@@ -165,5 +194,27 @@ mod tests {
         let curve = capacity_curve(&m, &s, 95.0, &[3.0, 5.0, 10.0, 50.0], &CapacityOptions::default()).unwrap();
         assert!(curve.windows(2).all(|w| w[0].max_qps <= w[1].max_qps), "{curve:?}");
         assert!(curve.iter().all(|c| c.max_qps < 500.0));
+    }
+
+    #[test]
+    fn probed_search_equals_the_simulated_one() {
+        for (service_ms, servers, target_ms) in [(1.0, 1, 5.0), (0.7, 4, 3.0), (2.0, 1, 2.5), (0.3, 12, 1.0)] {
+            let mut m = md1(service_ms);
+            m.stages[0].servers = servers;
+            m.stages.push(StageModel {
+                name: "t".into(),
+                servers: 2,
+                service: ServiceDist::Exponential { mean_ms: 0.4 },
+                sort_ms: 0.0,
+                overhead_ms: 0.0,
+            });
+            let mut s = SimSettings::new(4000, 5);
+            s.warmup_queries = 100;
+            let sla = SlaTarget { percentile: 95.0, target_ms };
+            let opts = CapacityOptions { relative_tolerance: 0.01, ..Default::default() };
+            let a = max_qps_under_sla(&m, &s, sla, &opts).unwrap();
+            let b = max_qps_under_sla_simulated(&m, &s, sla, &opts).unwrap();
+            assert_eq!(a, b);
+        }
     }
 }

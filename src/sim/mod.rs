@@ -31,6 +31,7 @@ pub mod capacity;
 mod model;
 pub mod pipeline_file;
 mod plan;
+pub mod probe;
 pub mod queueing;
 pub mod recpipe2021;
 mod run;
@@ -41,7 +42,7 @@ pub mod tandem;
 pub mod time;
 
 pub use arrivals::ArrivalProcess;
-pub use capacity::{capacity_curve, max_qps_under_sla, CapacityOptions, CapacityReport};
+pub use capacity::{capacity_curve, max_qps_under_sla, max_qps_under_sla_simulated, CapacityOptions, CapacityReport};
 pub use model::{
     PipelineModel, Precision, PrecisionReport, SimError, SimReport, SimSettings, SlaReport, SlaTarget, StageModel,
     StageReport, SubBatchGroup, DEFAULT_BATCHES, DEFAULT_MAX_QUEUE_LEN, MAX_HORIZON_NS, MAX_QUERIES,

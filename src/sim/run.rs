@@ -52,7 +52,7 @@ pub fn simulate(model: &PipelineModel, settings: &SimSettings) -> Result<SimRepo
 }
 
 /// Mini-batch size exponent: about 8–16 mini-batches per batch.
-fn mini_shift(measured: u64, batches: u32) -> u32 {
+pub(super) fn mini_shift(measured: u64, batches: u32) -> u32 {
     let per = measured / (8 * u64::from(batches)).max(1);
     if per <= 1 {
         0
@@ -103,8 +103,10 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     // A run stopped by the queue cap is not a sample of a steady state: no intervals.
     let ci_ok = runs.len() >= 2 && out.truncated.is_none();
     let mean_ci_ms = if ci_ok { stats::batch_interval(mean_ms, &batch_means, conf) } else { None };
-    let pct = |p: f64| -> (f64, Option<Interval>) {
-        let v = stats::percentile_of_runs(refs, p).map_or(f64::NAN, to_ms);
+    // The union of the batches, for percentiles by selection (reordered by each).
+    let mut union: Vec<u64> = runs.concat();
+    let mut pct = |p: f64| -> (f64, Option<Interval>) {
+        let v = stats::percentile_unsorted(&mut union, p).map_or(f64::NAN, to_ms);
         let ci = if ci_ok {
             let per: Vec<f64> = refs.iter().filter_map(|r| stats::percentile_of_runs(&[r], p)).map(to_ms).collect();
             stats::batch_interval(v, &per, conf)

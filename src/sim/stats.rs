@@ -112,21 +112,45 @@ fn kth_of_runs(runs: &[&[u64]], k: usize) -> u64 {
     lo
 }
 
+/// Position of the numpy-style percentile `p` among `n` sorted values: the lower order statistic's index and
+/// the interpolation fraction towards the next one.
+pub fn percentile_rank(n: usize, p: f64) -> (usize, f64) {
+    let h = (n - 1) as f64 * (p / 100.0).clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    (lo, h - lo as f64)
+}
+
+/// numpy's linear interpolation between the order statistics `x_lo` and (when there is one) `x_hi`.
+fn numpy_lerp(x_lo: u64, x_hi: Option<u64>, frac: f64) -> f64 {
+    let x_lo = x_lo as f64;
+    match x_hi {
+        Some(x_hi) if frac != 0.0 => x_lo + frac * (x_hi as f64 - x_lo),
+        _ => x_lo,
+    }
+}
+
 /// numpy-compatible percentile over the union of individually sorted runs; `None` if all are empty.
 pub fn percentile_of_runs(runs: &[&[u64]], p: f64) -> Option<f64> {
     let n: usize = runs.iter().map(|r| r.len()).sum();
     if n == 0 {
         return None;
     }
-    let h = (n - 1) as f64 * (p / 100.0).clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let frac = h - lo as f64;
-    let x_lo = kth_of_runs(runs, lo) as f64;
-    if frac == 0.0 || lo + 1 >= n {
-        return Some(x_lo);
+    let (lo, frac) = percentile_rank(n, p);
+    let x_hi = (frac != 0.0 && lo + 1 < n).then(|| kth_of_runs(runs, lo + 1));
+    Some(numpy_lerp(kth_of_runs(runs, lo), x_hi, frac))
+}
+
+/// numpy-compatible percentile of unsorted values by selection (O(n)); reorders `values`. The same value as
+/// [`percentile_of_runs`] over the same multiset (order statistics are unique); `None` if empty.
+pub fn percentile_unsorted(values: &mut [u64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
     }
-    let x_hi = kth_of_runs(runs, lo + 1) as f64;
-    Some(x_lo + frac * (x_hi - x_lo))
+    let (lo, frac) = percentile_rank(values.len(), p);
+    let (_, x_lo, after) = values.select_nth_unstable(lo);
+    // The next order statistic is the least value after the selected one.
+    let x_hi = if frac != 0.0 { after.iter().copied().min() } else { None };
+    Some(numpy_lerp(*x_lo, x_hi, frac))
 }
 
 /// Standard normal quantile `Φ⁻¹(p)` for `p ∈ (0, 1)`.
@@ -335,6 +359,23 @@ fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
     h
 }
 
+/// [`student_t_quantile`], remembering the last arguments per thread: every simulation asks for the same
+/// quantile (its confidence level and batch count), which takes a continued-fraction solve to compute.
+fn cached_t_quantile(p: f64, df: u32) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<(u64, u32, f64)> = const { std::cell::Cell::new((u64::MAX, 0, f64::NAN)) };
+    }
+    LAST.with(|last| {
+        let (bits, d, t) = last.get();
+        if bits == p.to_bits() && d == df {
+            return t;
+        }
+        let t = student_t_quantile(p, df);
+        last.set((p.to_bits(), df, t));
+        t
+    })
+}
+
 /// Batch-means interval centred on `estimate` from per-batch estimates at two-sided `confidence`.
 /// `None` with fewer than two batches.
 pub fn batch_interval(estimate: f64, batch_estimates: &[f64], confidence: f64) -> Option<Interval> {
@@ -344,7 +385,7 @@ pub fn batch_interval(estimate: f64, batch_estimates: &[f64], confidence: f64) -
     }
     let mean = batch_estimates.iter().sum::<f64>() / b as f64;
     let var = batch_estimates.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (b - 1) as f64;
-    let t = student_t_quantile(0.5 + confidence / 2.0, (b - 1) as u32);
+    let t = cached_t_quantile(0.5 + confidence / 2.0, (b - 1) as u32);
     let half = t * (var / b as f64).sqrt();
     Some(Interval { lo: estimate - half, hi: estimate + half })
 }
