@@ -22,7 +22,7 @@
 
 use super::model::{PipelineModel, SimError, SimSettings};
 use super::plan::{offered_loads, plan, validate_settings};
-use super::run::mini_shift;
+use super::run::engine_config;
 use super::stats;
 use super::tandem::{self, Center, EngineConfig};
 
@@ -59,6 +59,37 @@ fn last_ns_within(target_ms: f64) -> Option<u64> {
     (to_ms(n as f64) <= target_ms).then_some(n)
 }
 
+/// A run set up as `simulate` sets it up.
+struct RunSetup {
+    arrivals: Vec<u64>,
+    centers: Vec<Center>,
+    cfg: EngineConfig,
+    /// Measured queries.
+    measured: usize,
+    /// Whether [`tandem::run_in_order`] applies: centres keeping arrival order, arrivals in order, a queue
+    /// cap no run can reach.
+    in_order: bool,
+}
+
+impl RunSetup {
+    /// The run of `model` under `settings`; `None` when some centre is offered ρ ≥ 1 (saturated).
+    fn new(model: &PipelineModel, settings: &SimSettings) -> Result<Option<RunSetup>, SimError> {
+        let plans = plan(model)?;
+        validate_settings(model, settings)?;
+        if offered_loads(&plans, model.arrival.offered_qps()).iter().any(|&rho| rho >= 1.0) {
+            return Ok(None);
+        }
+        let queries = settings.queries;
+        let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
+        let centers: Vec<Center> = plans.into_iter().map(|p| p.center).collect();
+        let in_order = tandem::keeps_order(&centers)
+            && settings.max_queue_len >= queries
+            && arrivals.windows(2).all(|w| w[0] <= w[1]);
+        let cfg = engine_config(settings, queries);
+        Ok(Some(RunSetup { arrivals, centers, cfg, measured: (queries - settings.warmup_queries) as usize, in_order }))
+    }
+}
+
 /// Whether `model` meets `settings.sla` at its arrival process's load: `simulate(model, settings).sla.met`,
 /// computed as the module docs say. Runs with a precision target are simulated in full.
 pub fn probe_sla(model: &PipelineModel, settings: &SimSettings) -> Result<SlaProbe, SimError> {
@@ -70,39 +101,23 @@ pub fn probe_sla(model: &PipelineModel, settings: &SimSettings) -> Result<SlaPro
         let verdict = report.sla.expect("settings carry the SLA");
         return Ok(SlaProbe { met: verdict.met, value_ms: Some(verdict.value_ms) });
     }
-    let plans = plan(model)?;
-    validate_settings(model, settings)?;
-    if offered_loads(&plans, model.arrival.offered_qps()).iter().any(|&rho| rho >= 1.0) {
-        return Ok(MISSED);
-    }
-    let queries = settings.queries;
-    let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
-    let measured = (queries - settings.warmup_queries) as usize;
-    let shift = mini_shift(measured as u64, settings.batches);
-    let cfg = EngineConfig {
-        warmup: settings.warmup_queries,
-        mini_shift: shift,
-        max_queue_len: settings.max_queue_len,
-        seed: settings.seed,
-    };
-    let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
-    let in_order =
-        tandem::keeps_order(&centers) && settings.max_queue_len >= queries && arrivals.windows(2).all(|w| w[0] <= w[1]);
-    let mut latencies = if in_order {
+    let Some(run) = RunSetup::new(model, settings)? else { return Ok(MISSED) };
+    let measured = run.measured;
+    let mut latencies = if run.in_order {
         let (k, _) = stats::percentile_rank(measured, sla.percentile);
         let (exceed_ns, give_up) = last_ns_within(sla.target_ms).map_or((u64::MAX, usize::MAX), |t| (t, measured - k));
-        match tandem::run_in_order(&centers, &arrivals, &cfg, exceed_ns, give_up) {
+        match tandem::run_in_order(&run.centers, &run.arrivals, &run.cfg, exceed_ns, give_up) {
             Some(latencies) => latencies,
             None => return Ok(MISSED),
         }
     } else {
-        let out = tandem::run(&centers, &arrivals, &cfg);
+        let out = tandem::run(&run.centers, &run.arrivals, &run.cfg);
         if out.truncated.is_some() {
             return Ok(MISSED);
         }
         out.latencies_ns
     };
-    drop(arrivals);
+    let shift = run.cfg.mini_shift;
 
     let value_ms = stats::percentile_unsorted(&mut latencies.clone(), sla.percentile).map_or(f64::NAN, to_ms);
     if value_ms.is_nan() || value_ms > sla.target_ms {
@@ -141,30 +156,10 @@ pub fn load_summary(model: &PipelineModel, settings: &SimSettings) -> Result<Opt
     if settings.precision.is_some() {
         return Ok(None);
     }
-    let plans = plan(model)?;
-    validate_settings(model, settings)?;
-    if offered_loads(&plans, model.arrival.offered_qps()).iter().any(|&rho| rho >= 1.0) {
-        return Ok(None);
-    }
-    let queries = settings.queries;
-    let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
-    let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
-    if !(tandem::keeps_order(&centers)
-        && settings.max_queue_len >= queries
-        && arrivals.windows(2).all(|w| w[0] <= w[1]))
-    {
-        return Ok(None);
-    }
-    let measured = (queries - settings.warmup_queries) as usize;
-    let shift = mini_shift(measured as u64, settings.batches);
-    let cfg = EngineConfig {
-        warmup: settings.warmup_queries,
-        mini_shift: shift,
-        max_queue_len: settings.max_queue_len,
-        seed: settings.seed,
-    };
+    let Some(run) = RunSetup::new(model, settings)?.filter(|r| r.in_order) else { return Ok(None) };
+    let (arrivals, measured, shift) = (run.arrivals.as_slice(), run.measured, run.cfg.mini_shift);
     let mut latencies =
-        tandem::run_in_order(&centers, &arrivals, &cfg, u64::MAX, usize::MAX).expect("no early verdict asked");
+        tandem::run_in_order(&run.centers, arrivals, &run.cfg, u64::MAX, usize::MAX).expect("no early verdict asked");
     let sum: u128 = latencies.iter().map(|&x| u128::from(x)).sum();
     if sum >= 1u128 << 53 {
         return Ok(None);
@@ -172,7 +167,6 @@ pub fn load_summary(model: &PipelineModel, settings: &SimSettings) -> Result<Opt
     let warmup = settings.warmup_queries as usize;
     let first_arrival = arrivals[warmup];
     let last_end = arrivals[warmup..].iter().zip(&latencies).map(|(&a, &l)| a + l).max().unwrap_or(0);
-    drop(arrivals);
     let dur_s = last_end.saturating_sub(first_arrival) as f64 / 1e9;
     let throughput_qps = if dur_s > 0.0 { measured as f64 / dur_s } else { f64::NAN };
     let mean_ms = to_ms(sum as f64 / measured as f64);

@@ -52,7 +52,7 @@ pub fn simulate(model: &PipelineModel, settings: &SimSettings) -> Result<SimRepo
 }
 
 /// Mini-batch size exponent: about 8–16 mini-batches per batch.
-pub(super) fn mini_shift(measured: u64, batches: u32) -> u32 {
+fn mini_shift(measured: u64, batches: u32) -> u32 {
     let per = measured / (8 * u64::from(batches)).max(1);
     if per <= 1 {
         0
@@ -61,16 +61,20 @@ pub(super) fn mini_shift(measured: u64, batches: u32) -> u32 {
     }
 }
 
-fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings, queries: u64) -> SimReport {
-    let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
-    let measured_planned = queries - settings.warmup_queries;
-    let shift = mini_shift(measured_planned, settings.batches);
-    let cfg = EngineConfig {
+/// The engine's settings for a run of `queries` queries under `settings`.
+pub(super) fn engine_config(settings: &SimSettings, queries: u64) -> EngineConfig {
+    EngineConfig {
         warmup: settings.warmup_queries,
-        mini_shift: shift,
+        mini_shift: mini_shift(queries - settings.warmup_queries, settings.batches),
         max_queue_len: settings.max_queue_len,
         seed: settings.seed,
-    };
+    }
+}
+
+fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings, queries: u64) -> SimReport {
+    let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
+    let cfg = engine_config(settings, queries);
+    let shift = cfg.mini_shift;
     let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
     let mut out = tandem::run(&centers, &arrivals, &cfg);
     let first_arrival_ns = arrivals.first().copied().unwrap_or(0);
