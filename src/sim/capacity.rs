@@ -6,7 +6,9 @@
 //! answer is conservative at the run's confidence level. Every evaluation uses the same seed (common random
 //! numbers): arrival gaps are the same draws rescaled, which keeps the percentile monotone in the load for
 //! Poisson and trace arrivals and makes the bisection well behaved. Capacity curves repeat the search per
-//! target. Units: queries/s and ms.
+//! target. Each step asks an SLA probe ([`super::probe`]), whose verdict is a full simulation's;
+//! [`max_qps_under_sla_simulated`] runs the same search on full simulations (the reference). Units: queries/s
+//! and ms.
 
 use super::{saturation_qps, simulate, PipelineModel, SimError, SimSettings, SlaTarget};
 use serde::Serialize;
