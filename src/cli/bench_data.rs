@@ -56,7 +56,7 @@ pub struct BenchDataArgs {
 }
 
 /// Peak resident set size of this process (`VmHWM`), bytes; `None` where /proc is unavailable.
-fn peak_rss_bytes() -> Option<u64> {
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

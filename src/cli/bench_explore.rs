@@ -190,13 +190,6 @@ fn process_cpu_s() -> f64 {
     secs(u.ru_utime) + secs(u.ru_stime)
 }
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 fn valid_count(space: &Space, ids: impl Iterator<Item = PointId>) -> u64 {
     ids.filter(|&id| space.design(id).is_some_and(|d| space.structural_violation(&d).is_none())).count() as u64
 }
@@ -314,7 +307,7 @@ pub fn run(args: &BenchExploreArgs) -> Result<(), CliError> {
         sample_front_equal,
         front: ranks.iter().filter(|&&r| r == 0).count(),
         hypervolume: hv,
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib: super::bench_data::peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0)),
     };
     output::result(args.format, &result, || {
         let mut text = format!(

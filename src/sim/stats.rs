@@ -4,9 +4,9 @@
 //!   RecPipe's `utils.post_process_queries` used `np.percentile`: for sorted values `x[0..n]` and
 //!   `p ∈ [0, 100]`, `h = (n − 1)·p/100` and the result is `x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])`.
 //!   This is [`crate::measure::stats::quantile_sorted`] at `q = p/100` (the crate's one percentile of a
-//!   sorted slice); here the recorded sample is cut into contiguous batches, each batch is sorted, and order
-//!   statistics of the whole sample are found by a binary search over values across the sorted batches, so
-//!   one sort serves both the overall percentiles and the per-batch ones.
+//!   sorted slice); here the recorded sample is cut into contiguous batches, a batch's percentiles are read
+//!   from it sorted, and those of the whole sample come from selection over all batches (O(n), the same
+//!   order statistics as a full sort).
 //! * **Confidence intervals** use non-overlapping batch means (Law & Kelton, *Simulation Modeling and
 //!   Analysis*, §9.5.3): the run's measured queries, in arrival order, are split into `B` contiguous batches;
 //!   the interval is `estimate ± t_{1−α/2, B−1} · s_B / √B`, with `s_B` the standard deviation of the batch
@@ -92,26 +92,6 @@ pub fn sort_u64_with(v: &mut [u64], scratch: &mut Vec<u64>) {
     }
 }
 
-/// The `k`-th smallest (0-based) value across several individually sorted runs.
-fn kth_of_runs(runs: &[&[u64]], k: usize) -> u64 {
-    if let [run] = runs {
-        return run[k];
-    }
-    // Smallest v with #{x ≤ v} ≥ k + 1, by binary search over the value range.
-    let mut lo = runs.iter().filter_map(|r| r.first()).copied().min().unwrap_or(0);
-    let mut hi = runs.iter().filter_map(|r| r.last()).copied().max().unwrap_or(0);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let count: usize = runs.iter().map(|r| r.partition_point(|&x| x <= mid)).sum();
-        if count > k {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
-}
-
 /// Position of the numpy-style percentile `p` among `n` sorted values: the lower order statistic's index and
 /// the interpolation fraction towards the next one.
 pub fn percentile_rank(n: usize, p: f64) -> (usize, f64) {
@@ -129,15 +109,16 @@ fn numpy_lerp(x_lo: u64, x_hi: Option<u64>, frac: f64) -> f64 {
     }
 }
 
-/// numpy-compatible percentile over the union of individually sorted runs; `None` if all are empty.
+/// numpy-compatible percentile over the union of individually sorted runs; `None` if all are empty. One run
+/// is read by index; several are merged and selected ([`percentile_unsorted`]).
 pub fn percentile_of_runs(runs: &[&[u64]], p: f64) -> Option<f64> {
-    let n: usize = runs.iter().map(|r| r.len()).sum();
-    if n == 0 {
+    let [run] = runs else { return percentile_unsorted(&mut runs.concat(), p) };
+    if run.is_empty() {
         return None;
     }
-    let (lo, frac) = percentile_rank(n, p);
-    let x_hi = (frac != 0.0 && lo + 1 < n).then(|| kth_of_runs(runs, lo + 1));
-    Some(numpy_lerp(kth_of_runs(runs, lo), x_hi, frac))
+    let (lo, frac) = percentile_rank(run.len(), p);
+    let x_hi = (frac != 0.0 && lo + 1 < run.len()).then(|| run[lo + 1]);
+    Some(numpy_lerp(run[lo], x_hi, frac))
 }
 
 /// numpy-compatible percentile of unsorted values by selection (O(n)); reorders `values`. The same value as
