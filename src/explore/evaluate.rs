@@ -25,7 +25,8 @@
 //! saturated whatever the draws: it is not simulated, and gets what the simulator would report (no latency
 //! metrics at that load, the SLA missed). Each step of the capacity search asks an SLA probe
 //! ([`crate::sim::probe`]), which gives a full simulation's verdict at a fraction of its cost; the reference
-//! path ([`Evaluator::with_full_simulation`]) simulates both in full and gives the same outcomes.
+//! path ([`Evaluator::with_full_simulation`]) simulates both in full and gives the same outcomes, as does the
+//! baseline ([`Evaluator::with_baseline`]), which also runs the simulator as first written.
 //!
 //! **Infeasible** points: a structural rule of the space, a model that does not fit in its device's memory
 //! (when the evaluator is given the models' parameter counts, [`Evaluator::with_model_parameters`]), a missing
@@ -258,8 +259,8 @@ pub struct Evaluator<'a> {
     model_parameters: Option<Vec<u64>>,
     /// Bytes of each zoo model in its datatype, where the space gives one (`ZooModel::typed_bytes`).
     model_typed_bytes: Vec<Option<u64>>,
-    /// Simulate every load and every capacity step in full (the reference path, [`Evaluator::with_full_simulation`]).
-    full_simulation: bool,
+    /// How loads and capacity steps are simulated.
+    path: EvalPath,
     /// Time per phase.
     pub clock: PhaseClock,
 }
@@ -282,7 +283,7 @@ impl<'a> Evaluator<'a> {
             service_cache: Mutex::new(HashMap::new()),
             model_parameters: None,
             model_typed_bytes: Vec::new(),
-            full_simulation: false,
+            path: EvalPath::Fast,
             clock: PhaseClock::default(),
         }
     }
@@ -291,7 +292,15 @@ impl<'a> Evaluator<'a> {
     /// the capacity search a full simulation ([`sim::max_qps_under_sla_simulated`]) instead of an SLA probe.
     /// The outcomes are the same; `bench explore` times both paths and checks that they agree.
     pub fn with_full_simulation(mut self) -> Self {
-        self.full_simulation = true;
+        self.path = EvalPath::FullSimulation;
+        self
+    }
+
+    /// Evaluate as [`Self::with_full_simulation`] with the simulator as first written
+    /// ([`sim::simulate_baseline`]): the evaluation path before any of the exact speed-ups, with the same
+    /// outcomes; `bench explore`'s baseline.
+    pub fn with_baseline(mut self) -> Self {
+        self.path = EvalPath::Baseline;
         self
     }
 
@@ -535,7 +544,7 @@ impl<'a> Evaluator<'a> {
             let model = PipelineModel { arrival: self.arrival(qps), stages: stages.to_vec(), groups: vec![] };
             let tag = load_tag(qps);
             // ρ ≥ 1 at this load: the simulation would report saturation and a missed SLA, and nothing else.
-            if !self.full_simulation
+            if self.path == EvalPath::Fast
                 && sim::saturated_at_offered_load(&model).map_err(|e| format!("simulation failed: {e}"))?
             {
                 m.set_sla_met(&tag, false);
@@ -543,12 +552,15 @@ impl<'a> Evaluator<'a> {
             }
             let fail = |e: sim::SimError| format!("simulation failed: {e}");
             // The figures kept, by the exact shortcut where it applies, else from a full simulation.
-            let summary =
-                if self.full_simulation { None } else { sim::probe::load_summary(&model, &settings).map_err(fail)? };
+            let summary = match self.path {
+                EvalPath::Fast => sim::probe::load_summary(&model, &settings).map_err(fail)?,
+                EvalPath::FullSimulation | EvalPath::Baseline => None,
+            };
+            let simulate = if self.path == EvalPath::Baseline { sim::simulate_baseline } else { sim::simulate };
             let (figures, saturated, sla_met) = match summary {
                 Some(f) => ([f.mean_ms, f.p50_ms, f.p95_ms, f.p99_ms, f.throughput_qps], false, f.sla_met),
                 None => {
-                    let r = sim::simulate(&model, &settings).map_err(fail)?;
+                    let r = simulate(&model, &settings).map_err(fail)?;
                     let met = r.sla.as_ref().is_some_and(|s| s.met);
                     ([r.mean_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.throughput_qps], r.saturated, met)
                 }
@@ -567,7 +579,11 @@ impl<'a> Evaluator<'a> {
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
         let opts =
             CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
-        let search = if self.full_simulation { sim::max_qps_under_sla_simulated } else { sim::max_qps_under_sla };
+        let search = match self.path {
+            EvalPath::Fast => sim::max_qps_under_sla,
+            EvalPath::FullSimulation => sim::max_qps_under_sla_simulated,
+            EvalPath::Baseline => sim::max_qps_under_sla_baseline,
+        };
         let cap = search(&model, &settings, self.sla(), &opts).map_err(|e| format!("capacity search failed: {e}"))?;
         m.set(Metric::SaturationQps, cap.saturation_qps);
         m.set(Metric::CapacityQps, cap.max_qps);
@@ -640,6 +656,17 @@ impl<'a> Evaluator<'a> {
         }
         None
     }
+}
+
+/// How an [`Evaluator`] simulates; every path gives the same outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EvalPath {
+    /// Saturated loads skipped, load summaries and SLA probes ([`crate::sim::probe`]) where they apply.
+    Fast,
+    /// Every load and capacity step simulated in full ([`Evaluator::with_full_simulation`]).
+    FullSimulation,
+    /// As [`EvalPath::FullSimulation`], by the simulator as first written ([`Evaluator::with_baseline`]).
+    Baseline,
 }
 
 /// Serving figures of one point under a set of SLA targets ([`Evaluator::serve_under`]).

@@ -144,27 +144,89 @@ impl ArrivalProcess {
     /// The first `n` arrival instants (ns) of a generator seeded with `seed`: [`Self::generate`] on
     /// `Xoshiro256PlusPlus::seed_from_u64(seed)`, with Poisson gaps taken from [`unit_gaps`].
     pub fn generate_seeded(&self, n: usize, seed: u64) -> Vec<u64> {
+        self.seeded_arrivals(n, seed).into_vec()
+    }
+
+    /// [`Self::generate_seeded`]'s instants, Poisson ones left to be computed as a run consumes them.
+    pub fn seeded_arrivals(&self, n: usize, seed: u64) -> RunArrivals {
         match self {
-            ArrivalProcess::Poisson { qps } => poisson_instants(*qps, &unit_gaps(seed, n)),
-            _ => self.generate(n, &mut Xoshiro256PlusPlus::seed_from_u64(seed)),
+            ArrivalProcess::Poisson { qps } => RunArrivals::Poisson { qps: *qps, unit_gaps: unit_gaps(seed, n) },
+            _ => RunArrivals::Listed(self.generate(n, &mut Xoshiro256PlusPlus::seed_from_u64(seed))),
         }
     }
 }
 
-/// Arrival instants (ns) of a Poisson process at `qps` from unit-mean exponential gaps: the first at 0, then
-/// each gap scaled by the mean gap, accumulated in f64 ns and rounded per instant (so rounding errors do not
-/// build up).
+/// Arrival instants (ns) of a Poisson process at `qps` from unit-mean exponential gaps ([`PoissonInstants`]).
 fn poisson_instants(qps: f64, unit_gaps: &[f64]) -> Vec<u64> {
-    let mean_ns = 1e9 / qps;
-    let mut t = 0.0f64;
-    unit_gaps
-        .iter()
-        .map(|e| {
-            let at = (t + 0.5) as u64;
-            t += e * mean_ns;
-            at
-        })
-        .collect()
+    PoissonInstants::new(qps, unit_gaps).collect()
+}
+
+/// Poisson arrival instants (ns) computed one by one from unit-mean exponential gaps: the first at 0, then
+/// each gap scaled by the mean gap, accumulated in f64 ns and rounded per instant (so rounding errors do not
+/// build up). Non-decreasing by construction (gaps are ≥ 0 and rounding is monotone).
+#[derive(Debug, Clone)]
+pub struct PoissonInstants<'a> {
+    gaps: std::slice::Iter<'a, f64>,
+    mean_ns: f64,
+    t: f64,
+}
+
+impl<'a> PoissonInstants<'a> {
+    /// The instants of a process at `qps` queries/s driven by `unit_gaps`.
+    pub fn new(qps: f64, unit_gaps: &'a [f64]) -> Self {
+        PoissonInstants { gaps: unit_gaps.iter(), mean_ns: 1e9 / qps, t: 0.0 }
+    }
+}
+
+impl Iterator for PoissonInstants<'_> {
+    type Item = u64;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<u64> {
+        let e = self.gaps.next()?;
+        let at = (self.t + 0.5) as u64;
+        self.t += e * self.mean_ns;
+        Some(at)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.gaps.size_hint()
+    }
+}
+
+impl ExactSizeIterator for PoissonInstants<'_> {}
+
+/// A run's arrival instants as [`ArrivalProcess::seeded_arrivals`] gives them: Poisson instants left to be
+/// computed while the run consumes them ([`PoissonInstants`]), or a list.
+#[derive(Debug, Clone)]
+pub enum RunArrivals {
+    /// A Poisson process at `qps` driven by shared unit gaps ([`unit_gaps`]).
+    Poisson {
+        /// Offered load, queries/s.
+        qps: f64,
+        /// Unit-mean exponential gaps, one per query.
+        unit_gaps: Arc<Vec<f64>>,
+    },
+    /// Instants computed up front, ns.
+    Listed(Vec<u64>),
+}
+
+impl RunArrivals {
+    /// Whether the instants never decrease (always so for Poisson).
+    pub fn non_decreasing(&self) -> bool {
+        match self {
+            RunArrivals::Poisson { .. } => true,
+            RunArrivals::Listed(v) => v.windows(2).all(|w| w[0] <= w[1]),
+        }
+    }
+
+    /// The instants, ns.
+    pub fn into_vec(self) -> Vec<u64> {
+        match self {
+            RunArrivals::Poisson { qps, unit_gaps } => poisson_instants(qps, &unit_gaps),
+            RunArrivals::Listed(v) => v,
+        }
+    }
 }
 
 #[cfg(test)]

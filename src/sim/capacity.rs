@@ -7,8 +7,8 @@
 //! numbers): arrival gaps are the same draws rescaled, which keeps the percentile monotone in the load for
 //! Poisson and trace arrivals and makes the bisection well behaved. Capacity curves repeat the search per
 //! target. Each step asks an SLA probe ([`super::probe`]), whose verdict is a full simulation's;
-//! [`max_qps_under_sla_simulated`] runs the same search on full simulations (the reference). Units: queries/s
-//! and ms.
+//! [`max_qps_under_sla_simulated`] runs the same search on full simulations (the reference), and
+//! [`max_qps_under_sla_baseline`] on the simulator as first written. Units: queries/s and ms.
 
 use super::{saturation_qps, simulate, PipelineModel, SimError, SimSettings, SlaTarget};
 use serde::Serialize;
@@ -64,6 +64,12 @@ fn simulated_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(b
     Ok((s.met, Some(s.value_ms)))
 }
 
+/// The verdict of the simulator as first written ([`super::simulate_baseline`]).
+fn baseline_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
+    let s = super::simulate_baseline(model, settings)?.sla.expect("settings carry the SLA");
+    Ok((s.met, Some(s.value_ms)))
+}
+
 /// The largest offered load (queries/s) at which `sla` is met; `settings` give the run length and seed.
 pub fn max_qps_under_sla(
     model: &PipelineModel,
@@ -83,6 +89,17 @@ pub fn max_qps_under_sla_simulated(
     opts: &CapacityOptions,
 ) -> Result<CapacityReport, SimError> {
     search(model, settings, sla, opts, simulated_verdict)
+}
+
+/// [`max_qps_under_sla_simulated`] with the simulator as first written ([`super::simulate_baseline`]) at every
+/// step: the same report, kept as the baseline `bench explore` measures against.
+pub fn max_qps_under_sla_baseline(
+    model: &PipelineModel,
+    settings: &SimSettings,
+    sla: SlaTarget,
+    opts: &CapacityOptions,
+) -> Result<CapacityReport, SimError> {
+    search(model, settings, sla, opts, baseline_verdict)
 }
 
 fn search(
@@ -217,6 +234,7 @@ mod tests {
             let a = max_qps_under_sla(&m, &s, sla, &opts).unwrap();
             let b = max_qps_under_sla_simulated(&m, &s, sla, &opts).unwrap();
             assert_eq!(a, b);
+            assert_eq!(max_qps_under_sla_baseline(&m, &s, sla, &opts).unwrap(), b);
         }
     }
 }

@@ -10,7 +10,9 @@
 //! served by `servers` identical engines with a per-stage [`ServiceDist`]. After its service a query pays the
 //! stage's top-k sort cost and optional fixed overhead (delays that do not hold an engine), then joins the next
 //! stage. Consecutive stages sharing an accelerator may be sub-batch pipelined ([`SubBatchGroup`],
-//! [`subbatch`]). The engine ([`tandem`]) keeps only each stage's servers' next-free times.
+//! [`subbatch`]). The engine ([`tandem`]) keeps only each stage's servers' next-free times; pipelines whose
+//! stages keep arrival order also run through the in-order engine ([`in_order`]), which SLA probes and load
+//! summaries ([`probe`]) use.
 //!
 //! **Outputs** ([`SimReport`]): achieved throughput, mean/p50/p95/p99/max end-to-end latency (exact numpy-style
 //! percentiles over the measured queries), per-stage waiting, service and utilisation, the offered load ρ per
@@ -28,6 +30,7 @@
 
 pub mod arrivals;
 pub mod capacity;
+pub mod in_order;
 mod model;
 pub mod pipeline_file;
 mod plan;
@@ -42,13 +45,16 @@ pub mod tandem;
 pub mod time;
 
 pub use arrivals::ArrivalProcess;
-pub use capacity::{capacity_curve, max_qps_under_sla, max_qps_under_sla_simulated, CapacityOptions, CapacityReport};
+pub use capacity::{
+    capacity_curve, max_qps_under_sla, max_qps_under_sla_baseline, max_qps_under_sla_simulated, CapacityOptions,
+    CapacityReport,
+};
 pub use model::{
     PipelineModel, Precision, PrecisionReport, SimError, SimReport, SimSettings, SlaReport, SlaTarget, StageModel,
     StageReport, SubBatchGroup, DEFAULT_BATCHES, DEFAULT_MAX_QUEUE_LEN, MAX_HORIZON_NS, MAX_QUERIES,
 };
 pub use pipeline_file::{run_pipeline, PipelineRun};
 pub use plan::{engine_centers, saturated_at_offered_load, saturation_qps};
-pub use run::simulate;
+pub use run::{simulate, simulate_baseline};
 pub use service::ServiceDist;
 pub use stats::Interval;

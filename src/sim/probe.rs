@@ -5,11 +5,13 @@
 //!
 //! A probe computes exactly what `simulate` computes for the verdict and nothing else:
 //! * a load at which some centre is offered ρ ≥ 1 is saturated: not met, not simulated;
-//! * the engine's latencies: centres that keep arrival order ([`tandem::keeps_order`]: one server, or a fixed
-//!   service time) are run query by query through all centres ([`tandem::run_in_order`]), other pipelines
-//!   through the full engine ([`tandem::run`]); a run stopped by the queue cap is saturated;
-//! * the SLA percentile over all measured queries and per batch by selection (O(n), the same order
-//!   statistics as sorting), and the batch-means interval's upper end ([`stats::batch_interval`]).
+//! * the engine's latencies: centres that keep arrival order ([`in_order::keeps_order`]: one server, or a
+//!   fixed service time) are run query by query through all centres ([`in_order::run_in_order`], Poisson
+//!   arrival instants computed as the run consumes them), other pipelines through the full engine
+//!   ([`tandem::run`]); a run stopped by the queue cap is saturated;
+//! * the SLA percentile over all measured queries ([`stats::percentile_of`], the same order statistics as
+//!   sorting, without reordering) and per batch by selection, and the batch-means interval's upper end
+//!   ([`stats::batch_interval`]).
 //!
 //! Early verdict. The percentile is at least the order statistic `x₍ₖ₎` below it (numpy's interpolation
 //! adds a non-negative amount) and the interval's upper end is at least the percentile, so once `n − k`
@@ -20,6 +22,8 @@
 //! Units: ns inside, ms at the API. Same seed, same verdict as `simulate`; a unit test compares the two on
 //! random pipelines.
 
+use super::arrivals::RunArrivals;
+use super::in_order::{self, InOrderRun};
 use super::model::{PipelineModel, SimError, SimSettings};
 use super::plan::{offered_loads, plan, validate_settings};
 use super::run::engine_config;
@@ -61,12 +65,12 @@ fn last_ns_within(target_ms: f64) -> Option<u64> {
 
 /// A run set up as `simulate` sets it up.
 struct RunSetup {
-    arrivals: Vec<u64>,
+    arrivals: RunArrivals,
     centers: Vec<Center>,
     cfg: EngineConfig,
     /// Measured queries.
     measured: usize,
-    /// Whether [`tandem::run_in_order`] applies: centres keeping arrival order, arrivals in order, a queue
+    /// Whether [`in_order::run_in_order`] applies: centres keeping arrival order, arrivals in order, a queue
     /// cap no run can reach.
     in_order: bool,
 }
@@ -80,11 +84,10 @@ impl RunSetup {
             return Ok(None);
         }
         let queries = settings.queries;
-        let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
+        let arrivals = model.arrival.seeded_arrivals(queries as usize, settings.seed);
         let centers: Vec<Center> = plans.into_iter().map(|p| p.center).collect();
-        let in_order = tandem::keeps_order(&centers)
-            && settings.max_queue_len >= queries
-            && arrivals.windows(2).all(|w| w[0] <= w[1]);
+        let in_order =
+            in_order::keeps_order(&centers) && settings.max_queue_len >= queries && arrivals.non_decreasing();
         let cfg = engine_config(settings, queries);
         Ok(Some(RunSetup { arrivals, centers, cfg, measured: (queries - settings.warmup_queries) as usize, in_order }))
     }
@@ -103,15 +106,15 @@ pub fn probe_sla(model: &PipelineModel, settings: &SimSettings) -> Result<SlaPro
     }
     let Some(run) = RunSetup::new(model, settings)? else { return Ok(MISSED) };
     let measured = run.measured;
-    let mut latencies = if run.in_order {
+    let latencies = if run.in_order {
         let (k, _) = stats::percentile_rank(measured, sla.percentile);
         let (exceed_ns, give_up) = last_ns_within(sla.target_ms).map_or((u64::MAX, usize::MAX), |t| (t, measured - k));
-        match tandem::run_in_order(&run.centers, &run.arrivals, &run.cfg, exceed_ns, give_up) {
-            Some(latencies) => latencies,
+        match in_order::run_in_order(&run.centers, &run.arrivals, &run.cfg, exceed_ns, give_up) {
+            Some(done) => done.latencies_ns,
             None => return Ok(MISSED),
         }
     } else {
-        let out = tandem::run(&run.centers, &run.arrivals, &run.cfg);
+        let out = tandem::run(&run.centers, &run.arrivals.into_vec(), &run.cfg);
         if out.truncated.is_some() {
             return Ok(MISSED);
         }
@@ -119,11 +122,11 @@ pub fn probe_sla(model: &PipelineModel, settings: &SimSettings) -> Result<SlaPro
     };
     let shift = run.cfg.mini_shift;
 
-    let value_ms = stats::percentile_unsorted(&mut latencies.clone(), sla.percentile).map_or(f64::NAN, to_ms);
+    let value_ms = stats::percentile_of(&latencies, sla.percentile, &mut Vec::new()).map_or(f64::NAN, to_ms);
     if value_ms.is_nan() || value_ms > sla.target_ms {
         return Ok(SlaProbe { met: false, value_ms: Some(value_ms) });
     }
-    let bound = batch_bound(&mut latencies, shift, value_ms, sla.percentile, settings);
+    let bound = batch_bound(&latencies, shift, value_ms, sla.percentile, settings);
     Ok(SlaProbe { met: bound <= sla.target_ms, value_ms: Some(value_ms) })
 }
 
@@ -157,44 +160,45 @@ pub fn load_summary(model: &PipelineModel, settings: &SimSettings) -> Result<Opt
         return Ok(None);
     }
     let Some(run) = RunSetup::new(model, settings)?.filter(|r| r.in_order) else { return Ok(None) };
-    let (arrivals, measured, shift) = (run.arrivals.as_slice(), run.measured, run.cfg.mini_shift);
-    let mut latencies =
-        tandem::run_in_order(&run.centers, arrivals, &run.cfg, u64::MAX, usize::MAX).expect("no early verdict asked");
+    let (measured, shift) = (run.measured, run.cfg.mini_shift);
+    let InOrderRun { latencies_ns: latencies, first_measured_arrival_ns, last_measured_exit_ns } =
+        in_order::run_in_order(&run.centers, &run.arrivals, &run.cfg, u64::MAX, usize::MAX)
+            .expect("no early verdict asked");
     let sum: u128 = latencies.iter().map(|&x| u128::from(x)).sum();
     if sum >= 1u128 << 53 {
         return Ok(None);
     }
-    let warmup = settings.warmup_queries as usize;
-    let first_arrival = arrivals[warmup];
-    let last_end = arrivals[warmup..].iter().zip(&latencies).map(|(&a, &l)| a + l).max().unwrap_or(0);
-    let dur_s = last_end.saturating_sub(first_arrival) as f64 / 1e9;
+    let dur_s = last_measured_exit_ns.saturating_sub(first_measured_arrival_ns) as f64 / 1e9;
     let throughput_qps = if dur_s > 0.0 { measured as f64 / dur_s } else { f64::NAN };
     let mean_ms = to_ms(sum as f64 / measured as f64);
-    let mut union = latencies.clone();
-    let mut pct = |p: f64| stats::percentile_unsorted(&mut union, p).map_or(f64::NAN, to_ms);
-    let (p50_ms, p95_ms, p99_ms) = (pct(50.0), pct(95.0), pct(99.0));
+    let mut scratch = Vec::new();
+    let [p50_ms, p95_ms, p99_ms] = match stats::percentiles_of(&latencies, &[50.0, 95.0, 99.0], &mut scratch) {
+        Some(v) => [v[0], v[1], v[2]].map(to_ms),
+        None => [f64::NAN; 3],
+    };
+    let mut pct = |p: f64| stats::percentile_of(&latencies, p, &mut scratch).map_or(f64::NAN, to_ms);
     let known = [(50.0f64, p50_ms), (95.0, p95_ms), (99.0, p99_ms)];
     let value_ms = known
         .iter()
         .find(|(q, _)| q.to_bits() == sla.percentile.to_bits())
         .map_or_else(|| pct(sla.percentile), |k| k.1);
     let sla_met = value_ms <= sla.target_ms
-        && batch_bound(&mut latencies, shift, value_ms, sla.percentile, settings) <= sla.target_ms;
+        && batch_bound(&latencies, shift, value_ms, sla.percentile, settings) <= sla.target_ms;
     Ok(Some(LoadSummary { mean_ms, p50_ms, p95_ms, p99_ms, throughput_qps, sla_met }))
 }
 
 /// The upper end of the batch-means interval of the percentile `p` (estimate `value_ms`) over the measured
 /// `latencies` in id order, batched as `simulate` batches them; `value_ms` itself without an interval.
-/// Reorders each batch.
-fn batch_bound(latencies: &mut [u64], shift: u32, value_ms: f64, p: f64, settings: &SimSettings) -> f64 {
+fn batch_bound(latencies: &[u64], shift: u32, value_ms: f64, p: f64, settings: &SimSettings) -> f64 {
     let n = latencies.len();
     let minis = n.div_ceil(1usize << shift).max(1);
     let nb = (settings.batches as usize).min(minis).max(1);
+    let mut scratch = Vec::new();
     let per_batch: Vec<f64> = (0..nb)
         .filter_map(|j| {
             let lo = ((j * minis / nb) << shift).min(n);
             let hi = (((j + 1) * minis / nb) << shift).min(n);
-            stats::percentile_unsorted(&mut latencies[lo..hi], p)
+            stats::percentile_of(&latencies[lo..hi], p, &mut scratch)
         })
         .map(to_ms)
         .collect();
@@ -233,7 +237,8 @@ mod tests {
     }
 
     /// Random pipelines (in order and not, groups, warm-up, several SLA percentiles and loads): the probe's
-    /// verdict is simulate's, and so is its percentile whenever it gives one.
+    /// verdict is simulate's, and so is its percentile whenever it gives one; the simulator as first written gives
+    /// the same report.
     #[test]
     fn probe_agrees_with_simulate() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(17);
@@ -270,7 +275,10 @@ mod tests {
             settings.sla = Some(sla);
             for fraction in [0.05, 0.4, 0.8, 0.97, 1.2] {
                 model.arrival = ArrivalProcess::Poisson { qps: sat * fraction };
-                let full = simulate(&model, &settings).unwrap().sla.unwrap();
+                let report = simulate(&model, &settings).unwrap();
+                let baseline = crate::sim::simulate_baseline(&model, &settings).unwrap();
+                assert_eq!(format!("{baseline:?}"), format!("{report:?}"), "case {case} at {fraction}: baseline");
+                let full = report.sla.unwrap();
                 let probe = probe_sla(&model, &settings).unwrap();
                 assert_eq!(probe.met, full.met, "case {case} at {fraction}: {probe:?} vs {full:?}");
                 match probe.value_ms {

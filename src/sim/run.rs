@@ -11,20 +11,45 @@ use super::model::{PipelineModel, PrecisionReport, SimError, SimReport, SimSetti
 use super::plan::{offered_loads, plan, validate_settings, CenterPlan};
 use super::tandem::{self, Center, EngineConfig};
 use super::{stats, Interval};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// How a run's statistics are computed: both give the same report, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statistics {
+    /// Shared Poisson unit gaps, whole-sample percentiles by selection, a batch's read by index, the SLA
+    /// percentile reused when it is p50, p95 or p99.
+    Current,
+    /// As the simulator was first written ([`simulate_baseline`]).
+    Baseline,
+}
 
 /// Simulate `model` under `settings`. Pure: no I/O, deterministic for a given seed.
 pub fn simulate(model: &PipelineModel, settings: &SimSettings) -> Result<SimReport, SimError> {
+    simulate_with(model, settings, Statistics::Current)
+}
+
+/// [`simulate`] computed as the simulator was first written, before its exact speed-ups: a fresh arrival
+/// generator per run (Poisson gaps drawn again, not shared), every percentile (whole sample and per batch) by
+/// a binary search over the value range across the sorted batches ([`stats::percentile_by_value_search`]),
+/// and the SLA percentile computed again. The same report bit for bit (a test checks); kept as the baseline
+/// that `bench explore` measures the evaluation path against.
+pub fn simulate_baseline(model: &PipelineModel, settings: &SimSettings) -> Result<SimReport, SimError> {
+    simulate_with(model, settings, Statistics::Baseline)
+}
+
+fn simulate_with(model: &PipelineModel, settings: &SimSettings, how: Statistics) -> Result<SimReport, SimError> {
     let plans = plan(model)?;
     validate_settings(model, settings)?;
     let Some(prec) = settings.precision else {
-        return Ok(run_once(model, &plans, settings, settings.queries));
+        return Ok(run_once(model, &plans, settings, settings.queries, how));
     };
     let cap = prec.max_queries.max(settings.queries);
     let mut n = settings.queries;
     let mut runs = 0;
     let mut total_stages = 0;
     loop {
-        let mut report = run_once(model, &plans, settings, n);
+        let mut report = run_once(model, &plans, settings, n, how);
         runs += 1;
         total_stages += report.query_stages;
         let tracked = settings.sla.map_or(95.0, |s| s.percentile);
@@ -71,8 +96,19 @@ pub(super) fn engine_config(settings: &SimSettings, queries: u64) -> EngineConfi
     }
 }
 
-fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings, queries: u64) -> SimReport {
-    let arrivals = model.arrival.generate_seeded(queries as usize, settings.seed);
+fn run_once(
+    model: &PipelineModel,
+    plans: &[CenterPlan],
+    settings: &SimSettings,
+    queries: u64,
+    how: Statistics,
+) -> SimReport {
+    let arrivals = match how {
+        Statistics::Current => model.arrival.generate_seeded(queries as usize, settings.seed),
+        Statistics::Baseline => {
+            model.arrival.generate(queries as usize, &mut Xoshiro256PlusPlus::seed_from_u64(settings.seed))
+        }
+    };
     let cfg = engine_config(settings, queries);
     let shift = cfg.mini_shift;
     let centers: Vec<Center> = plans.iter().map(|p| p.center.clone()).collect();
@@ -108,11 +144,19 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
     let ci_ok = runs.len() >= 2 && out.truncated.is_none();
     let mean_ci_ms = if ci_ok { stats::batch_interval(mean_ms, &batch_means, conf) } else { None };
     // The union of the batches, for percentiles by selection (reordered by each).
-    let mut union: Vec<u64> = runs.concat();
+    let mut union: Vec<u64> = if how == Statistics::Current { runs.concat() } else { Vec::new() };
     let mut pct = |p: f64| -> (f64, Option<Interval>) {
-        let v = stats::percentile_unsorted(&mut union, p).map_or(f64::NAN, to_ms);
+        let whole = match how {
+            Statistics::Current => stats::percentile_unsorted(&mut union, p),
+            Statistics::Baseline => stats::percentile_by_value_search(refs, p),
+        };
+        let v = whole.map_or(f64::NAN, to_ms);
+        let of_batch = |r: &&[u64]| match how {
+            Statistics::Current => stats::percentile_of_runs(&[r], p),
+            Statistics::Baseline => stats::percentile_by_value_search(&[r], p),
+        };
         let ci = if ci_ok {
-            let per: Vec<f64> = refs.iter().filter_map(|r| stats::percentile_of_runs(&[r], p)).map(to_ms).collect();
+            let per: Vec<f64> = refs.iter().filter_map(of_batch).map(to_ms).collect();
             stats::batch_interval(v, &per, conf)
         } else {
             None
@@ -145,7 +189,7 @@ fn run_once(model: &PipelineModel, plans: &[CenterPlan], settings: &SimSettings,
         let known = [(50.0f64, (p50_ms, p50_ci_ms)), (95.0, (p95_ms, p95_ci_ms)), (99.0, (p99_ms, p99_ci_ms))];
         let (value_ms, ci_ms) = known
             .iter()
-            .find(|(q, _)| q.to_bits() == s.percentile.to_bits())
+            .find(|(q, _)| how == Statistics::Current && q.to_bits() == s.percentile.to_bits())
             .map_or_else(|| pct(s.percentile), |(_, v)| *v);
         let bound = ci_ms.map_or(value_ms, |c| c.hi);
         SlaReport {

@@ -121,6 +121,37 @@ pub fn percentile_of_runs(runs: &[&[u64]], p: f64) -> Option<f64> {
     Some(numpy_lerp(run[lo], x_hi, frac))
 }
 
+/// numpy-compatible percentile over the union of individually sorted runs, each order statistic found by a
+/// binary search over the value range (O(log range · runs · log n)); the simulator's first method, kept for
+/// its baseline ([`super::simulate_baseline`]). The same value as [`percentile_of_runs`]; `None` if all runs
+/// are empty.
+pub fn percentile_by_value_search(runs: &[&[u64]], p: f64) -> Option<f64> {
+    let n: usize = runs.iter().map(|r| r.len()).sum();
+    if n == 0 {
+        return None;
+    }
+    let (lo, frac) = percentile_rank(n, p);
+    let x_hi = (frac != 0.0 && lo + 1 < n).then(|| kth_by_value_search(runs, lo + 1));
+    Some(numpy_lerp(kth_by_value_search(runs, lo), x_hi, frac))
+}
+
+/// The `k`-th smallest (0-based) value across individually sorted runs: the least `v` with more than `k`
+/// values `≤ v`, by binary search over the value range.
+fn kth_by_value_search(runs: &[&[u64]], k: usize) -> u64 {
+    let mut lo = runs.iter().filter_map(|r| r.first()).copied().min().unwrap_or(0);
+    let mut hi = runs.iter().filter_map(|r| r.last()).copied().max().unwrap_or(0);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let count: usize = runs.iter().map(|r| r.partition_point(|&x| x <= mid)).sum();
+        if count > k {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
 /// numpy-compatible percentile of unsorted values by selection (O(n)); reorders `values`. The same value as
 /// [`percentile_of_runs`] over the same multiset (order statistics are unique); `None` if empty.
 pub fn percentile_unsorted(values: &mut [u64], p: f64) -> Option<f64> {
@@ -132,6 +163,129 @@ pub fn percentile_unsorted(values: &mut [u64], p: f64) -> Option<f64> {
     // The next order statistic is the least value after the selected one.
     let x_hi = if frac != 0.0 { after.iter().copied().min() } else { None };
     Some(numpy_lerp(*x_lo, x_hi, frac))
+}
+
+/// numpy-compatible percentile of unsorted values without reordering them ([`order_statistics`]); `scratch`
+/// is working space kept between calls. `None` if empty.
+pub fn percentile_of(values: &[u64], p: f64, scratch: &mut Vec<u64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let (lo, frac) = percentile_rank(values.len(), p);
+    let (x_lo, x_hi) = order_statistics(values, lo, frac != 0.0, scratch);
+    Some(numpy_lerp(x_lo, x_hi, frac))
+}
+
+/// Ranks this close to the top are found by keeping the largest values seen ([`upper_tail`]).
+const TAIL_MAX: usize = 32;
+/// numpy-compatible percentiles `ps` (ascending) of unsorted values without reordering them, by selection in
+/// one copy: each percentile is selected among the values at or above the previous one's rank, so the whole
+/// costs little more than the first. Each equals [`percentile_of`]'s; `None` if empty.
+pub fn percentiles_of(values: &[u64], ps: &[f64], scratch: &mut Vec<u64>) -> Option<Vec<f64>> {
+    if values.is_empty() {
+        return None;
+    }
+    assert!(ps.windows(2).all(|w| w[0] <= w[1]), "percentiles in ascending order");
+    scratch.clear();
+    scratch.extend_from_slice(values);
+    let mut from = 0;
+    let out = ps
+        .iter()
+        .map(|&p| {
+            let (k, frac) = percentile_rank(values.len(), p);
+            let (x_lo, x_hi) = select_pair(&mut scratch[from..], k - from, frac != 0.0, None);
+            from = k;
+            numpy_lerp(x_lo, x_hi, frac)
+        })
+        .collect();
+    Some(out)
+}
+
+/// Below this many values [`order_statistics`] selects in a copy.
+const BAND_MIN_LEN: usize = 2048;
+/// Values sampled to place the band.
+const BAND_SAMPLE: usize = 256;
+
+/// The order statistics `x₍ₖ₎` and, when `want_next`, `x₍ₖ₊₁₎` (`None` past the end) of `values` (0-based,
+/// `k < len`), without reordering them. Long inputs are narrowed first (Floyd and Rivest's sampling idea,
+/// CACM 18(3), 1975): a sorted sample of [`BAND_SAMPLE`] values at a fixed stride gives two values bracketing
+/// rank `k` with high probability; one pass counts the values below the band, copies those inside it and keeps
+/// the least value above it, and the answer is selected inside the band. When the band misses rank `k` (a
+/// sample unlike the whole) every value is copied and selected instead, so the result is always exact.
+pub fn order_statistics(values: &[u64], k: usize, want_next: bool, scratch: &mut Vec<u64>) -> (u64, Option<u64>) {
+    let n = values.len();
+    assert!(k < n, "rank {k} of {n} values");
+    if n - k <= TAIL_MAX {
+        return upper_tail(values, k, want_next);
+    }
+    if n >= BAND_MIN_LEN {
+        if let Some(found) = select_in_band(values, k, want_next, scratch) {
+            return found;
+        }
+    }
+    scratch.clear();
+    scratch.extend_from_slice(values);
+    select_pair(scratch, k, want_next, None)
+}
+
+/// [`order_statistics`] for `n − k ≤ TAIL_MAX`: one pass keeping the `n − k` largest values in ascending
+/// order (a new value enters only when above the least kept, so most values cost one comparison).
+fn upper_tail(values: &[u64], k: usize, want_next: bool) -> (u64, Option<u64>) {
+    let m = values.len() - k;
+    let mut top = [0u64; TAIL_MAX];
+    let (head, rest) = values.split_at(m);
+    top[..m].copy_from_slice(head);
+    top[..m].sort_unstable();
+    for &v in rest {
+        if v > top[0] {
+            let mut i = 1;
+            while i < m && top[i] < v {
+                top[i - 1] = top[i];
+                i += 1;
+            }
+            top[i - 1] = v;
+        }
+    }
+    (top[0], if want_next && m > 1 { Some(top[1]) } else { None })
+}
+
+/// `x₍ₖ₎` and (when `want_next`) `x₍ₖ₊₁₎` of `values` by selection (reorders them); `above` is the least of
+/// the values known to exceed all of `values`, standing in for `x₍ₖ₊₁₎` when `k` is the last rank here.
+fn select_pair(values: &mut [u64], k: usize, want_next: bool, above: Option<u64>) -> (u64, Option<u64>) {
+    let (_, x, after) = values.select_nth_unstable(k);
+    let next = if want_next { after.iter().copied().min().or(above) } else { None };
+    (*x, next)
+}
+
+/// [`order_statistics`] through a sampled band; `None` when the band misses rank `k`.
+fn select_in_band(values: &[u64], k: usize, want_next: bool, scratch: &mut Vec<u64>) -> Option<(u64, Option<u64>)> {
+    let n = values.len();
+    let stride = n / BAND_SAMPLE;
+    let mut sample: [u64; BAND_SAMPLE] = std::array::from_fn(|i| values[i * stride + stride / 2]);
+    sample.sort_unstable();
+    // Rank k falls near sample position k·m/n, within a few binomial standard deviations √(m·q·(1 − q)).
+    let m = BAND_SAMPLE as f64;
+    let q = k as f64 / n as f64;
+    let reach = (3.0 * (m * q * (1.0 - q)).sqrt()).ceil() as usize + 2;
+    let at = ((q * m) as usize).min(BAND_SAMPLE - 1);
+    let low = at.checked_sub(reach).map_or(0, |i| sample[i]);
+    let high = sample.get(at + reach).copied().unwrap_or(u64::MAX);
+    // One pass: values below the band counted, values in it copied (branch-free), the least above it kept.
+    if scratch.len() < n {
+        scratch.resize(n, 0);
+    }
+    let (mut below, mut inside, mut above) = (0usize, 0usize, u64::MAX);
+    for &v in values {
+        below += usize::from(v < low);
+        scratch[inside] = v;
+        inside += usize::from(v >= low && v <= high);
+        above = above.min(if v > high { v } else { u64::MAX });
+    }
+    if k < below || k >= below + inside {
+        return None;
+    }
+    let above = (below + inside < n).then_some(above);
+    Some(select_pair(&mut scratch[..inside], k - below, want_next, above))
 }
 
 /// Standard normal quantile `Φ⁻¹(p)` for `p ∈ (0, 1)`.
@@ -410,7 +564,51 @@ mod tests {
             let a = percentile_of_runs(&refs, p).unwrap();
             let b = quantile_sorted(&sorted, p / 100.0);
             assert!((a - b).abs() < 1e-9, "p{p}: {a} vs {b}");
+            assert_eq!(percentile_by_value_search(&refs, p).unwrap().to_bits(), a.to_bits(), "p{p}");
+            assert_eq!(percentile_by_value_search(&refs[..1], p), percentile_of_runs(&refs[..1], p), "p{p}");
         }
+    }
+
+    /// Order statistics without reordering, through the band and its fallback, on shapes that defeat a
+    /// sample (runs of ties, sorted and reversed input, a spike at the rank) and on random data.
+    #[test]
+    fn order_statistics_match_a_sort() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut inputs: Vec<Vec<u64>> = vec![vec![5; 3000], (0..5000).collect(), (0..5000).rev().collect()];
+        for n in [1usize, 2, 17, 2047, 2048, 2049, 9500, 30_000] {
+            inputs.push((0..n).map(|_| next() % 1000).collect());
+            inputs.push((0..n).map(|_| next()).collect());
+        }
+        // Mostly one value with rare large ones: the sample sees only the common value.
+        inputs.push((0..9000).map(|i| if i % 97 == 0 { 1_000_000 + i } else { 3 }).collect());
+        let mut scratch = Vec::new();
+        for v in &inputs {
+            let before = v.clone();
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let n = v.len();
+            let mut ranks = vec![0, n - 1, n / 2, n * 95 / 100, n * 99 / 100];
+            ranks.extend((0..20).map(|_| (next() as usize) % n));
+            for k in ranks {
+                let got = order_statistics(v, k, true, &mut scratch);
+                assert_eq!(got, (sorted[k], sorted.get(k + 1).copied()), "n {n}, rank {k}");
+                assert_eq!(order_statistics(v, k, false, &mut scratch), (sorted[k], None));
+            }
+            assert_eq!(v, &before, "input reordered");
+            let ps = [0.0, 50.0, 95.0, 99.0, 99.9, 100.0];
+            let together = percentiles_of(v, &ps, &mut scratch).unwrap();
+            for (p, t) in ps.into_iter().zip(together) {
+                let want = percentile_unsorted(&mut v.clone(), p).unwrap();
+                assert_eq!(percentile_of(v, p, &mut scratch).unwrap().to_bits(), want.to_bits(), "n {n}, p{p}");
+                assert_eq!(t.to_bits(), want.to_bits(), "n {n}, p{p} with others");
+            }
+        }
+        assert!(percentile_of(&[], 50.0, &mut scratch).is_none());
+        assert!(percentiles_of(&[], &[50.0], &mut scratch).is_none());
     }
 
     #[test]

@@ -156,12 +156,12 @@ fn resort(qs: &mut [Q]) {
     }
 }
 
-trait Servers {
+pub(super) trait Servers {
     /// Start time of a query arriving at `a` that needs `s` ns; marks the chosen server busy until start + s.
     fn start(&mut self, a: u64, s: u64) -> u64;
 }
 
-struct One(u64);
+pub(super) struct One(pub(super) u64);
 impl Servers for One {
     #[inline(always)]
     fn start(&mut self, a: u64, s: u64) -> u64 {
@@ -173,9 +173,9 @@ impl Servers for One {
 
 /// Deterministic service: departures are in start order, so the earliest free server is the one that took
 /// the query `c` places earlier.
-struct Ring {
-    buf: Vec<u64>,
-    i: usize,
+pub(super) struct Ring {
+    pub(super) buf: Vec<u64>,
+    pub(super) i: usize,
 }
 impl Servers for Ring {
     #[inline(always)]
@@ -218,17 +218,17 @@ impl Servers for Heap {
 }
 
 /// Service draws for one centre, with per-member accounting for groups.
-struct Drawer<'a> {
-    service: &'a CenterService,
-    rng: Xoshiro256PlusPlus,
-    stage_ns: Vec<u64>,
-    scratch: Vec<u64>,
+pub(super) struct Drawer<'a> {
+    pub(super) service: &'a CenterService,
+    pub(super) rng: Xoshiro256PlusPlus,
+    pub(super) stage_ns: Vec<u64>,
+    pub(super) scratch: Vec<u64>,
 }
 
 impl Drawer<'_> {
     /// One query's service (ns); `members` receives each member stage's own draw.
     #[inline(always)]
-    fn draw(&mut self, member_sums: &mut [f64], measured: bool) -> u64 {
+    pub(super) fn draw(&mut self, member_sums: &mut [f64], measured: bool) -> u64 {
         match self.service {
             CenterService::Single(s) => {
                 let x = s.draw(&mut self.rng);
@@ -460,163 +460,6 @@ pub fn run(centers: &[Center], arrivals_ns: &[u64], cfg: &EngineConfig) -> Engin
         measured_last_end_ns: last,
         query_stages,
     }
-}
-
-/// Whether every centre keeps its queries in arrival order: one server (FCFS), or a service time that is the
-/// same for every query (departures then follow starts). Through such centres query `i` is the `i`-th to
-/// reach each centre and takes that centre's `i`-th service draw, whatever the load.
-pub fn keeps_order(centers: &[Center]) -> bool {
-    centers.iter().all(|c| c.servers <= 1 || c.fixed_ns().is_some())
-}
-
-/// The servers of a centre that keeps arrival order.
-enum InOrderServers {
-    One(One),
-    Ring(Ring),
-}
-
-impl InOrderServers {
-    #[inline(always)]
-    fn start(&mut self, a: u64, s: u64) -> u64 {
-        match self {
-            InOrderServers::One(o) => o.start(a, s),
-            InOrderServers::Ring(r) => r.start(a, s),
-        }
-    }
-}
-
-/// End-to-end latencies (ns) of the measured queries in id order, query by query through all centres, for
-/// centres that keep arrival order ([`keeps_order`]), arrivals in non-decreasing order and a queue cap no run
-/// can reach (`cfg.max_queue_len ≥` the number of arrivals). The same values as [`run`]'s `latencies_ns`
-/// (same recursion, same draws in the same order), without its per-centre statistics. Returns `None` as soon
-/// as `give_up` measured latencies exceeded `exceed_ns` (the caller's verdict is then known).
-pub fn run_in_order(
-    centers: &[Center],
-    arrivals_ns: &[u64],
-    cfg: &EngineConfig,
-    exceed_ns: u64,
-    give_up: usize,
-) -> Option<Vec<u64>> {
-    debug_assert!(keeps_order(centers) && cfg.max_queue_len >= arrivals_ns.len() as u64);
-    let warmup = usize::try_from(cfg.warmup).unwrap_or(usize::MAX);
-    let fixed: Option<Vec<u64>> = centers.iter().map(Center::fixed_ns).collect();
-    if let Some(fixed) = fixed {
-        // Every service fixed: one pass per centre over all queries (each centre's state stays in registers),
-        // the last one fused with the latencies.
-        let mut times = arrivals_ns.to_vec();
-        let (last, first) = centers.split_last().expect("at least one centre");
-        for (c, &s) in first.iter().zip(&fixed) {
-            pass_fixed(&mut times, c.servers.max(1) as usize, s, c.post_ns);
-        }
-        let (s, post) = (fixed[first.len()], last.post_ns);
-        let servers = last.servers.max(1) as usize;
-        if servers == 1 {
-            let mut free = 0u64;
-            return latencies_in_order(arrivals_ns, warmup, exceed_ns, give_up, |i| {
-                let dep = times[i].max(free).saturating_add(s);
-                free = dep;
-                dep.saturating_add(post)
-            });
-        }
-        let mut lane = FixedLane { free: vec![0; servers], next: 0, s, post };
-        return latencies_in_order(arrivals_ns, warmup, exceed_ns, give_up, |i| lane.pass(times[i]));
-    }
-    let mut stream = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
-    let mut lanes: Vec<(InOrderServers, Option<u64>, Drawer<'_>, u64)> = centers
-        .iter()
-        .map(|c| {
-            stream.jump();
-            let servers = c.servers.max(1) as usize;
-            let lane = if servers == 1 {
-                InOrderServers::One(One(0))
-            } else {
-                InOrderServers::Ring(Ring { buf: vec![0; servers], i: 0 })
-            };
-            let drawer = Drawer { service: &c.service, rng: stream.clone(), stage_ns: Vec::new(), scratch: Vec::new() };
-            (lane, c.fixed_ns(), drawer, c.post_ns)
-        })
-        .collect();
-    latencies_in_order(arrivals_ns, warmup, exceed_ns, give_up, |i| {
-        let mut t = arrivals_ns[i];
-        for (servers, fixed, drawer, post) in lanes.iter_mut() {
-            // Draws of unmeasured queries book no member sums, so none are passed.
-            let s = match fixed {
-                Some(ns) => *ns,
-                None => drawer.draw(&mut [], false),
-            };
-            let st = servers.start(t, s);
-            t = st.saturating_add(s).saturating_add(*post);
-        }
-        t
-    })
-}
-
-/// A centre with a fixed service time `s` in [`run_in_order`]: its servers' next-free times, used in turn.
-struct FixedLane {
-    free: Vec<u64>,
-    next: usize,
-    s: u64,
-    post: u64,
-}
-
-impl FixedLane {
-    /// The query arriving at `t` passes: its arrival time at the next centre.
-    #[inline(always)]
-    fn pass(&mut self, t: u64) -> u64 {
-        let slot = &mut self.free[self.next];
-        let dep = t.max(*slot).saturating_add(self.s);
-        *slot = dep;
-        self.next += 1;
-        if self.next == self.free.len() {
-            self.next = 0;
-        }
-        dep.saturating_add(self.post)
-    }
-}
-
-/// One centre with a fixed service time `s` passed by all queries in order: `times` go from arrival at the
-/// centre to arrival at the next.
-fn pass_fixed(times: &mut [u64], servers: usize, s: u64, post: u64) {
-    if servers == 1 {
-        let mut free = 0u64;
-        for t in times.iter_mut() {
-            let dep = (*t).max(free).saturating_add(s);
-            free = dep;
-            *t = dep.saturating_add(post);
-        }
-    } else {
-        let mut lane = FixedLane { free: vec![0; servers], next: 0, s, post };
-        for t in times.iter_mut() {
-            *t = lane.pass(*t);
-        }
-    }
-}
-
-/// The measured latencies of [`run_in_order`]; `exit(i)` is the time query `i` leaves the last centre (called
-/// in query order).
-#[inline(always)]
-fn latencies_in_order(
-    arrivals_ns: &[u64],
-    warmup: usize,
-    exceed_ns: u64,
-    give_up: usize,
-    mut exit: impl FnMut(usize) -> u64,
-) -> Option<Vec<u64>> {
-    let mut latencies = Vec::with_capacity(arrivals_ns.len().saturating_sub(warmup));
-    let mut exceeded = 0usize;
-    for (i, &a) in arrivals_ns.iter().enumerate() {
-        let latency = exit(i) - a;
-        if i >= warmup {
-            latencies.push(latency);
-            if latency > exceed_ns {
-                exceeded += 1;
-                if exceeded >= give_up {
-                    return None;
-                }
-            }
-        }
-    }
-    Some(latencies)
 }
 
 /// For a deterministic group the fixed path booked the whole makespan on member 0; book each member's own

@@ -427,23 +427,26 @@ fn ctrl_c_exits_130_keeps_the_journal_and_resume_finishes_the_run() {
 
 #[test]
 fn the_fast_evaluation_path_gives_the_reference_outcomes_on_every_point() {
-    // SLA probes and load summaries against full simulations at every load and capacity step, on a space
-    // with CPU stages of several engines (not order-keeping: the full engine) and accelerator stages.
+    // SLA probes and load summaries against full simulations at every load and capacity step, and against the
+    // simulator as first written, on a space with CPU stages of several engines (not order-keeping: the full
+    // engine) and accelerator stages.
     let sp = space("tiny-explore.yaml");
     let settings = EvalSettings::from_space(&sp);
     let fast = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, settings);
     let reference = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, settings).with_full_simulation();
+    let baseline = Evaluator::new(&sp, Some(&TableQuality), &TestLatency, settings).with_baseline();
     let mut feasible = 0;
     for id in (0..sp.point_count()).map(PointId) {
         let o = fast.evaluate(id);
         feasible += usize::from(matches!(o, Outcome::Feasible(_)));
         assert_eq!(o, reference.evaluate(id), "point {}", id.0);
+        assert_eq!(o, baseline.evaluate(id), "point {} (baseline)", id.0);
     }
     assert!(feasible > 10, "{feasible} feasible points");
 }
 
 #[test]
-fn bench_explore_compares_both_paths_and_finds_them_equal() {
+fn bench_explore_compares_the_paths_and_finds_them_equal() {
     let out = crate::support::bin()
         .args(["-q", "bench", "explore", "--points", "4096", "--reference-points", "48", "--format", "json"])
         .output()
@@ -451,10 +454,11 @@ fn bench_explore_compares_both_paths_and_finds_them_equal() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: recpipe_dse::cli::bench_explore::BenchExploreResult = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r.space_points, 4096);
-    assert_eq!(r.rows.len(), 3);
-    assert_eq!((r.rows[0].points, r.rows[1].points, r.rows[2].points), (48, 48, 4096));
-    assert_eq!(r.rows[2].valid_points, 4096, "every generated point is valid");
+    assert_eq!(r.rows.len(), 4);
+    let points: Vec<u64> = r.rows.iter().map(|row| row.points).collect();
+    assert_eq!(points, [48, 48, 48, 4096]);
+    assert_eq!(r.rows[3].valid_points, 4096, "every generated point is valid");
     assert_eq!(r.mismatches, 0);
     assert!(r.sample_front_equal);
-    assert!(r.front > 0 && r.hypervolume > 0.0 && r.speedup > 0.0);
+    assert!(r.front > 0 && r.hypervolume > 0.0 && r.speedup > 0.0 && r.speedup_vs_full_simulation > 0.0);
 }
