@@ -289,7 +289,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluate by the reference path: every offered load simulated (saturated ones too) and every step of
-    /// the capacity search a full simulation ([`sim::max_qps_under_sla_simulated`]) instead of an SLA probe.
+    /// the capacity search a full simulation ([`sim::StepVerdict::Simulation`]) instead of an SLA probe.
     /// The outcomes are the same; `bench explore` times both paths and checks that they agree.
     pub fn with_full_simulation(mut self) -> Self {
         self.path = EvalPath::FullSimulation;
@@ -579,12 +579,13 @@ impl<'a> Evaluator<'a> {
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
         let opts =
             CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
-        let search = match self.path {
-            EvalPath::Fast => sim::max_qps_under_sla,
-            EvalPath::FullSimulation => sim::max_qps_under_sla_simulated,
-            EvalPath::Baseline => sim::max_qps_under_sla_baseline,
+        let how = match self.path {
+            EvalPath::Fast => sim::StepVerdict::Probe,
+            EvalPath::FullSimulation => sim::StepVerdict::Simulation,
+            EvalPath::Baseline => sim::StepVerdict::Baseline,
         };
-        let cap = search(&model, &settings, self.sla(), &opts).map_err(|e| format!("capacity search failed: {e}"))?;
+        let cap = sim::max_qps_under_sla_by(&model, &settings, self.sla(), &opts, how)
+            .map_err(|e| format!("capacity search failed: {e}"))?;
         m.set(Metric::SaturationQps, cap.saturation_qps);
         m.set(Metric::CapacityQps, cap.max_qps);
         if let (Some(p), Some(a)) = (m.get(Metric::PowerW), m.get(Metric::AreaMm2)) {

@@ -7,8 +7,8 @@
 //! numbers): arrival gaps are the same draws rescaled, which keeps the percentile monotone in the load for
 //! Poisson and trace arrivals and makes the bisection well behaved. Capacity curves repeat the search per
 //! target. Each step asks an SLA probe ([`super::probe`]), whose verdict is a full simulation's;
-//! [`max_qps_under_sla_simulated`] runs the same search on full simulations (the reference), and
-//! [`max_qps_under_sla_baseline`] on the simulator as first written. Units: queries/s and ms.
+//! [`max_qps_under_sla_by`] runs the same search on full simulations (the reference) or on the simulator as
+//! first written ([`StepVerdict`]). Units: queries/s and ms.
 
 use super::{saturation_qps, simulate, PipelineModel, SimError, SimSettings, SlaTarget};
 use serde::Serialize;
@@ -70,6 +70,18 @@ fn baseline_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bo
     Ok((s.met, Some(s.value_ms)))
 }
 
+/// How each step of a capacity search decides whether a load meets the SLA. All give the same report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepVerdict {
+    /// An SLA probe ([`super::probe`]): the default.
+    Probe,
+    /// A full simulation ([`simulate`]): the reference the probe is checked against.
+    Simulation,
+    /// The simulator as first written ([`super::simulate_baseline`]): the baseline `bench explore` measures
+    /// against.
+    Baseline,
+}
+
 /// The largest offered load (queries/s) at which `sla` is met; `settings` give the run length and seed.
 pub fn max_qps_under_sla(
     model: &PipelineModel,
@@ -77,29 +89,23 @@ pub fn max_qps_under_sla(
     sla: SlaTarget,
     opts: &CapacityOptions,
 ) -> Result<CapacityReport, SimError> {
-    search(model, settings, sla, opts, probe_verdict)
+    max_qps_under_sla_by(model, settings, sla, opts, StepVerdict::Probe)
 }
 
-/// [`max_qps_under_sla`] with a full simulation at every step instead of an SLA probe: the same report, kept
-/// as the reference for tests and benchmarks.
-pub fn max_qps_under_sla_simulated(
+/// [`max_qps_under_sla`] with each step decided as `how` says.
+pub fn max_qps_under_sla_by(
     model: &PipelineModel,
     settings: &SimSettings,
     sla: SlaTarget,
     opts: &CapacityOptions,
+    how: StepVerdict,
 ) -> Result<CapacityReport, SimError> {
-    search(model, settings, sla, opts, simulated_verdict)
-}
-
-/// [`max_qps_under_sla_simulated`] with the simulator as first written ([`super::simulate_baseline`]) at every
-/// step: the same report, kept as the baseline `bench explore` measures against.
-pub fn max_qps_under_sla_baseline(
-    model: &PipelineModel,
-    settings: &SimSettings,
-    sla: SlaTarget,
-    opts: &CapacityOptions,
-) -> Result<CapacityReport, SimError> {
-    search(model, settings, sla, opts, baseline_verdict)
+    let verdict: Verdict = match how {
+        StepVerdict::Probe => probe_verdict,
+        StepVerdict::Simulation => simulated_verdict,
+        StepVerdict::Baseline => baseline_verdict,
+    };
+    search(model, settings, sla, opts, verdict)
 }
 
 fn search(
@@ -232,9 +238,9 @@ mod tests {
             let sla = SlaTarget { percentile: 95.0, target_ms };
             let opts = CapacityOptions { relative_tolerance: 0.01, ..Default::default() };
             let a = max_qps_under_sla(&m, &s, sla, &opts).unwrap();
-            let b = max_qps_under_sla_simulated(&m, &s, sla, &opts).unwrap();
+            let b = max_qps_under_sla_by(&m, &s, sla, &opts, StepVerdict::Simulation).unwrap();
             assert_eq!(a, b);
-            assert_eq!(max_qps_under_sla_baseline(&m, &s, sla, &opts).unwrap(), b);
+            assert_eq!(max_qps_under_sla_by(&m, &s, sla, &opts, StepVerdict::Baseline).unwrap(), b);
         }
     }
 }

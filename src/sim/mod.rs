@@ -46,8 +46,7 @@ pub mod time;
 
 pub use arrivals::ArrivalProcess;
 pub use capacity::{
-    capacity_curve, max_qps_under_sla, max_qps_under_sla_baseline, max_qps_under_sla_simulated, CapacityOptions,
-    CapacityReport,
+    capacity_curve, max_qps_under_sla, max_qps_under_sla_by, CapacityOptions, CapacityReport, StepVerdict,
 };
 pub use model::{
     PipelineModel, Precision, PrecisionReport, SimError, SimReport, SimSettings, SlaReport, SlaTarget, StageModel,

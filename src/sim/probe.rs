@@ -9,8 +9,8 @@
 //!   fixed service time) are run query by query through all centres ([`in_order::run_in_order`], Poisson
 //!   arrival instants computed as the run consumes them), other pipelines through the full engine
 //!   ([`tandem::run`]); a run stopped by the queue cap is saturated;
-//! * the SLA percentile over all measured queries ([`stats::percentile_of`], the same order statistics as
-//!   sorting, without reordering) and per batch by selection, and the batch-means interval's upper end
+//! * the SLA percentile over all measured queries and per batch ([`stats::percentile_of`]: the same order
+//!   statistics as sorting, without reordering the latencies), and the batch-means interval's upper end
 //!   ([`stats::batch_interval`]).
 //!
 //! Early verdict. The percentile is at least the order statistic `x₍ₖ₎` below it (numpy's interpolation

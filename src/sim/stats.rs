@@ -6,7 +6,9 @@
 //!   This is [`crate::measure::stats::quantile_sorted`] at `q = p/100` (the crate's one percentile of a
 //!   sorted slice); here the recorded sample is cut into contiguous batches, a batch's percentiles are read
 //!   from it sorted, and those of the whole sample come from selection over all batches (O(n), the same
-//!   order statistics as a full sort).
+//!   order statistics as a full sort). SLA probes, whose latencies stay in id order, use
+//!   [`order_statistics`]: the same values without reordering (a sampled band, or the few largest values near
+//!   the top). [`percentile_by_value_search`] is the first method, a binary search over the value range.
 //! * **Confidence intervals** use non-overlapping batch means (Law & Kelton, *Simulation Modeling and
 //!   Analysis*, §9.5.3): the run's measured queries, in arrival order, are split into `B` contiguous batches;
 //!   the interval is `estimate ± t_{1−α/2, B−1} · s_B / √B`, with `s_B` the standard deviation of the batch
@@ -207,11 +209,12 @@ const BAND_MIN_LEN: usize = 2048;
 const BAND_SAMPLE: usize = 256;
 
 /// The order statistics `x₍ₖ₎` and, when `want_next`, `x₍ₖ₊₁₎` (`None` past the end) of `values` (0-based,
-/// `k < len`), without reordering them. Long inputs are narrowed first (Floyd and Rivest's sampling idea,
-/// CACM 18(3), 1975): a sorted sample of [`BAND_SAMPLE`] values at a fixed stride gives two values bracketing
-/// rank `k` with high probability; one pass counts the values below the band, copies those inside it and keeps
-/// the least value above it, and the answer is selected inside the band. When the band misses rank `k` (a
-/// sample unlike the whole) every value is copied and selected instead, so the result is always exact.
+/// `k < len`), without reordering them. A rank within 32 of the top is found in one pass that keeps the
+/// largest values seen. Long inputs are otherwise narrowed first (Floyd and Rivest's sampling idea, CACM
+/// 18(3), 1975): a sorted sample of 256 values at a fixed stride gives two values bracketing rank `k` with high
+/// probability; one pass counts the values below the band, copies those inside it and keeps the least value
+/// above it, and the answer is selected inside the band. When the band misses rank `k` (a sample unlike the
+/// whole) every value is copied and selected instead, so the result is always exact.
 pub fn order_statistics(values: &[u64], k: usize, want_next: bool, scratch: &mut Vec<u64>) -> (u64, Option<u64>) {
     let n = values.len();
     assert!(k < n, "rank {k} of {n} values");
