@@ -259,8 +259,10 @@ pub struct Evaluator<'a> {
     model_parameters: Option<Vec<u64>>,
     /// Bytes of each zoo model in its datatype, where the space gives one (`ZooModel::typed_bytes`).
     model_typed_bytes: Vec<Option<u64>>,
-    /// How loads and capacity steps are simulated.
-    path: EvalPath,
+    /// How loads and capacity steps are simulated: `Probe` skips saturated loads and uses load summaries and
+    /// SLA probes; `Simulation` and `Baseline` simulate every load and step in full, by `simulate` or by
+    /// `simulate_baseline`. Every path gives the same outcomes.
+    path: sim::StepVerdict,
     /// Time per phase.
     pub clock: PhaseClock,
 }
@@ -283,7 +285,7 @@ impl<'a> Evaluator<'a> {
             service_cache: Mutex::new(HashMap::new()),
             model_parameters: None,
             model_typed_bytes: Vec::new(),
-            path: EvalPath::Fast,
+            path: sim::StepVerdict::Probe,
             clock: PhaseClock::default(),
         }
     }
@@ -292,7 +294,7 @@ impl<'a> Evaluator<'a> {
     /// the capacity search a full simulation ([`sim::StepVerdict::Simulation`]) instead of an SLA probe.
     /// The outcomes are the same; `bench explore` times both paths and checks that they agree.
     pub fn with_full_simulation(mut self) -> Self {
-        self.path = EvalPath::FullSimulation;
+        self.path = sim::StepVerdict::Simulation;
         self
     }
 
@@ -300,7 +302,7 @@ impl<'a> Evaluator<'a> {
     /// ([`sim::simulate_baseline`]): the evaluation path before any of the exact speed-ups, with the same
     /// outcomes; `bench explore`'s baseline.
     pub fn with_baseline(mut self) -> Self {
-        self.path = EvalPath::Baseline;
+        self.path = sim::StepVerdict::Baseline;
         self
     }
 
@@ -544,7 +546,7 @@ impl<'a> Evaluator<'a> {
             let model = PipelineModel { arrival: self.arrival(qps), stages: stages.to_vec(), groups: vec![] };
             let tag = load_tag(qps);
             // ρ ≥ 1 at this load: the simulation would report saturation and a missed SLA, and nothing else.
-            if self.path == EvalPath::Fast
+            if self.path == sim::StepVerdict::Probe
                 && sim::saturated_at_offered_load(&model).map_err(|e| format!("simulation failed: {e}"))?
             {
                 m.set_sla_met(&tag, false);
@@ -553,10 +555,10 @@ impl<'a> Evaluator<'a> {
             let fail = |e: sim::SimError| format!("simulation failed: {e}");
             // The figures kept, by the exact shortcut where it applies, else from a full simulation.
             let summary = match self.path {
-                EvalPath::Fast => sim::probe::load_summary(&model, &settings).map_err(fail)?,
-                EvalPath::FullSimulation | EvalPath::Baseline => None,
+                sim::StepVerdict::Probe => sim::probe::load_summary(&model, &settings).map_err(fail)?,
+                sim::StepVerdict::Simulation | sim::StepVerdict::Baseline => None,
             };
-            let simulate = if self.path == EvalPath::Baseline { sim::simulate_baseline } else { sim::simulate };
+            let simulate = if self.path == sim::StepVerdict::Baseline { sim::simulate_baseline } else { sim::simulate };
             let (figures, saturated, sla_met) = match summary {
                 Some(f) => ([f.mean_ms, f.p50_ms, f.p95_ms, f.p99_ms, f.throughput_qps], false, f.sla_met),
                 None => {
@@ -579,12 +581,7 @@ impl<'a> Evaluator<'a> {
         let model = PipelineModel { arrival: self.arrival(loads[0]), stages: stages.to_vec(), groups: vec![] };
         let opts =
             CapacityOptions { relative_tolerance: self.settings.capacity_relative_tolerance, ..Default::default() };
-        let how = match self.path {
-            EvalPath::Fast => sim::StepVerdict::Probe,
-            EvalPath::FullSimulation => sim::StepVerdict::Simulation,
-            EvalPath::Baseline => sim::StepVerdict::Baseline,
-        };
-        let cap = sim::max_qps_under_sla_by(&model, &settings, self.sla(), &opts, how)
+        let cap = sim::max_qps_under_sla_by(&model, &settings, self.sla(), &opts, self.path)
             .map_err(|e| format!("capacity search failed: {e}"))?;
         m.set(Metric::SaturationQps, cap.saturation_qps);
         m.set(Metric::CapacityQps, cap.max_qps);
@@ -657,17 +654,6 @@ impl<'a> Evaluator<'a> {
         }
         None
     }
-}
-
-/// How an [`Evaluator`] simulates; every path gives the same outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EvalPath {
-    /// Saturated loads skipped, load summaries and SLA probes ([`crate::sim::probe`]) where they apply.
-    Fast,
-    /// Every load and capacity step simulated in full ([`Evaluator::with_full_simulation`]).
-    FullSimulation,
-    /// As [`EvalPath::FullSimulation`], by the simulator as first written ([`Evaluator::with_baseline`]).
-    Baseline,
 }
 
 /// Serving figures of one point under a set of SLA targets ([`Evaluator::serve_under`]).

@@ -49,27 +49,6 @@ pub struct CapacityReport {
     pub evaluations: u32,
 }
 
-/// Whether the model at offered load `qps` meets the settings' SLA, and the SLA percentile when it does.
-type Verdict = fn(&PipelineModel, &SimSettings) -> Result<(bool, Option<f64>), SimError>;
-
-/// The verdict by an SLA probe ([`super::probe`]): the same as a full simulation's, at a fraction of its cost.
-fn probe_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
-    let p = super::probe::probe_sla(model, settings)?;
-    Ok((p.met, p.value_ms))
-}
-
-/// The verdict of a full simulation ([`simulate`]): the reference the probe is checked against.
-fn simulated_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
-    let s = simulate(model, settings)?.sla.expect("settings carry the SLA");
-    Ok((s.met, Some(s.value_ms)))
-}
-
-/// The verdict of the simulator as first written ([`super::simulate_baseline`]).
-fn baseline_verdict(model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
-    let s = super::simulate_baseline(model, settings)?.sla.expect("settings carry the SLA");
-    Ok((s.met, Some(s.value_ms)))
-}
-
 /// How each step of a capacity search decides whether a load meets the SLA. All give the same report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepVerdict {
@@ -80,6 +59,22 @@ pub enum StepVerdict {
     /// The simulator as first written ([`super::simulate_baseline`]): the baseline `bench explore` measures
     /// against.
     Baseline,
+}
+
+impl StepVerdict {
+    /// Whether `model` at its load meets the settings' SLA, and the SLA percentile when it was computed.
+    fn decide(self, model: &PipelineModel, settings: &SimSettings) -> Result<(bool, Option<f64>), SimError> {
+        let simulated = match self {
+            StepVerdict::Probe => {
+                let p = super::probe::probe_sla(model, settings)?;
+                return Ok((p.met, p.value_ms));
+            }
+            StepVerdict::Simulation => simulate(model, settings)?,
+            StepVerdict::Baseline => super::simulate_baseline(model, settings)?,
+        };
+        let s = simulated.sla.expect("settings carry the SLA");
+        Ok((s.met, Some(s.value_ms)))
+    }
 }
 
 /// The largest offered load (queries/s) at which `sla` is met; `settings` give the run length and seed.
@@ -100,24 +95,10 @@ pub fn max_qps_under_sla_by(
     opts: &CapacityOptions,
     how: StepVerdict,
 ) -> Result<CapacityReport, SimError> {
-    let verdict: Verdict = match how {
-        StepVerdict::Probe => probe_verdict,
-        StepVerdict::Simulation => simulated_verdict,
-        StepVerdict::Baseline => baseline_verdict,
-    };
-    search(model, settings, sla, opts, verdict)
-}
-
-fn search(
-    model: &PipelineModel,
-    settings: &SimSettings,
-    sla: SlaTarget,
-    opts: &CapacityOptions,
-    verdict: Verdict,
-) -> Result<CapacityReport, SimError> {
     let sat = saturation_qps(model)?;
     let settings = SimSettings { sla: Some(sla), ..settings.clone() };
-    let meets = |qps: f64| verdict(&PipelineModel { arrival: model.arrival.with_qps(qps), ..model.clone() }, &settings);
+    let meets =
+        |qps: f64| how.decide(&PipelineModel { arrival: model.arrival.with_qps(qps), ..model.clone() }, &settings);
     let mut hi = if sat.is_finite() { sat } else { opts.max_qps };
     let mut lo = hi * opts.light_load_fraction.clamp(1e-9, 0.5);
     let mut evaluations = 1;

@@ -20,7 +20,7 @@ use super::tandem::{Center, Drawer, EngineConfig, One, Ring, Servers};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-/// Most centres the fused all-fixed loop handles (longer pipelines take one pass per centre).
+/// Most centres the fused all-fixed loop handles (longer pipelines go query by query through every centre).
 pub const FUSED_CENTRES: usize = 3;
 
 /// Whether every centre keeps its queries in arrival order: one server (FCFS), or a service time that is the
@@ -72,7 +72,7 @@ struct Stop {
     give_up: usize,
 }
 
-fn run_from<I: ExactSizeIterator<Item = u64> + Clone>(
+fn run_from<I: ExactSizeIterator<Item = u64>>(
     centers: &[Center],
     arrivals: I,
     cfg: &EngineConfig,
@@ -81,14 +81,10 @@ fn run_from<I: ExactSizeIterator<Item = u64> + Clone>(
     debug_assert!(keeps_order(centers));
     let fixed: Option<Vec<FixedCenter>> = centers
         .iter()
-        .map(|c| c.fixed_ns().map(|s| FixedCenter::new(c.servers.max(1) as usize, s, c.post_ns)))
+        .map(|c| c.fixed_ns().map(|s| FixedCenter { s, post: c.post_ns, servers: c.servers.max(1) as usize }))
         .collect();
-    if let Some(fixed) = fixed {
-        return if fixed.len() <= FUSED_CENTRES {
-            run_fused_any(&fixed, arrivals, stop)
-        } else {
-            run_by_centre(fixed, arrivals, stop)
-        };
+    if let Some(fixed) = fixed.filter(|f| f.len() <= FUSED_CENTRES) {
+        return run_fused_any(&fixed, arrivals, stop);
     }
     let mut stream = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     let mut lanes: Vec<(DrawnServers, Option<u64>, Drawer<'_>, u64)> = centers
@@ -136,39 +132,12 @@ impl DrawnServers {
     }
 }
 
-/// A centre with a fixed service time `s`: its single server's next-free time, or for `c > 1` servers the
-/// departures of the last `c` queries (the server query `i` takes is the one query `i − c` took).
-#[derive(Debug, Clone)]
+/// A centre with a fixed service time `s`, ns, `post` ns after it, and `servers` servers.
+#[derive(Debug, Clone, Copy)]
 struct FixedCenter {
     s: u64,
     post: u64,
-    free: u64,
-    ring: Vec<u64>,
-    next: usize,
-}
-
-impl FixedCenter {
-    fn new(servers: usize, s: u64, post: u64) -> Self {
-        let ring = if servers > 1 { vec![0; servers] } else { Vec::new() };
-        FixedCenter { s, post, free: 0, ring, next: 0 }
-    }
-
-    /// The query reaching the centre at `t` passes: its arrival time at the next centre.
-    #[inline(always)]
-    fn pass(&mut self, t: u64) -> u64 {
-        let dep = if self.ring.is_empty() {
-            let dep = t.max(self.free).saturating_add(self.s);
-            self.free = dep;
-            dep
-        } else {
-            let slot = &mut self.ring[self.next];
-            let dep = t.max(*slot).saturating_add(self.s);
-            *slot = dep;
-            self.next = if self.next + 1 == self.ring.len() { 0 } else { self.next + 1 };
-            dep
-        };
-        dep.saturating_add(self.post)
-    }
+    servers: usize,
 }
 
 /// `N` fixed-service centres in one loop. Bit `k` of `SINGLE` says centre `k` has one server, whose
@@ -182,7 +151,7 @@ fn run_fused<const N: usize, const SINGLE: u8, I: ExactSizeIterator<Item = u64>>
     let n = arrivals.len();
     let s: [u64; N] = std::array::from_fn(|k| fixed[k].s);
     let post: [u64; N] = std::array::from_fn(|k| fixed[k].post);
-    let c: [usize; N] = std::array::from_fn(|k| fixed[k].ring.len().max(1));
+    let c: [usize; N] = std::array::from_fn(|k| fixed[k].servers);
     let mut free = [0u64; N];
     let mut deps: [Vec<u64>; N] =
         std::array::from_fn(|k| if SINGLE >> k & 1 == 1 { Vec::new() } else { vec![0; n + c[k]] });
@@ -212,7 +181,7 @@ fn run_fused_any<I: ExactSizeIterator<Item = u64>>(
     arrivals: I,
     stop: Stop,
 ) -> Option<InOrderRun> {
-    let mask = fixed.iter().enumerate().fold(0u8, |m, (k, c)| m | (u8::from(c.ring.is_empty()) << k));
+    let mask = fixed.iter().enumerate().fold(0u8, |m, (k, c)| m | (u8::from(c.servers == 1) << k));
     match (fixed.len(), mask) {
         (1, 0) => run_fused::<1, 0, I>(fixed, arrivals, stop),
         (1, _) => run_fused::<1, 1, I>(fixed, arrivals, stop),
@@ -230,24 +199,6 @@ fn run_fused_any<I: ExactSizeIterator<Item = u64>>(
         (3, _) => run_fused::<3, 7, I>(fixed, arrivals, stop),
         _ => unreachable!("at most FUSED_CENTRES centres"),
     }
-}
-
-/// More than [`FUSED_CENTRES`] fixed-service centres: one pass per centre over all queries, the last one
-/// fused with the latencies.
-fn run_by_centre<I: ExactSizeIterator<Item = u64> + Clone>(
-    mut fixed: Vec<FixedCenter>,
-    arrivals: I,
-    stop: Stop,
-) -> Option<InOrderRun> {
-    let mut times: Vec<u64> = arrivals.clone().collect();
-    let mut last = fixed.pop().expect("at least one centre");
-    for c in fixed.iter_mut() {
-        for t in times.iter_mut() {
-            *t = c.pass(*t);
-        }
-    }
-    let mut at_last = times.into_iter();
-    measure(arrivals, stop, |_| last.pass(at_last.next().expect("one time per arrival")))
 }
 
 /// Runs `exit` (the time the query arriving at `a` leaves the last centre, called in query order) over every
@@ -306,8 +257,9 @@ mod tests {
         Center { servers, service: CenterService::Single(service), post_ns: rng.random_range(0..50) }
     }
 
-    /// Random in-order pipelines of 1–6 centres (fused, per-centre and drawn paths), Poisson and listed
-    /// arrivals, with and without warm-up: the engine's latencies and measured span, and the early stop.
+    /// Random in-order pipelines of 1–6 centres (the fused loop, and query by query beyond three centres or
+    /// with drawn services), Poisson and listed arrivals, with and without warm-up: the engine's latencies and
+    /// measured span, and the early stop.
     #[test]
     fn in_order_runs_equal_the_engine() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);

@@ -122,11 +122,12 @@ pub fn probe_sla(model: &PipelineModel, settings: &SimSettings) -> Result<SlaPro
     };
     let shift = run.cfg.mini_shift;
 
-    let value_ms = stats::percentile_of(&latencies, sla.percentile, &mut Vec::new()).map_or(f64::NAN, to_ms);
+    let mut scratch = Vec::new();
+    let value_ms = stats::percentile_of(&latencies, sla.percentile, &mut scratch).map_or(f64::NAN, to_ms);
     if value_ms.is_nan() || value_ms > sla.target_ms {
         return Ok(SlaProbe { met: false, value_ms: Some(value_ms) });
     }
-    let bound = batch_bound(&latencies, shift, value_ms, sla.percentile, settings);
+    let bound = batch_bound(&latencies, shift, value_ms, sla.percentile, settings, &mut scratch);
     Ok(SlaProbe { met: bound <= sla.target_ms, value_ms: Some(value_ms) })
 }
 
@@ -183,22 +184,29 @@ pub fn load_summary(model: &PipelineModel, settings: &SimSettings) -> Result<Opt
         .find(|(q, _)| q.to_bits() == sla.percentile.to_bits())
         .map_or_else(|| pct(sla.percentile), |k| k.1);
     let sla_met = value_ms <= sla.target_ms
-        && batch_bound(&latencies, shift, value_ms, sla.percentile, settings) <= sla.target_ms;
+        && batch_bound(&latencies, shift, value_ms, sla.percentile, settings, &mut scratch) <= sla.target_ms;
     Ok(Some(LoadSummary { mean_ms, p50_ms, p95_ms, p99_ms, throughput_qps, sla_met }))
 }
 
 /// The upper end of the batch-means interval of the percentile `p` (estimate `value_ms`) over the measured
 /// `latencies` in id order, batched as `simulate` batches them; `value_ms` itself without an interval.
-fn batch_bound(latencies: &[u64], shift: u32, value_ms: f64, p: f64, settings: &SimSettings) -> f64 {
+/// `scratch` is working space for the percentiles.
+fn batch_bound(
+    latencies: &[u64],
+    shift: u32,
+    value_ms: f64,
+    p: f64,
+    settings: &SimSettings,
+    scratch: &mut Vec<u64>,
+) -> f64 {
     let n = latencies.len();
     let minis = n.div_ceil(1usize << shift).max(1);
     let nb = (settings.batches as usize).min(minis).max(1);
-    let mut scratch = Vec::new();
     let per_batch: Vec<f64> = (0..nb)
         .filter_map(|j| {
             let lo = ((j * minis / nb) << shift).min(n);
             let hi = (((j + 1) * minis / nb) << shift).min(n);
-            stats::percentile_of(&latencies[lo..hi], p, &mut scratch)
+            stats::percentile_of(&latencies[lo..hi], p, scratch)
         })
         .map(to_ms)
         .collect();
